@@ -1,0 +1,24 @@
+#ifndef PIPELINE_CVIPS_SHIM_H
+#define PIPELINE_CVIPS_SHIM_H
+#include <vips/vips.h>
+
+/* VIPS_INIT is a macro and most libvips operations are variadic (NULL-terminated option
+   lists); Swift calls these typed wrappers instead. */
+static inline int pl_vips_init(const char *argv0) { return VIPS_INIT(argv0); }
+
+static inline const char *pl_vips_version_string(void) { return vips_version_string(); }
+
+/* Opens a file lazily: only the header is read until pixels are asked for. */
+static inline VipsImage *pl_vips_image_new_from_file_sequential(const char *filename) {
+    return vips_image_new_from_file(filename, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+}
+
+/* Shrink-on-load thumbnail to fit width x height; crop is a VipsInteresting value
+   (VIPS_INTERESTING_NONE to keep the whole image), size a VipsSize value. */
+static inline int pl_vips_thumbnail(const char *filename, VipsImage **out, int width, int height,
+                                    VipsSize size, VipsInteresting crop) {
+    return vips_thumbnail(filename, out, width, "height", height, "size", size, "crop", crop, NULL);
+}
+
+static inline void pl_g_object_unref(VipsImage *image) { g_object_unref(image); }
+#endif

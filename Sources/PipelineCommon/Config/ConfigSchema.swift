@@ -1,0 +1,116 @@
+/// Every configuration key the pipeline knows, in the order the example file documents them.
+///
+/// Environment overrides use each ecosystem's own names (AWS_*, MLFLOW_*, LABEL_STUDIO_*)
+/// so that a shell already set up for the AWS CLI or MLflow works unchanged.
+public enum ConfigSchema {
+    public static let sections: [(name: String, help: String)] = [
+        ("object_store", "Where images and published manifests live."),
+        ("manifest", "The manifest store: dataset versions, items and work claims."),
+        ("staging", "Local scratch space (NVMe) through which every stage moves its bytes."),
+        ("mlflow", "MLflow tracking server and model registry."),
+        ("label_studio", "Label Studio, for importing predictions for human review."),
+        ("http", "The HTTP client every remote call goes through (S3, MLflow, Label Studio)."),
+        ("observability", "Logs, and the /metrics, /livez and /readyz server."),
+    ]
+
+    public static let keys: [ConfigKey] = [
+        ConfigKey(
+            "object_store.url", env: ["PIPELINE_OBJECT_STORE_URL"], .url(schemes: ["s3", "file"]),
+            default: "file://${DATA_DIR}/objects",
+            help: "s3://bucket/prefix for S3 or RustFS; file:///dir for the embedded file store."),
+        ConfigKey(
+            "object_store.endpoint", env: ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"], .url(schemes: ["http", "https"]),
+            help: "S3 endpoint for RustFS, MinIO or another S3-compatible server; unset for AWS."),
+        ConfigKey(
+            "object_store.region", env: ["AWS_REGION", "AWS_DEFAULT_REGION"], .text, default: "us-east-1",
+            help: "Region used in request signatures."),
+        ConfigKey(
+            "object_store.addressing", env: ["PIPELINE_S3_ADDRESSING"], .choice(["auto", "path", "virtual"]),
+            default: "auto",
+            help: "auto: path-style with a custom endpoint, virtual-hosted on AWS."),
+        ConfigKey(
+            "object_store.access_key_id", env: ["AWS_ACCESS_KEY_ID"], .text, secret: true,
+            help: "Access key; unset to use object_store.profile or ~/.aws/credentials."),
+        ConfigKey(
+            "object_store.secret_access_key", env: ["AWS_SECRET_ACCESS_KEY"], .text, secret: true,
+            help: "Secret key that goes with access_key_id."),
+        ConfigKey(
+            "object_store.session_token", env: ["AWS_SESSION_TOKEN"], .text, secret: true,
+            help: "Session token for temporary credentials."),
+        ConfigKey(
+            "object_store.profile", env: ["AWS_PROFILE"], .text,
+            help: "Profile in ~/.aws/credentials and ~/.aws/config."),
+
+        ConfigKey(
+            "manifest.url", env: ["PIPELINE_MANIFEST_URL"], .url(schemes: ["postgres", "postgresql", "sqlite"]),
+            default: "sqlite://${DATA_DIR}/manifest.db",
+            help: "postgres://user:password@host:5432/db, or sqlite:///path/to/manifest.db (embedded)."),
+        ConfigKey(
+            "manifest.pool_size", env: ["PIPELINE_MANIFEST_POOL_SIZE"], .integer(1...64), default: "4",
+            help: "Connections kept open to PostgreSQL."),
+
+        ConfigKey(
+            "staging.root", env: ["PIPELINE_STAGING_ROOT"], .path, default: "/mnt/nvme",
+            help: "Root of the staging area; runs use <root>/<stage>/<run-id>/{in,out}."),
+        ConfigKey(
+            "staging.reserve_mib", env: ["PIPELINE_STAGING_RESERVE_MIB"], .integer(0...10_485_760), default: "1024",
+            help: "Free space (MiB) always left on the staging file system."),
+        ConfigKey(
+            "staging.keep_on_failure", env: ["PIPELINE_KEEP_STAGING"], .boolean, default: "false",
+            help: "Keep a failed run's staging directory for inspection."),
+
+        ConfigKey(
+            "mlflow.tracking_uri", env: ["MLFLOW_TRACKING_URI"], .url(schemes: ["http", "https"]),
+            default: "http://127.0.0.1:5000",
+            help: "MLflow tracking server."),
+        ConfigKey(
+            "mlflow.token", env: ["MLFLOW_TRACKING_TOKEN"], .text, secret: true,
+            help: "Bearer token for the tracking server."),
+        ConfigKey(
+            "mlflow.username", env: ["MLFLOW_TRACKING_USERNAME"], .text,
+            help: "Basic-auth user for the tracking server."),
+        ConfigKey(
+            "mlflow.password", env: ["MLFLOW_TRACKING_PASSWORD"], .text, secret: true,
+            help: "Basic-auth password that goes with mlflow.username."),
+        ConfigKey(
+            "mlflow.experiment", env: ["MLFLOW_EXPERIMENT_NAME"], .text, default: "image-pipeline",
+            help: "Experiment that training runs are logged to."),
+
+        ConfigKey(
+            "label_studio.url", env: ["LABEL_STUDIO_URL"], .url(schemes: ["http", "https"]),
+            help: "Label Studio server; unset to only write task files."),
+        ConfigKey(
+            "label_studio.api_key", env: ["LABEL_STUDIO_API_KEY"], .text, secret: true,
+            help: "Label Studio access token."),
+
+        ConfigKey(
+            "http.connect_timeout_seconds", env: ["PIPELINE_HTTP_CONNECT_TIMEOUT"], .number(0.1...600), default: "10",
+            help: "Time allowed to open a connection."),
+        ConfigKey(
+            "http.timeout_seconds", env: ["PIPELINE_HTTP_TIMEOUT"], .number(0.1...86_400), default: "300",
+            help: "Time allowed for one whole request, connection to last byte."),
+        ConfigKey(
+            "http.max_attempts", env: ["PIPELINE_HTTP_MAX_ATTEMPTS"], .integer(1...20), default: "5",
+            help: "Attempts per request on connection errors, timeouts, 5xx and 429."),
+        ConfigKey(
+            "http.ca_bundle", env: ["AWS_CA_BUNDLE", "CURL_CA_BUNDLE"], .path,
+            help: "PEM file of extra trusted certificate authorities; TLS verification is always on."),
+
+        ConfigKey(
+            "observability.log_level", env: ["PIPELINE_LOG_LEVEL"],
+            .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), default: "info",
+            help: "Least severe level logged."),
+        ConfigKey(
+            "observability.log_format", env: ["PIPELINE_LOG_FORMAT"], .choice(["auto", "text", "json"]),
+            default: "auto",
+            help: "auto: human text on a terminal, JSON lines otherwise."),
+        ConfigKey(
+            "observability.metrics_host", env: ["PIPELINE_METRICS_HOST"], .text, default: "127.0.0.1",
+            help: "Address the /metrics, /livez, /readyz server binds; 0.0.0.0 in containers."),
+        ConfigKey(
+            "observability.metrics_port", env: ["PIPELINE_METRICS_PORT"], .integer(0...65_535), default: "9464",
+            help: "Port of that server; 0 picks a free one."),
+    ]
+
+    public static func key(_ path: String) -> ConfigKey? { keys.first { $0.path == path } }
+}

@@ -1,0 +1,254 @@
+import Foundation
+import Logging
+import Yams
+
+/// Resolves every ``ConfigSchema`` key from the environment, the YAML file and the defaults,
+/// in that order of precedence, collecting every problem before giving up.
+struct ConfigurationLoader {
+    let environment: [String: String]
+    private var problems: [ConfigProblem] = []
+    private var resolved: [String: (raw: String, source: ConfigSource)] = [:]
+
+    init(environment: [String: String]) {
+        self.environment = environment
+    }
+
+    /// The data directory that the embedded defaults live under.
+    var dataDirectory: String {
+        if let dir = environment["PIPELINE_DATA_DIR"], !dir.isEmpty { return dir }
+        if let xdg = environment["XDG_DATA_HOME"], !xdg.isEmpty { return xdg + "/image-pipeline" }
+        return (environment["HOME"] ?? "/tmp") + "/.local/share/image-pipeline"
+    }
+
+    mutating func load(file: String?) throws(ConfigurationError) -> PipelineConfiguration {
+        var fileValues: [String: (raw: String, line: Int?)] = [:]
+        if let file {
+            fileValues = try readFile(file)
+        }
+        for key in ConfigSchema.keys {
+            let environment = self.environment
+            if let name = key.environment.first(where: { !(environment[$0] ?? "").isEmpty }),
+                let value = environment[name]
+            {
+                resolve(key, raw: value, source: .environment(name))
+            } else if let value = fileValues[key.path] {
+                resolve(key, raw: value.raw, source: .file(path: file ?? "", line: value.line))
+            } else if let value = key.defaultValue {
+                resolve(key, raw: value.replacingOccurrences(of: "${DATA_DIR}", with: dataDirectory), source: .defaultValue)
+            }
+        }
+        let configuration = build()
+        guard problems.isEmpty, let configuration else { throw .invalid(problems) }
+        return configuration
+    }
+
+    // MARK: - File
+
+    private mutating func readFile(_ file: String) throws(ConfigurationError) -> [String: (raw: String, line: Int?)] {
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: file) ? "not readable as UTF-8 text" : "no such file"
+            throw .unreadableFile(path: file, reason: reason)
+        }
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw .malformedYAML(path: file, reason: "\(error)")
+        }
+        guard let root else { return [:] }  // An empty file sets nothing.
+        guard let mapping = root.mapping else {
+            problems.append(.init(key: "(top level)", found: "a \(root.kindName)", source: .file(path: file, line: root.mark.map { $0.line }), expected: "a mapping of sections"))
+            return [:]
+        }
+        var values: [String: (raw: String, line: Int?)] = [:]
+        let sectionNames = ConfigSchema.sections.map(\.name)
+        for (sectionKey, sectionNode) in mapping {
+            let section = sectionKey.string ?? "\(sectionKey)"
+            let line = sectionKey.mark?.line
+            guard sectionNames.contains(section) else {
+                problems.append(.init(key: section, found: "an unknown section", source: .file(path: file, line: line), expected: "one of " + sectionNames.joined(separator: ", ")))
+                continue
+            }
+            if sectionNode.null != nil { continue }
+            guard let entries = sectionNode.mapping else {
+                problems.append(.init(key: section, found: "a \(sectionNode.kindName)", source: .file(path: file, line: line), expected: "a mapping of keys"))
+                continue
+            }
+            let known = ConfigSchema.keys.filter { $0.path.hasPrefix(section + ".") }
+            for (entryKey, valueNode) in entries {
+                let name = entryKey.string ?? "\(entryKey)"
+                let keyPath = "\(section).\(name)"
+                let line = valueNode.mark?.line ?? entryKey.mark?.line
+                guard let key = known.first(where: { $0.path == keyPath }) else {
+                    problems.append(.init(key: keyPath, found: "an unknown key", source: .file(path: file, line: line), expected: "one of " + known.map(\.path).joined(separator: ", ")))
+                    continue
+                }
+                if valueNode.null != nil { continue }  // `key:` or `key: ~` leaves the default.
+                guard let scalar = valueNode.scalar else {
+                    problems.append(.init(key: keyPath, found: "a \(valueNode.kindName)", source: .file(path: file, line: line), expected: key.expectation))
+                    continue
+                }
+                values[keyPath] = (scalar.string, line)
+            }
+        }
+        return values
+    }
+
+    // MARK: - Values
+
+    private mutating func resolve(_ key: ConfigKey, raw: String, source: ConfigSource) {
+        let value = raw.trimmingCharacters(in: .whitespaces)
+        if let reason = Self.check(value, against: key) {
+            let shown = key.isSecret ? Secret.redacted : Redaction.url(value)
+            problems.append(.init(key: key.path, found: shown, source: source, expected: reason))
+            return
+        }
+        resolved[key.path] = (key.kind.isPath ? Self.expandTilde(value, home: environment["HOME"]) : value, source)
+    }
+
+    /// Why `value` does not fit `key`, or nil when it does.
+    static func check(_ value: String, against key: ConfigKey) -> String? {
+        switch key.kind {
+        case .text:
+            return value.isEmpty ? "non-empty text" : nil
+        case .url(let schemes):
+            guard let components = URLComponents(string: value), let scheme = components.scheme?.lowercased(),
+                schemes.contains(scheme)
+            else { return key.expectation }
+            if scheme == "s3" || scheme == "file" {
+                if case .failure(let error) = ObjectStoreLocation.parse(value) { return error.reason }
+            } else if ["postgres", "postgresql", "sqlite"].contains(scheme) {
+                if case .failure(let error) = ManifestLocation.parse(value) { return error.reason }
+            } else if components.host?.isEmpty ?? true {
+                return "\(key.expectation) with a host, e.g. \(scheme)://127.0.0.1:8080"
+            }
+            return nil
+        case .integer(let range):
+            guard let number = Int(value), range.contains(number) else { return key.expectation }
+            return nil
+        case .number(let range):
+            guard let number = Double(value), range.contains(number) else { return key.expectation }
+            return nil
+        case .boolean:
+            return parseBool(value) == nil ? key.expectation : nil
+        case .choice(let values):
+            return values.contains(value.lowercased()) ? nil : key.expectation
+        case .path:
+            return value.hasPrefix("/") || value.hasPrefix("~/") ? nil : key.expectation
+        }
+    }
+
+    static func parseBool(_ value: String) -> Bool? {
+        switch value.lowercased() {
+        case "true", "yes", "on", "1": true
+        case "false", "no", "off", "0": false
+        default: nil
+        }
+    }
+
+    static func expandTilde(_ path: String, home: String?) -> String {
+        guard path.hasPrefix("~/"), let home else { return path }
+        return home + path.dropFirst()
+    }
+
+    private func string(_ path: String) -> String? { resolved[path]?.raw }
+    private func int(_ path: String) -> Int? { string(path).flatMap { Int($0) } }
+    private func double(_ path: String) -> Double? { string(path).flatMap { Double($0) } }
+    private func bool(_ path: String) -> Bool? { string(path).flatMap(Self.parseBool) }
+
+    private mutating func requireTogether(_ first: String, _ second: String) {
+        switch (resolved[first], resolved[second]) {
+        case (.some(let value), nil):
+            problems.append(.init(key: second, found: nil, source: nil, expected: "a value, because \(first) is set (\(value.source))"))
+        case (nil, .some(let value)):
+            problems.append(.init(key: first, found: nil, source: nil, expected: "a value, because \(second) is set (\(value.source))"))
+        default:
+            break
+        }
+    }
+
+    // MARK: - Typed configuration
+
+    private mutating func build() -> PipelineConfiguration? {
+        requireTogether("object_store.access_key_id", "object_store.secret_access_key")
+        if resolved["object_store.session_token"] != nil, resolved["object_store.access_key_id"] == nil {
+            problems.append(.init(key: "object_store.access_key_id", found: nil, source: nil, expected: "a value, because object_store.session_token is set"))
+        }
+        requireTogether("mlflow.username", "mlflow.password")
+        if let source = resolved["label_studio.api_key"]?.source, resolved["label_studio.url"] == nil {
+            problems.append(.init(key: "label_studio.url", found: nil, source: nil, expected: "a URL, because label_studio.api_key is set (\(source))"))
+        }
+        guard problems.isEmpty,
+            let objectStoreURL = string("object_store.url"),
+            case .success(let location) = ObjectStoreLocation.parse(objectStoreURL),
+            let manifestURL = string("manifest.url"),
+            case .success(let manifestLocation) = ManifestLocation.parse(manifestURL),
+            let trackingText = string("mlflow.tracking_uri"), let trackingURI = URL(string: trackingText)
+        else { return nil }
+
+        let credentials = string("object_store.access_key_id").flatMap { id in
+            string("object_store.secret_access_key").map { secret in
+                AWSCredentials(accessKeyId: id, secretAccessKey: secret, sessionToken: string("object_store.session_token"))
+            }
+        }
+        let effective = ConfigSchema.keys.map { key in
+            let value = resolved[key.path]
+            let display: String? = value.map { key.isSecret ? Secret.redacted : Redaction.url($0.raw) }
+            return PipelineConfiguration.EffectiveValue(key: key.path, display: display, source: value?.source ?? .defaultValue)
+        }
+        return PipelineConfiguration(
+            objectStore: .init(
+                location: location,
+                endpoint: string("object_store.endpoint").flatMap { URL(string: $0) },
+                region: string("object_store.region") ?? "us-east-1",
+                addressing: string("object_store.addressing").flatMap { .init(rawValue: $0.lowercased()) } ?? .auto,
+                credentials: credentials,
+                profile: string("object_store.profile")),
+            manifest: .init(location: manifestLocation, poolSize: int("manifest.pool_size") ?? 4),
+            staging: .init(
+                root: string("staging.root") ?? "/mnt/nvme",
+                reserveBytes: UInt64(int("staging.reserve_mib") ?? 1024) << 20,
+                keepOnFailure: bool("staging.keep_on_failure") ?? false),
+            mlflow: .init(
+                trackingURI: trackingURI,
+                token: string("mlflow.token").map(Secret.init),
+                username: string("mlflow.username"),
+                password: string("mlflow.password").map(Secret.init),
+                experiment: string("mlflow.experiment") ?? "image-pipeline"),
+            labelStudio: .init(
+                url: string("label_studio.url").flatMap { URL(string: $0) },
+                apiKey: string("label_studio.api_key").map(Secret.init)),
+            http: .init(
+                connectTimeout: .milliseconds(Int((double("http.connect_timeout_seconds") ?? 10) * 1000)),
+                timeout: .milliseconds(Int((double("http.timeout_seconds") ?? 300) * 1000)),
+                maxAttempts: int("http.max_attempts") ?? 5,
+                caBundle: string("http.ca_bundle")),
+            observability: .init(
+                logLevel: string("observability.log_level").flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info,
+                logFormat: string("observability.log_format").flatMap { .init(rawValue: $0.lowercased()) } ?? .auto,
+                metricsHost: string("observability.metrics_host") ?? "127.0.0.1",
+                metricsPort: int("observability.metrics_port") ?? 9464),
+            effectiveValues: effective)
+    }
+}
+
+extension ConfigKey.Kind {
+    var isPath: Bool {
+        if case .path = self { return true }
+        return false
+    }
+}
+
+extension Node {
+    var kindName: String {
+        switch self {
+        case .scalar: "scalar"
+        case .mapping: "mapping"
+        case .sequence: "list"
+        case .alias: "alias"
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+
+/// The one typed configuration shared by every stage and by `pipelinectl`.
+///
+/// Load it with ``load(file:environment:)``: a YAML file, then environment overrides, then
+/// defaults, validated all at once. ``ConfigSchema`` documents every key.
+public struct PipelineConfiguration: Sendable {
+    public struct ObjectStore: Sendable {
+        public enum Addressing: String, Sendable { case auto, path, virtual }
+        public var location: ObjectStoreLocation
+        /// A custom S3 endpoint (RustFS, MinIO, moto); nil for AWS itself.
+        public var endpoint: URL?
+        public var region: String
+        public var addressing: Addressing
+        /// Explicit credentials; nil to look them up from `profile` or the shared files.
+        public var credentials: AWSCredentials?
+        public var profile: String?
+    }
+
+    public struct Manifest: Sendable {
+        public var location: ManifestLocation
+        public var poolSize: Int
+    }
+
+    public struct Staging: Sendable {
+        public var root: String
+        public var reserveBytes: UInt64
+        public var keepOnFailure: Bool
+    }
+
+    public struct MLflow: Sendable {
+        public var trackingURI: URL
+        public var token: Secret?
+        public var username: String?
+        public var password: Secret?
+        public var experiment: String
+    }
+
+    public struct LabelStudio: Sendable {
+        public var url: URL?
+        public var apiKey: Secret?
+    }
+
+    public struct HTTP: Sendable {
+        public var connectTimeout: Duration
+        public var timeout: Duration
+        public var maxAttempts: Int
+        public var caBundle: String?
+    }
+
+    public struct Observability: Sendable {
+        public enum LogFormat: String, Sendable { case auto, text, json }
+        public var logLevel: Logger.Level
+        public var logFormat: LogFormat
+        public var metricsHost: String
+        public var metricsPort: Int
+    }
+
+    /// One effective value with where it came from; secrets are already redacted.
+    public struct EffectiveValue: Sendable {
+        public let key: String
+        public let display: String?
+        public let source: ConfigSource
+    }
+
+    public var objectStore: ObjectStore
+    public var manifest: Manifest
+    public var staging: Staging
+    public var mlflow: MLflow
+    public var labelStudio: LabelStudio
+    public var http: HTTP
+    public var observability: Observability
+
+    /// Every key's effective value, in schema order, for `pipelinectl config check`.
+    public let effectiveValues: [EffectiveValue]
+
+    /// Loads the configuration from `file` (if any) with `environment` overriding it.
+    ///
+    /// - Throws: ``ConfigurationError`` listing every wrong or missing value at once.
+    public static func load(
+        file: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigurationError) -> PipelineConfiguration {
+        var loader = ConfigurationLoader(environment: environment)
+        return try loader.load(file: file)
+    }
+
+    init(
+        objectStore: ObjectStore, manifest: Manifest, staging: Staging, mlflow: MLflow, labelStudio: LabelStudio,
+        http: HTTP, observability: Observability, effectiveValues: [EffectiveValue]
+    ) {
+        self.objectStore = objectStore
+        self.manifest = manifest
+        self.staging = staging
+        self.mlflow = mlflow
+        self.labelStudio = labelStudio
+        self.http = http
+        self.observability = observability
+        self.effectiveValues = effectiveValues
+    }
+
+    /// The effective configuration as YAML, secrets redacted, each value's source as a comment.
+    public func renderEffectiveYAML() -> String {
+        var lines: [String] = []
+        var section = ""
+        for value in effectiveValues {
+            let parts = value.key.split(separator: ".", maxSplits: 1).map(String.init)
+            if parts[0] != section {
+                section = parts[0]
+                lines.append("\(section):")
+            }
+            if let display = value.display {
+                lines.append("  \(parts[1]): \(YAMLText.quoteIfNeeded(display))  # \(value.source)")
+            } else {
+                lines.append("  \(parts[1]): ~  # unset")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+
+/// One HTTP request as the client sends it.
+public struct HTTPRequest: Sendable {
+    /// Where the request body comes from. Files are streamed, never loaded whole.
+    public enum Body: Sendable {
+        case empty
+        case bytes(Data)
+        /// `length` bytes of the file at `path` starting at `offset` (the rest of the file when nil).
+        case file(path: String, offset: UInt64 = 0, length: UInt64? = nil)
+    }
+
+    public var method: String
+    public var url: URL
+    public var headers: HTTPHeaders
+    public var body: Body
+    /// Overrides the client's total timeout for this request.
+    public var timeout: Duration?
+    /// Overrides the client's retry policy for this request (e.g. `.never` for a non-idempotent call).
+    public var retryPolicy: RetryPolicy?
+
+    public init(
+        method: String = "GET", url: URL, headers: HTTPHeaders = [:], body: Body = .empty,
+        timeout: Duration? = nil, retryPolicy: RetryPolicy? = nil
+    ) {
+        self.method = method.uppercased()
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+        self.retryPolicy = retryPolicy
+    }
+}
+
+/// Where the response body goes.
+public enum HTTPResponseSink: Sendable {
+    /// Collected in memory, failing the request when it grows past `limit` bytes.
+    case memory(limit: Int = 64 << 20)
+    /// Streamed to a file, created or truncated. Error responses (status ≥ 300) are kept in
+    /// memory instead, so the file only ever holds a successful body.
+    case file(path: String)
+}

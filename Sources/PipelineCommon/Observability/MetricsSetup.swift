@@ -1,0 +1,26 @@
+import Metrics
+import Prometheus
+
+/// Installs swift-prometheus as the process-wide swift-metrics backend.
+public enum MetricsSetup {
+    /// Bootstraps the metrics system once and returns the registry that `/metrics` renders.
+    /// Call at the start of `main`; later calls return the same registry.
+    public static func bootstrap() -> PrometheusCollectorRegistry {
+        _ = installed
+        return registry
+    }
+
+    /// The registry every metric of this process is recorded in.
+    public static let registry = PrometheusCollectorRegistry()
+
+    private static let installed: Bool = {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500),
+            .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+        ]
+        MetricsSystem.bootstrap(factory)
+        return true
+    }()
+}

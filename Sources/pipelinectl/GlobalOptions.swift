@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PipelineCommon
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "YAML configuration file (see config/pipeline.example.yaml).")
+    var config: String?
+
+    @Option(name: .long, help: "Least severe log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String?
+
+    func validate() throws {
+        if let logLevel, Logger.Level(rawValue: logLevel.lowercased()) == nil {
+            throw ValidationError("--log-level \(logLevel) is not a level; use trace, debug, info, notice, warning, error or critical")
+        }
+    }
+
+    /// Loads and validates the configuration, or prints every problem and exits with code 2.
+    func loadConfiguration() throws -> PipelineConfiguration {
+        do {
+            var configuration = try PipelineConfiguration.load(file: config)
+            if let logLevel, let level = Logger.Level(rawValue: logLevel.lowercased()) {
+                configuration.observability.logLevel = level
+            }
+            return configuration
+        } catch {
+            FileHandle.standardError.write(Data("pipelinectl: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+
+    /// Loads the configuration and installs logging as it says.
+    func bootstrap() throws -> (PipelineConfiguration, Logger) {
+        let configuration = try loadConfiguration()
+        LoggingSetup.bootstrap(level: configuration.observability.logLevel, format: configuration.observability.logFormat)
+        return (configuration, Logger(label: "pipelinectl"))
+    }
+}

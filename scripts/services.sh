@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Real services for tests and the demo, on 127.0.0.1 and free ports:
+#   - PostgreSQL: a throwaway cluster with a password-protected database
+#   - moto's S3 server in IAM mode: signatures are verified, a wrong secret is rejected
+#   - MLflow tracking server with the artifact proxy (SQLite backend, one worker)
+#
+#   scripts/services.sh up [postgres|s3|mlflow ...]   install what is missing, start (all by default)
+#   scripts/services.sh down                          stop everything this script started
+#   scripts/services.sh env                           print the connection settings (sourceable)
+#   scripts/services.sh status                        say what runs
+#
+# Settings go to $PIPELINE_SERVICES_DIR/env (default .services/env), read by tests and make.
+# Idempotent: running `up` twice leaves one set of services.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="${PIPELINE_SERVICES_DIR:-$ROOT/.services}"
+ENV_FILE="$STATE/env"
+REQUIREMENTS="$ROOT/scripts/requirements-services.txt"
+CACHE="${PIPELINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/image-pipeline}"
+VENV="$CACHE/venv-$(sha256sum "$REQUIREMENTS" | cut -c1-12)"
+PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)"
+
+log() { printf 'services: %s\n' "$*" >&2; }
+die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_packages=(postgresql prometheus libcurl4-openssl-dev libpq-dev libssl-dev libsqlite3-dev libvips-dev python3-venv)
+
+install_system() {
+    local missing=()
+    for p in "${apt_packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing ${missing[*]}"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
+}
+
+install_python() {
+    if [ -x "$VENV/bin/python" ] && [ -f "$VENV/.complete" ]; then return; fi
+    log "creating Python environment $VENV (mlflow, moto, boto3)"
+    rm -rf "$VENV"
+    mkdir -p "$CACHE"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS"
+    touch "$VENV/.complete"
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+wait_http() { # url seconds
+    local url=$1 deadline=$((SECONDS + $2))
+    until curl -fsS -o /dev/null "$url" 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.3
+    done
+}
+
+setting() { grep -s "^$1=" "$ENV_FILE" | tail -n1 | cut -d= -f2-; }
+
+write_setting() { # key value
+    touch "$ENV_FILE"; chmod 600 "$ENV_FILE"
+    grep -v "^$1=" "$ENV_FILE" > "$ENV_FILE.tmp" || true
+    printf '%s=%s\n' "$1" "$2" >> "$ENV_FILE.tmp"
+    mv "$ENV_FILE.tmp" "$ENV_FILE"
+}
+
+# PostgreSQL refuses to run as root, so as root the cluster belongs to the postgres user.
+pg_run() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+up_postgres() {
+    local dir="$STATE/postgres" port password
+    if [ -f "$dir/data/postmaster.pid" ] && pg_run "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+        log "postgres already running"; return
+    fi
+    rm -rf "$dir"; mkdir -p "$dir"
+    [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+    port=$(free_port)
+    password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+    printf '%s\n' "$password" > "$dir/pwfile"
+    [ "$(id -u)" = 0 ] && chown postgres: "$dir/pwfile"
+    pg_run "$PG_BIN/initdb" -D "$dir/data" -U pipeline --pwfile="$dir/pwfile" --auth=scram-sha-256 \
+        -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+    rm -f "$dir/pwfile"
+    pg_run "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$dir' -c fsync=off -c max_connections=200" \
+        start >/dev/null || { cat "$dir/server.log" >&2; die "postgres did not start"; }
+    PGPASSWORD="$password" "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U pipeline -d postgres -qc "CREATE DATABASE pipeline" \
+        || die "could not create the pipeline database"
+    write_setting PIPELINE_TEST_POSTGRES_URL "postgres://pipeline:$password@127.0.0.1:$port/pipeline"
+    log "postgres on 127.0.0.1:$port"
+}
+
+up_s3() {
+    local dir="$STATE/s3" port
+    if alive "$dir/pid"; then log "s3 (moto) already running"; return; fi
+    rm -rf "$dir"; mkdir -p "$dir"
+    port=$(free_port)
+    # IAM mode: the first actions are free (to create a user and its key), every later
+    # request must carry a valid SigV4 signature of a known key.
+    INITIAL_NO_AUTH_ACTION_COUNT=4 MOTO_S3_CUSTOM_ENDPOINTS="http://127.0.0.1:$port" \
+        setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$dir/server.log" 2>&1 &
+    echo $! > "$dir/pid"
+    wait_http "http://127.0.0.1:$port/moto-api/" 60 || { cat "$dir/server.log" >&2; die "moto did not start"; }
+    "$VENV/bin/python" - "$port" "$ENV_FILE" <<'PY'
+import json, sys, boto3
+port, env_file = sys.argv[1], sys.argv[2]
+endpoint = f"http://127.0.0.1:{port}"
+iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                   aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+iam.create_user(UserName="pipeline")
+policy = iam.create_policy(PolicyName="pipeline-s3", PolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["s3:*", "sns:*", "sqs:*"], "Resource": "*"}]}))
+iam.attach_user_policy(UserName="pipeline", PolicyArn=policy["Policy"]["Arn"])
+key = iam.create_access_key(UserName="pipeline")["AccessKey"]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+s3.create_bucket(Bucket="pipeline-test")
+with open(env_file, "a") as f:
+    f.write(f"PIPELINE_TEST_S3_ENDPOINT={endpoint}\n")
+    f.write("PIPELINE_TEST_S3_BUCKET=pipeline-test\n")
+    f.write("PIPELINE_TEST_S3_REGION=us-east-1\n")
+    f.write(f"PIPELINE_TEST_S3_ACCESS_KEY_ID={key['AccessKeyId']}\n")
+    f.write(f"PIPELINE_TEST_S3_SECRET_ACCESS_KEY={key['SecretAccessKey']}\n")
+PY
+    log "s3 (moto, signature-checking) on 127.0.0.1:$port"
+}
+
+up_mlflow() {
+    local dir="$STATE/mlflow" port
+    if alive "$dir/pid"; then log "mlflow already running"; return; fi
+    rm -rf "$dir"; mkdir -p "$dir/artifacts"
+    port=$(free_port)
+    setsid "$VENV/bin/mlflow" server --host 127.0.0.1 --port "$port" --workers 1 \
+        --backend-store-uri "sqlite:///$dir/mlflow.db" \
+        --artifacts-destination "file://$dir/artifacts" --serve-artifacts \
+        >"$dir/server.log" 2>&1 &
+    echo $! > "$dir/pid"
+    wait_http "http://127.0.0.1:$port/health" 120 || { tail -n 30 "$dir/server.log" >&2; die "mlflow did not start"; }
+    write_setting PIPELINE_TEST_MLFLOW_URI "http://127.0.0.1:$port"
+    log "mlflow on 127.0.0.1:$port"
+}
+
+stop_pid() { # pidfile name
+    if alive "$1"; then
+        local pid; pid=$(cat "$1")
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL -- "-$pid" 2>/dev/null || true
+        log "stopped $2"
+    fi
+    rm -f "$1"
+}
+
+down() {
+    if [ -d "$STATE/postgres/data" ]; then
+        pg_run "$PG_BIN/pg_ctl" -D "$STATE/postgres/data" -m fast -w stop >/dev/null 2>&1 && log "stopped postgres" || true
+    fi
+    stop_pid "$STATE/s3/pid" s3
+    stop_pid "$STATE/mlflow/pid" mlflow
+    rm -f "$ENV_FILE"
+}
+
+cmd=${1:-}; shift || true
+case "$cmd" in
+    up)
+        parts=("$@"); [ ${#parts[@]} -gt 0 ] || parts=(postgres s3 mlflow)
+        mkdir -p "$STATE"
+        install_system
+        install_python
+        for part in "${parts[@]}"; do
+            case "$part" in
+                postgres) up_postgres ;;
+                s3) # moto keeps its state in memory: a restart needs new settings.
+                    alive "$STATE/s3/pid" || { [ -f "$ENV_FILE" ] && sed -i '/^PIPELINE_TEST_S3_/d' "$ENV_FILE"; true; }
+                    up_s3 ;;
+                mlflow) up_mlflow ;;
+                *) die "unknown service '$part': use postgres, s3 or mlflow" ;;
+            esac
+        done
+        log "settings in $ENV_FILE"
+        ;;
+    down) down ;;
+    env) [ -f "$ENV_FILE" ] || die "no services running (run: scripts/services.sh up)"; sed 's/^/export /' "$ENV_FILE" ;;
+    status)
+        alive "$STATE/s3/pid" && echo "s3: running" || echo "s3: stopped"
+        alive "$STATE/mlflow/pid" && echo "mlflow: running" || echo "mlflow: stopped"
+        [ -d "$STATE/postgres/data" ] && pg_run "$PG_BIN/pg_ctl" -D "$STATE/postgres/data" status >/dev/null 2>&1 \
+            && echo "postgres: running" || echo "postgres: stopped"
+        ;;
+    *) echo "usage: scripts/services.sh up [postgres|s3|mlflow ...] | down | env | status" >&2; exit 2 ;;
+esac
