@@ -7,7 +7,7 @@ extension ConfigSchema {
             "# Load with --config FILE; environment variables beat the file; unset keys take the default.",
             "# Locations are URLs: s3://, file://, postgres://, sqlite://. Check a file with:",
             "#   pipelinectl config check --config FILE",
-            "# ${DATA_DIR} is $PIPELINE_DATA_DIR, else $XDG_DATA_HOME/image-pipeline, else ~/.local/share/image-pipeline.",
+            "# ${DATA_DIR}, in any value, is $PIPELINE_DATA_DIR, else $XDG_DATA_HOME/image-pipeline, else ~/.local/share/image-pipeline.",
         ]
         for section in sections {
             lines.append("")

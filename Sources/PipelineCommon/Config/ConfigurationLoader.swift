@@ -32,7 +32,8 @@ struct ConfigurationLoader {
             {
                 resolve(key, raw: value, source: .environment(name))
             } else if let value = fileValues[key.path] {
-                resolve(key, raw: value.raw, source: .file(path: file ?? "", line: value.line))
+                let raw = value.raw.replacingOccurrences(of: "${DATA_DIR}", with: dataDirectory)
+                resolve(key, raw: raw, source: .file(path: file ?? "", line: value.line))
             } else if let value = key.defaultValue {
                 resolve(key, raw: value.replacingOccurrences(of: "${DATA_DIR}", with: dataDirectory), source: .defaultValue)
             }

@@ -12,7 +12,9 @@ public enum Redaction {
     /// `url` with any password replaced by `<redacted>` and sensitive query values removed.
     /// Text that is not a URL is returned unchanged.
     public static func url(_ text: String) -> String {
-        guard var components = URLComponents(string: text), components.scheme != nil else { return text }
+        guard var components = URLComponents(string: text), components.scheme != nil else {
+            return redactUserInfo(text)
+        }
         if components.password != nil {
             components.percentEncodedPassword = "%3Credacted%3E"
         }
@@ -23,5 +25,14 @@ public enum Redaction {
             }
         }
         return components.string?.replacingOccurrences(of: "%3Credacted%3E", with: Secret.redacted) ?? text
+    }
+
+    /// For text URLComponents cannot parse: blanks whatever follows `user:` before `@`.
+    static func redactUserInfo(_ text: String) -> String {
+        guard let schemeEnd = text.range(of: "://"),
+            let at = text.range(of: "@", range: schemeEnd.upperBound..<text.endIndex),
+            let colon = text.range(of: ":", range: schemeEnd.upperBound..<at.lowerBound)
+        else { return text }
+        return String(text[..<colon.upperBound]) + Secret.redacted + String(text[at.lowerBound...])
     }
 }
