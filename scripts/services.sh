@@ -8,6 +8,7 @@
 #   scripts/services.sh down                          stop everything this script started
 #   scripts/services.sh env                           print the connection settings (sourceable)
 #   scripts/services.sh status                        say what runs
+#   scripts/services.sh install                       only install (apt packages, Python venv)
 #
 # Settings go to $PIPELINE_SERVICES_DIR/env (default .services/env), read by tests and make.
 # Idempotent: running `up` twice leaves one set of services.
@@ -193,6 +194,8 @@ case "$cmd" in
         log "settings in $ENV_FILE"
         ;;
     down) down ;;
+    install) install_system; install_python ;;
+    python) install_python; echo "$VENV/bin/python" ;;
     env) [ -f "$ENV_FILE" ] || die "no services running (run: scripts/services.sh up)"; sed 's/^/export /' "$ENV_FILE" ;;
     status)
         alive "$STATE/s3/pid" && echo "s3: running" || echo "s3: stopped"
@@ -200,5 +203,5 @@ case "$cmd" in
         [ -d "$STATE/postgres/data" ] && pg_run "$PG_BIN/pg_ctl" -D "$STATE/postgres/data" status >/dev/null 2>&1 \
             && echo "postgres: running" || echo "postgres: stopped"
         ;;
-    *) echo "usage: scripts/services.sh up [postgres|s3|mlflow ...] | down | env | status" >&2; exit 2 ;;
+    *) echo "usage: scripts/services.sh up [postgres|s3|mlflow ...] | down | env | status | install" >&2; exit 2 ;;
 esac

@@ -15,7 +15,10 @@ struct ConfigCommand: AsyncParsableCommand {
 
         func run() async throws {
             let configuration = try options.loadConfiguration()
-            print("# configuration is valid" + (options.config.map { " (\($0) with environment overrides)" } ?? " (defaults with environment overrides)"))
+            print(
+                "# configuration is valid"
+                    + (options.config.map { " (\($0) with environment overrides)" }
+                        ?? " (defaults with environment overrides)"))
             print(configuration.renderEffectiveYAML(), terminator: "")
         }
     }

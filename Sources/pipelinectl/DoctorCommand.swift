@@ -32,7 +32,10 @@ struct DoctorCommand: AsyncParsableCommand {
         }
         let failed = checks.filter { $0.status == .fail }.map(\.part)
         if !failed.isEmpty {
-            if !json { print("\n\(failed.count) check\(failed.count == 1 ? "" : "s") failed: \(failed.joined(separator: ", "))") }
+            if !json {
+                print(
+                    "\n\(failed.count) check\(failed.count == 1 ? "" : "s") failed: \(failed.joined(separator: ", "))")
+            }
             throw ExitCode.failure
         }
     }

@@ -13,7 +13,8 @@ struct GlobalOptions: ParsableArguments {
 
     func validate() throws {
         if let logLevel, Logger.Level(rawValue: logLevel.lowercased()) == nil {
-            throw ValidationError("--log-level \(logLevel) is not a level; use trace, debug, info, notice, warning, error or critical")
+            throw ValidationError(
+                "--log-level \(logLevel) is not a level; use trace, debug, info, notice, warning, error or critical")
         }
     }
 
@@ -34,7 +35,8 @@ struct GlobalOptions: ParsableArguments {
     /// Loads the configuration and installs logging as it says.
     func bootstrap() throws -> (PipelineConfiguration, Logger) {
         let configuration = try loadConfiguration()
-        LoggingSetup.bootstrap(level: configuration.observability.logLevel, format: configuration.observability.logFormat)
+        LoggingSetup.bootstrap(
+            level: configuration.observability.logLevel, format: configuration.observability.logFormat)
         return (configuration, Logger(label: "pipelinectl"))
     }
 }

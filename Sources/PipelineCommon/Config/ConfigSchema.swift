@@ -19,7 +19,8 @@ public enum ConfigSchema {
             default: "file://${DATA_DIR}/objects",
             help: "s3://bucket/prefix for S3 or RustFS; file:///dir for the embedded file store."),
         ConfigKey(
-            "object_store.endpoint", env: ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"], .url(schemes: ["http", "https"]),
+            "object_store.endpoint", env: ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"],
+            .url(schemes: ["http", "https"]),
             help: "S3 endpoint for RustFS, MinIO or another S3-compatible server; unset for AWS."),
         ConfigKey(
             "object_store.region", env: ["AWS_REGION", "AWS_DEFAULT_REGION"], .text, default: "us-east-1",

@@ -35,7 +35,8 @@ struct ConfigurationLoader {
                 let raw = value.raw.replacingOccurrences(of: "${DATA_DIR}", with: dataDirectory)
                 resolve(key, raw: raw, source: .file(path: file ?? "", line: value.line))
             } else if let value = key.defaultValue {
-                resolve(key, raw: value.replacingOccurrences(of: "${DATA_DIR}", with: dataDirectory), source: .defaultValue)
+                resolve(
+                    key, raw: value.replacingOccurrences(of: "${DATA_DIR}", with: dataDirectory), source: .defaultValue)
             }
         }
         let configuration = build()
@@ -61,7 +62,10 @@ struct ConfigurationLoader {
         }
         guard let root else { return [:] }  // An empty file sets nothing.
         guard let mapping = root.mapping else {
-            problems.append(.init(key: "(top level)", found: "a \(root.kindName)", source: .file(path: file, line: root.mark.map { $0.line }), expected: "a mapping of sections"))
+            problems.append(
+                .init(
+                    key: "(top level)", found: "a \(root.kindName)",
+                    source: .file(path: file, line: root.mark.map { $0.line }), expected: "a mapping of sections"))
             return [:]
         }
         var values: [String: (raw: String, line: Int?)] = [:]
@@ -70,12 +74,18 @@ struct ConfigurationLoader {
             let section = sectionKey.string ?? "\(sectionKey)"
             let line = sectionKey.mark?.line
             guard sectionNames.contains(section) else {
-                problems.append(.init(key: section, found: "an unknown section", source: .file(path: file, line: line), expected: "one of " + sectionNames.joined(separator: ", ")))
+                problems.append(
+                    .init(
+                        key: section, found: "an unknown section", source: .file(path: file, line: line),
+                        expected: "one of " + sectionNames.joined(separator: ", ")))
                 continue
             }
             if sectionNode.null != nil { continue }
             guard let entries = sectionNode.mapping else {
-                problems.append(.init(key: section, found: "a \(sectionNode.kindName)", source: .file(path: file, line: line), expected: "a mapping of keys"))
+                problems.append(
+                    .init(
+                        key: section, found: "a \(sectionNode.kindName)", source: .file(path: file, line: line),
+                        expected: "a mapping of keys"))
                 continue
             }
             let known = ConfigSchema.keys.filter { $0.path.hasPrefix(section + ".") }
@@ -84,12 +94,18 @@ struct ConfigurationLoader {
                 let keyPath = "\(section).\(name)"
                 let line = valueNode.mark?.line ?? entryKey.mark?.line
                 guard let key = known.first(where: { $0.path == keyPath }) else {
-                    problems.append(.init(key: keyPath, found: "an unknown key", source: .file(path: file, line: line), expected: "one of " + known.map(\.path).joined(separator: ", ")))
+                    problems.append(
+                        .init(
+                            key: keyPath, found: "an unknown key", source: .file(path: file, line: line),
+                            expected: "one of " + known.map(\.path).joined(separator: ", ")))
                     continue
                 }
                 if valueNode.null != nil { continue }  // `key:` or `key: ~` leaves the default.
                 guard let scalar = valueNode.scalar else {
-                    problems.append(.init(key: keyPath, found: "a \(valueNode.kindName)", source: .file(path: file, line: line), expected: key.expectation))
+                    problems.append(
+                        .init(
+                            key: keyPath, found: "a \(valueNode.kindName)", source: .file(path: file, line: line),
+                            expected: key.expectation))
                     continue
                 }
                 values[keyPath] = (scalar.string, line)
@@ -163,9 +179,15 @@ struct ConfigurationLoader {
     private mutating func requireTogether(_ first: String, _ second: String) {
         switch (resolved[first], resolved[second]) {
         case (.some(let value), nil):
-            problems.append(.init(key: second, found: nil, source: nil, expected: "a value, because \(first) is set (\(value.source))"))
+            problems.append(
+                .init(
+                    key: second, found: nil, source: nil, expected: "a value, because \(first) is set (\(value.source))"
+                ))
         case (nil, .some(let value)):
-            problems.append(.init(key: first, found: nil, source: nil, expected: "a value, because \(second) is set (\(value.source))"))
+            problems.append(
+                .init(
+                    key: first, found: nil, source: nil, expected: "a value, because \(second) is set (\(value.source))"
+                ))
         default:
             break
         }
@@ -176,11 +198,17 @@ struct ConfigurationLoader {
     private mutating func build() -> PipelineConfiguration? {
         requireTogether("object_store.access_key_id", "object_store.secret_access_key")
         if resolved["object_store.session_token"] != nil, resolved["object_store.access_key_id"] == nil {
-            problems.append(.init(key: "object_store.access_key_id", found: nil, source: nil, expected: "a value, because object_store.session_token is set"))
+            problems.append(
+                .init(
+                    key: "object_store.access_key_id", found: nil, source: nil,
+                    expected: "a value, because object_store.session_token is set"))
         }
         requireTogether("mlflow.username", "mlflow.password")
         if let source = resolved["label_studio.api_key"]?.source, resolved["label_studio.url"] == nil {
-            problems.append(.init(key: "label_studio.url", found: nil, source: nil, expected: "a URL, because label_studio.api_key is set (\(source))"))
+            problems.append(
+                .init(
+                    key: "label_studio.url", found: nil, source: nil,
+                    expected: "a URL, because label_studio.api_key is set (\(source))"))
         }
         guard problems.isEmpty,
             let objectStoreURL = string("object_store.url"),
@@ -192,13 +220,15 @@ struct ConfigurationLoader {
 
         let credentials = string("object_store.access_key_id").flatMap { id in
             string("object_store.secret_access_key").map { secret in
-                AWSCredentials(accessKeyId: id, secretAccessKey: secret, sessionToken: string("object_store.session_token"))
+                AWSCredentials(
+                    accessKeyId: id, secretAccessKey: secret, sessionToken: string("object_store.session_token"))
             }
         }
         let effective = ConfigSchema.keys.map { key in
             let value = resolved[key.path]
             let display: String? = value.map { key.isSecret ? Secret.redacted : Redaction.url($0.raw) }
-            return PipelineConfiguration.EffectiveValue(key: key.path, display: display, source: value?.source ?? .defaultValue)
+            return PipelineConfiguration.EffectiveValue(
+                key: key.path, display: display, source: value?.source ?? .defaultValue)
         }
         return PipelineConfiguration(
             objectStore: .init(
@@ -228,7 +258,8 @@ struct ConfigurationLoader {
                 maxAttempts: int("http.max_attempts") ?? 5,
                 caBundle: string("http.ca_bundle")),
             observability: .init(
-                logLevel: string("observability.log_level").flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info,
+                logLevel: string("observability.log_level").flatMap { Logger.Level(rawValue: $0.lowercased()) }
+                    ?? .info,
                 logFormat: string("observability.log_format").flatMap { .init(rawValue: $0.lowercased()) } ?? .auto,
                 metricsHost: string("observability.metrics_host") ?? "127.0.0.1",
                 metricsPort: int("observability.metrics_port") ?? 9464),

@@ -53,7 +53,8 @@ public struct Doctor: Sendable {
                 return DoctorCheck(part: part, status: .pass, summary: "file://\(directory) is writable")
             } catch {
                 return DoctorCheck(
-                    part: part, status: .fail, summary: "file://\(directory) cannot be created: \(error.localizedDescription)",
+                    part: part, status: .fail,
+                    summary: "file://\(directory) cannot be created: \(error.localizedDescription)",
                     fix: "create the directory or set object_store.url / PIPELINE_OBJECT_STORE_URL")
             }
         case .s3(let bucket, let prefix):
@@ -68,7 +69,9 @@ public struct Doctor: Sendable {
         guard let credentials = settings.credentials else {
             return DoctorCheck(
                 part: part, status: .fail, summary: "\(where_): no credentials configured",
-                fix: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or object_store.access_key_id / secret_access_key)")
+                fix:
+                    "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or object_store.access_key_id / secret_access_key)"
+            )
         }
         // ListObjectsV2 with max-keys=1 proves reachability, credentials and list permission at once.
         let query = "list-type=2&max-keys=1&prefix=" + URIEncoding.encode(prefix, keepSlash: false)
@@ -84,14 +87,18 @@ public struct Doctor: Sendable {
             urlText = (components?.string ?? base).trimmingSuffix("/") + "/?\(query)"
         }
         guard let url = URL(string: urlText) else {
-            return DoctorCheck(part: part, status: .fail, summary: "\(where_): cannot form a request URL", fix: "check object_store.endpoint")
+            return DoctorCheck(
+                part: part, status: .fail, summary: "\(where_): cannot form a request URL",
+                fix: "check object_store.endpoint")
         }
         let signer = SigV4Signer(credentials: credentials, region: settings.region)
-        let headers = signer.signHeaders(method: "GET", url: url, headers: [:], payloadHash: SigV4Signer.emptyPayloadHash)
+        let headers = signer.signHeaders(
+            method: "GET", url: url, headers: [:], payloadHash: SigV4Signer.emptyPayloadHash)
         do {
             let response = try await http.execute(HTTPRequest(method: "GET", url: url, headers: headers))
             if response.isSuccess {
-                return DoctorCheck(part: part, status: .pass, summary: "\(where_): reachable, \(credentials) accepted, bucket listed")
+                return DoctorCheck(
+                    part: part, status: .pass, summary: "\(where_): reachable, \(credentials) accepted, bucket listed")
             }
             let code = S3ErrorBody.code(in: response.body) ?? "HTTP \(response.status)"
             let fix: String
@@ -125,11 +132,14 @@ public struct Doctor: Sendable {
                 let connection = try await PostgresConnection.connect(uri: uri, connectTimeoutSeconds: 5)
                 let version = try await connection.serverVersion()
                 let short = version.split(separator: " ").prefix(2).joined(separator: " ")
-                return DoctorCheck(part: part, status: .pass, summary: "\(configuration.manifest.location): connected, \(short)")
+                return DoctorCheck(
+                    part: part, status: .pass, summary: "\(configuration.manifest.location): connected, \(short)")
             } catch {
                 return DoctorCheck(
                     part: part, status: .fail, summary: "\(error)",
-                    fix: "start PostgreSQL or fix PIPELINE_MANIFEST_URL / manifest.url (host, port, user, password, database)")
+                    fix:
+                        "start PostgreSQL or fix PIPELINE_MANIFEST_URL / manifest.url (host, port, user, password, database)"
+                )
             }
         case .sqlite(let path):
             do {
@@ -156,7 +166,8 @@ public struct Doctor: Sendable {
         let settings = configuration.mlflow
         let base = settings.trackingURI.absoluteString.trimmingSuffix("/")
         guard let url = URL(string: base + "/api/2.0/mlflow/experiments/search?max_results=1") else {
-            return DoctorCheck(part: part, status: .fail, summary: "bad tracking URI \(base)", fix: "fix MLFLOW_TRACKING_URI")
+            return DoctorCheck(
+                part: part, status: .fail, summary: "bad tracking URI \(base)", fix: "fix MLFLOW_TRACKING_URI")
         }
         var headers = HTTPHeaders()
         if let token = settings.token {
@@ -171,11 +182,13 @@ public struct Doctor: Sendable {
                 return DoctorCheck(part: part, status: .pass, summary: "\(Redaction.url(base)): tracking API answered")
             case 401, 403:
                 return DoctorCheck(
-                    part: part, status: .fail, summary: "\(Redaction.url(base)): credentials rejected (HTTP \(response.status))",
+                    part: part, status: .fail,
+                    summary: "\(Redaction.url(base)): credentials rejected (HTTP \(response.status))",
                     fix: "set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD")
             default:
                 return DoctorCheck(
-                    part: part, status: .fail, summary: "\(Redaction.url(base)): HTTP \(response.status) from the tracking API",
+                    part: part, status: .fail,
+                    summary: "\(Redaction.url(base)): HTTP \(response.status) from the tracking API",
                     fix: "check that MLFLOW_TRACKING_URI points at an MLflow tracking server")
             }
         } catch {
@@ -188,7 +201,8 @@ public struct Doctor: Sendable {
     func checkLabelStudio() async -> DoctorCheck {
         let part = "label studio"
         guard let base = configuration.labelStudio.url?.absoluteString.trimmingSuffix("/") else {
-            return DoctorCheck(part: part, status: .skip, summary: "not configured (LABEL_STUDIO_URL unset); task files only")
+            return DoctorCheck(
+                part: part, status: .skip, summary: "not configured (LABEL_STUDIO_URL unset); task files only")
         }
         let path = configuration.labelStudio.apiKey == nil ? "/health" : "/api/projects?page_size=1"
         guard let url = URL(string: base + path) else {
@@ -199,13 +213,17 @@ public struct Doctor: Sendable {
         do {
             let response = try await http.execute(HTTPRequest(url: url, headers: headers))
             if response.isSuccess {
-                return DoctorCheck(part: part, status: .pass, summary: "\(base): reachable" + (configuration.labelStudio.apiKey == nil ? "" : ", API key accepted"))
+                return DoctorCheck(
+                    part: part, status: .pass,
+                    summary: "\(base): reachable"
+                        + (configuration.labelStudio.apiKey == nil ? "" : ", API key accepted"))
             }
             return DoctorCheck(
                 part: part, status: .fail, summary: "\(base): HTTP \(response.status)",
                 fix: response.status == 401 ? "check LABEL_STUDIO_API_KEY (a legacy token)" : "check LABEL_STUDIO_URL")
         } catch {
-            return DoctorCheck(part: part, status: .fail, summary: "\(error)", fix: "start Label Studio or fix LABEL_STUDIO_URL")
+            return DoctorCheck(
+                part: part, status: .fail, summary: "\(error)", fix: "start Label Studio or fix LABEL_STUDIO_URL")
         }
     }
 
@@ -234,7 +252,8 @@ public struct Doctor: Sendable {
                 }
                 let space = try FileSystemProbe.space(at: root)
                 let device = FileSystemProbe.blockDevice(of: root)
-                let facts = "\(Self.gib(space.freeBytes)) free of \(Self.gib(space.totalBytes)), "
+                let facts =
+                    "\(Self.gib(space.freeBytes)) free of \(Self.gib(space.totalBytes)), "
                     + "writes \(Int(speed)) MiB/s synced, device \(device ?? "none")"
                 if space.freeBytes < reserve {
                     return DoctorCheck(
@@ -261,7 +280,8 @@ public struct Doctor: Sendable {
         }
         return DoctorCheck(
             part: "libraries", status: .pass,
-            summary: "\(HTTPClient.libcurlVersion); libvips \(VipsRuntime.version); SQLite \(SQLiteDatabase.libraryVersion)")
+            summary:
+                "\(HTTPClient.libcurlVersion); libvips \(VipsRuntime.version); SQLite \(SQLiteDatabase.libraryVersion)")
     }
 
     static func gib(_ bytes: UInt64) -> String {

@@ -211,7 +211,8 @@ enum CurlTransfer {
             var info = stat()
             guard fd >= 0, fstat(fd, &info) == 0 else {
                 if fd >= 0 { close(fd) }
-                return .failure(.requestBodyUnreadable, detail: "cannot open \(path): \(String(cString: strerror(errno)))")
+                return .failure(
+                    .requestBodyUnreadable, detail: "cannot open \(path): \(String(cString: strerror(errno)))")
             }
             state.uploadFD = fd
             let available = UInt64(info.st_size) > offset ? UInt64(info.st_size) - offset : 0
@@ -273,7 +274,8 @@ enum CurlTransfer {
 
         let code = curl_easy_perform(h)
         if code != CURLE_OK {
-            let message = errorBuffer.pointee != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(code))
+            let message =
+                errorBuffer.pointee != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(code))
             if let failure = state.failure { return .failure(failure, detail: message) }
             if cancellation.isCancelled { return .failure(.cancelled, detail: message) }
             return .failure(kind(of: code), detail: message)

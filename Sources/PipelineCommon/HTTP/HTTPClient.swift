@@ -48,7 +48,10 @@ public final class HTTPClient: Sendable {
     private let pool: NIOThreadPool
     private let logger: Logger
 
-    public init(configuration: Configuration = Configuration(), logger: Logger, threadPool: NIOThreadPool = BlockingPools.network) {
+    public init(
+        configuration: Configuration = Configuration(), logger: Logger,
+        threadPool: NIOThreadPool = BlockingPools.network
+    ) {
         self.configuration = configuration
         self.handles = CurlEasyHandlePool(maxIdle: configuration.maxIdleHandles)
         self.pool = threadPool
@@ -92,7 +95,8 @@ public final class HTTPClient: Sendable {
                 guard kind.isRetryable, attempt < policy.maxAttempts else {
                     record(request.method, outcome: kind == .cancelled ? "cancelled" : "error", since: started)
                     if kind == .cancelled { throw CancellationError() }
-                    throw HTTPClientError(kind: kind, method: request.method, url: shownURL, attempts: attempt, detail: detail)
+                    throw HTTPClientError(
+                        kind: kind, method: request.method, url: shownURL, attempts: attempt, detail: detail)
                 }
                 delay = policy.backoff(afterAttempt: attempt, using: &random)
                 reason = kind.summary

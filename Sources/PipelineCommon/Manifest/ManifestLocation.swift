@@ -22,7 +22,8 @@ public enum ManifestLocation: Sendable, Equatable, CustomStringConvertible {
             }
             let path = components.path
             guard path.hasPrefix("/"), path.count > 1, !path.hasSuffix("/") else {
-                return .failure(.init(reason: "a sqlite:// URL needs an absolute file path: sqlite:///path/manifest.db"))
+                return .failure(
+                    .init(reason: "a sqlite:// URL needs an absolute file path: sqlite:///path/manifest.db"))
             }
             return .success(.sqlite(path: path))
         default:

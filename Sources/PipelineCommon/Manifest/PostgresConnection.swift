@@ -29,7 +29,8 @@ public final class PostgresConnection: @unchecked Sendable {
         uri: Secret, connectTimeoutSeconds: Int = 10, pool: NIOThreadPool = BlockingPools.database
     ) async throws -> PostgresConnection {
         let name = Redaction.url(uri.value)
-        let connectionString = uri.value.contains("connect_timeout")
+        let connectionString =
+            uri.value.contains("connect_timeout")
             ? uri.value
             : uri.value + (uri.value.contains("?") ? "&" : "?") + "connect_timeout=\(connectTimeoutSeconds)"
         return try await pool.runIfActive {
@@ -75,13 +76,16 @@ public final class PostgresConnection: @unchecked Sendable {
             PQexecParams(connection, sql, Int32(parameters.count), nil, buffer.baseAddress, nil, nil, 0)
         }
         guard let result else {
-            throw DatabaseError(database: name, operation: "query", message: Self.message(PQerrorMessage(connection)), sqlState: nil)
+            throw DatabaseError(
+                database: name, operation: "query", message: Self.message(PQerrorMessage(connection)), sqlState: nil)
         }
         defer { PQclear(result) }
         let status = PQresultStatus(result)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
             let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-            throw DatabaseError(database: name, operation: "query", message: Self.message(PQresultErrorMessage(result)), sqlState: state)
+            throw DatabaseError(
+                database: name, operation: "query", message: Self.message(PQresultErrorMessage(result)), sqlState: state
+            )
         }
         let columnCount = Int(PQnfields(result))
         let rowCount = Int(PQntuples(result))
@@ -89,10 +93,11 @@ public final class PostgresConnection: @unchecked Sendable {
         var values: [[String?]] = []
         values.reserveCapacity(rowCount)
         for row in 0..<rowCount {
-            values.append((0..<columnCount).map { column in
-                PQgetisnull(result, Int32(row), Int32(column)) == 1
-                    ? nil : String(cString: PQgetvalue(result, Int32(row), Int32(column)))
-            })
+            values.append(
+                (0..<columnCount).map { column in
+                    PQgetisnull(result, Int32(row), Int32(column)) == 1
+                        ? nil : String(cString: PQgetvalue(result, Int32(row), Int32(column)))
+                })
         }
         let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
         return Rows(columns: columns, values: values, affected: affected)

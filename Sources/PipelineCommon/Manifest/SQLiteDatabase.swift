@@ -33,7 +33,8 @@ public final class SQLiteDatabase: @unchecked Sendable {
             let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX
             let code = sqlite3_open_v2(path, &handle, flags, nil)
             guard code == SQLITE_OK, let handle else {
-                let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
+                let message =
+                    handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
                 sqlite3_close(handle)
                 throw DatabaseError(database: "sqlite://\(path)", operation: "open", message: message, sqlState: nil)
             }
@@ -82,7 +83,9 @@ public final class SQLiteDatabase: @unchecked Sendable {
                     pl_sqlite3_bind_text_transient(statement, index, $0.baseAddress, Int32($0.count - 1))
                 }
             case .blob(let bytes):
-                code = bytes.withUnsafeBytes { pl_sqlite3_bind_blob_transient(statement, index, $0.baseAddress, Int32($0.count)) }
+                code = bytes.withUnsafeBytes {
+                    pl_sqlite3_bind_blob_transient(statement, index, $0.baseAddress, Int32($0.count))
+                }
             }
             guard code == SQLITE_OK else { throw error("bind") }
         }
@@ -92,26 +95,33 @@ public final class SQLiteDatabase: @unchecked Sendable {
             if step == SQLITE_DONE { break }
             guard step == SQLITE_ROW else { throw error("step") }
             let count = sqlite3_column_count(statement)
-            rows.append((0..<count).map { column in
-                switch sqlite3_column_type(statement, column) {
-                case SQLITE_INTEGER: .integer(sqlite3_column_int64(statement, column))
-                case SQLITE_FLOAT: .real(sqlite3_column_double(statement, column))
-                case SQLITE_TEXT:
-                    .text(String(
-                        decoding: UnsafeRawBufferPointer(
-                            start: sqlite3_column_text(statement, column),
-                            count: Int(sqlite3_column_bytes(statement, column))), as: UTF8.self))
-                case SQLITE_BLOB:
-                    .blob(Array(UnsafeRawBufferPointer(
-                        start: sqlite3_column_blob(statement, column), count: Int(sqlite3_column_bytes(statement, column)))))
-                default: .null
-                }
-            })
+            rows.append(
+                (0..<count).map { column in
+                    switch sqlite3_column_type(statement, column) {
+                    case SQLITE_INTEGER: .integer(sqlite3_column_int64(statement, column))
+                    case SQLITE_FLOAT: .real(sqlite3_column_double(statement, column))
+                    case SQLITE_TEXT:
+                        .text(
+                            String(
+                                decoding: UnsafeRawBufferPointer(
+                                    start: sqlite3_column_text(statement, column),
+                                    count: Int(sqlite3_column_bytes(statement, column))), as: UTF8.self))
+                    case SQLITE_BLOB:
+                        .blob(
+                            Array(
+                                UnsafeRawBufferPointer(
+                                    start: sqlite3_column_blob(statement, column),
+                                    count: Int(sqlite3_column_bytes(statement, column)))))
+                    default: .null
+                    }
+                })
         }
         return rows
     }
 
     private func error(_ operation: String) -> DatabaseError {
-        DatabaseError(database: "sqlite://\(path)", operation: operation, message: String(cString: sqlite3_errmsg(handle)), sqlState: nil)
+        DatabaseError(
+            database: "sqlite://\(path)", operation: operation, message: String(cString: sqlite3_errmsg(handle)),
+            sqlState: nil)
     }
 }

@@ -27,7 +27,8 @@ public enum ObjectStoreLocation: Sendable, Equatable, CustomStringConvertible {
             return .success(.s3(bucket: bucket, prefix: prefix))
         case "file":
             if let host = components.host, !host.isEmpty, host != "localhost" {
-                return .failure(LocationError(reason: "a file:// URL takes an absolute path: file:///dir (three slashes)"))
+                return .failure(
+                    LocationError(reason: "a file:// URL takes an absolute path: file:///dir (three slashes)"))
             }
             let path = components.path
             guard path.hasPrefix("/"), path.count > 1 else {

@@ -62,7 +62,8 @@ public struct SigV4Signer: Sendable {
     public func signingKey(date: Date) -> [UInt8] {
         let day = Self.timestamp(date).day
         if let cached = keyCache.key(for: day, secret: credentials.secretAccessKey.value) { return cached }
-        var key = HMACSHA256.authenticationCode(for: Data(day.utf8), key: Data(("AWS4" + credentials.secretAccessKey.value).utf8))
+        var key = HMACSHA256.authenticationCode(
+            for: Data(day.utf8), key: Data(("AWS4" + credentials.secretAccessKey.value).utf8))
         for part in [region, service, "aws4_request"] {
             key = HMACSHA256.authenticationCode(for: Data(part.utf8), key: key)
         }

@@ -4,9 +4,11 @@
 /// swift-metrics has no place for that, so the text lives here, keyed by metric name.
 public enum MetricCatalog {
     public static let help: [String: String] = [
-        "pipeline_http_client_requests_total": "HTTP requests finished by the client, by method and outcome (status class or error).",
+        "pipeline_http_client_requests_total":
+            "HTTP requests finished by the client, by method and outcome (status class or error).",
         "pipeline_http_client_retries_total": "HTTP request attempts that were retried, by method.",
-        "pipeline_http_client_request_duration_seconds": "Time from the first attempt of an HTTP request to its final outcome.",
+        "pipeline_http_client_request_duration_seconds":
+            "Time from the first attempt of an HTTP request to its final outcome.",
     ]
 
     /// The help text for `name`: the catalog's, or one derived from the name so that no

@@ -29,7 +29,8 @@ public enum FileSystemProbe {
                 source.hasPrefix("/dev/") ? diskName(String(source.dropFirst(5))) : nil
             }
         }
-        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/sys/dev/block/\(major):\(minor)")
+        guard
+            let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/sys/dev/block/\(major):\(minor)")
         else { return nil }
         return diskName(String(target.split(separator: "/").last ?? ""))
     }

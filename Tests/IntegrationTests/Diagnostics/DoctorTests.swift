@@ -6,7 +6,9 @@ import Testing
 
 @Suite(
     "pipelinectl doctor against the real services",
-    .enabled(if: Services.available("PIPELINE_TEST_POSTGRES_URL", "PIPELINE_TEST_S3_ENDPOINT", "PIPELINE_TEST_MLFLOW_URI"), Services.skipReason))
+    .enabled(
+        if: Services.available("PIPELINE_TEST_POSTGRES_URL", "PIPELINE_TEST_S3_ENDPOINT", "PIPELINE_TEST_MLFLOW_URI"),
+        Services.skipReason))
 struct DoctorTests {
     static let logger = Logger(label: "doctor-tests")
 
@@ -20,7 +22,8 @@ struct DoctorTests {
 
     @Test func passesWhenEveryServiceRuns() async throws {
         let checks = try await checks()
-        #expect(checks.map(\.part) == ["object store", "manifest store", "mlflow", "label studio", "staging", "libraries"])
+        #expect(
+            checks.map(\.part) == ["object store", "manifest store", "mlflow", "label studio", "staging", "libraries"])
         for check in checks {
             #expect(check.status != .fail, "\(check.part): \(check.summary)")
         }
@@ -79,7 +82,10 @@ struct DoctorTests {
         let json = try await Command.run("pipelinectl", ["doctor", "--json"], environment: environment)
         let decoded = try JSONDecoder().decode([DoctorCheck].self, from: Data(json.stdout.utf8))
         #expect(decoded.count == 6)
-        for secret in [environment["AWS_SECRET_ACCESS_KEY"]!, URLComponents(string: environment["PIPELINE_MANIFEST_URL"]!)!.password!] {
+        for secret in [
+            environment["AWS_SECRET_ACCESS_KEY"]!,
+            URLComponents(string: environment["PIPELINE_MANIFEST_URL"]!)!.password!,
+        ] {
             #expect(!passing.stdout.contains(secret) && !passing.stderr.contains(secret))
             #expect(!failing.stdout.contains(secret) && !failing.stderr.contains(secret))
             #expect(!json.stdout.contains(secret))
@@ -94,7 +100,9 @@ struct DoctorTests {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
         }
         return Int(UInt16(bigEndian: address.sin_port))
     }

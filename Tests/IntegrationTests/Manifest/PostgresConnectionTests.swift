@@ -3,7 +3,9 @@ import Testing
 
 @testable import PipelineCommon
 
-@Suite("libpq against the real PostgreSQL from services.sh", .enabled(if: Services.available("PIPELINE_TEST_POSTGRES_URL"), Services.skipReason))
+@Suite(
+    "libpq against the real PostgreSQL from services.sh",
+    .enabled(if: Services.available("PIPELINE_TEST_POSTGRES_URL"), Services.skipReason))
 struct PostgresConnectionTests {
     func connect() async throws -> PostgresConnection {
         try await PostgresConnection.connect(uri: Secret(try Services.value("PIPELINE_TEST_POSTGRES_URL")))
@@ -11,7 +13,9 @@ struct PostgresConnectionTests {
 
     @Test func runsAParameterisedQuery() async throws {
         let connection = try await connect()
-        let rows = try await connection.query("SELECT $1::int + $2::int AS sum, $3::text AS label, $4::text IS NULL AS missing", ["40", "2", "answer", nil])
+        let rows = try await connection.query(
+            "SELECT $1::int + $2::int AS sum, $3::text AS label, $4::text IS NULL AS missing",
+            ["40", "2", "answer", nil])
         #expect(rows.columns == ["sum", "label", "missing"])
         #expect(rows.values == [["42", "answer", "t"]])
         #expect(try await connection.serverVersion().hasPrefix("PostgreSQL"))

@@ -10,8 +10,11 @@ enum Command {
 
     static var buildDirectory: URL {
         // The test runner lives in the build products directory, beside the executables.
-        URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-            .deletingLastPathComponent()
+        URL(
+            fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                ?? CommandLine.arguments[0]
+        )
+        .deletingLastPathComponent()
     }
 
     /// Runs the executable to completion; output goes through files so no pipe can fill up,

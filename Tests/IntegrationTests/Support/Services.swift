@@ -37,7 +37,9 @@ enum Services {
     /// The value of `key`, or a recorded failure naming what is missing.
     static func value(_ key: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         guard let value = settings[key] else {
-            Issue.record("\(key) missing from \(envFile): scripts/services.sh up did not start that service", sourceLocation: sourceLocation)
+            Issue.record(
+                "\(key) missing from \(envFile): scripts/services.sh up did not start that service",
+                sourceLocation: sourceLocation)
             throw MissingService(key: key)
         }
         return value

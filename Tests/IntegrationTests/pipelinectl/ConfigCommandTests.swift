@@ -10,17 +10,18 @@ struct ConfigCommandTests {
         defer { dir.remove() }
         let file = dir.file("pipeline.yaml")
         try """
-            object_store:
-              url: s3://images/raw
-              access_key_id: AKIAFROMFILE
-              secret_access_key: secret-from-file
-            manifest:
-              url: postgres://pipeline:pg-secret@db:5432/pipeline
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        object_store:
+          url: s3://images/raw
+          access_key_id: AKIAFROMFILE
+          secret_access_key: secret-from-file
+        manifest:
+          url: postgres://pipeline:pg-secret@db:5432/pipeline
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         var environment = Self.environment
         environment["MLFLOW_TRACKING_TOKEN"] = "mlflow-token-secret"
         environment["AWS_REGION"] = "eu-central-1"
-        let result = try await Command.run("pipelinectl", ["config", "check", "--config", file], environment: environment)
+        let result = try await Command.run(
+            "pipelinectl", ["config", "check", "--config", file], environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("region: eu-central-1  # environment AWS_REGION"))
         #expect(result.stdout.contains("url: s3://images/raw  # \(file) line 2"))
@@ -34,13 +35,14 @@ struct ConfigCommandTests {
         defer { dir.remove() }
         let file = dir.file("bad.yaml")
         try """
-            object_store:
-              url: http://not-a-store
-              secret_access_key: hidden-value
-            http:
-              max_attempts: 0
-            """.write(toFile: file, atomically: true, encoding: .utf8)
-        let result = try await Command.run("pipelinectl", ["config", "check", "--config", file], environment: Self.environment)
+        object_store:
+          url: http://not-a-store
+          secret_access_key: hidden-value
+        http:
+          max_attempts: 0
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try await Command.run(
+            "pipelinectl", ["config", "check", "--config", file], environment: Self.environment)
         #expect(result.status == 2)
         #expect(result.stderr.contains("3 problems"))
         #expect(result.stderr.contains("object_store.url: found \"http://not-a-store\""))
@@ -50,12 +52,15 @@ struct ConfigCommandTests {
     }
 
     @Test func badUsageExitsTwo() async throws {
-        let unknown = try await Command.run("pipelinectl", ["config", "check", "--no-such-flag"], environment: Self.environment)
+        let unknown = try await Command.run(
+            "pipelinectl", ["config", "check", "--no-such-flag"], environment: Self.environment)
         #expect(unknown.status == 2)
-        let level = try await Command.run("pipelinectl", ["config", "check", "--log-level", "loud"], environment: Self.environment)
+        let level = try await Command.run(
+            "pipelinectl", ["config", "check", "--log-level", "loud"], environment: Self.environment)
         #expect(level.status == 2)
         #expect(level.stderr.contains("--log-level loud"))
-        let missing = try await Command.run("pipelinectl", ["config", "check", "--config", "/nonexistent.yaml"], environment: Self.environment)
+        let missing = try await Command.run(
+            "pipelinectl", ["config", "check", "--config", "/nonexistent.yaml"], environment: Self.environment)
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("/nonexistent.yaml"))
     }

@@ -100,7 +100,9 @@ struct ConfigurationTests {
                 "PIPELINE_MANIFEST_URL": "sqlite:///var/lib/pipeline/m.db",
                 "PIPELINE_OBJECT_STORE_URL": "file:///srv/images",
             ])
-        #expect(config.objectStore.endpoint?.absoluteString == "http://s3-specific:9000", "AWS_ENDPOINT_URL_S3 beats AWS_ENDPOINT_URL")
+        #expect(
+            config.objectStore.endpoint?.absoluteString == "http://s3-specific:9000",
+            "AWS_ENDPOINT_URL_S3 beats AWS_ENDPOINT_URL")
         #expect(config.objectStore.region == "ap-south-1")
         #expect(config.objectStore.credentials?.secretAccessKey.value == "env-secret")
         #expect(config.staging.root == "/scratch")
@@ -141,7 +143,8 @@ struct ConfigurationTests {
             """)
         let byKey = Dictionary(grouping: found, by: \.key)
         for key in [
-            "object_store.url", "object_store.addressing", "object_store.bogus_key", "manifest.url", "manifest.pool_size",
+            "object_store.url", "object_store.addressing", "object_store.bogus_key", "manifest.url",
+            "manifest.pool_size",
             "staging.root", "staging.keep_on_failure", "http.timeout_seconds", "http.max_attempts",
             "observability.log_level", "observability.metrics_port", "unknown_section",
         ] {
@@ -172,10 +175,12 @@ struct ConfigurationTests {
     }
 
     @Test func s3AndFileURLsAreChecked() {
-        let found = problems(nil, environment: [
-            "PIPELINE_OBJECT_STORE_URL": "s3://UPPER_case/x",
-            "PIPELINE_MANIFEST_URL": "sqlite://relative.db",
-        ])
+        let found = problems(
+            nil,
+            environment: [
+                "PIPELINE_OBJECT_STORE_URL": "s3://UPPER_case/x",
+                "PIPELINE_MANIFEST_URL": "sqlite://relative.db",
+            ])
         #expect(found.map(\.key).sorted() == ["manifest.url", "object_store.url"])
         #expect(found.first { $0.key == "object_store.url" }?.expected.contains("bucket name") == true)
         #expect(found.first { $0.key == "object_store.url" }?.source == .environment("PIPELINE_OBJECT_STORE_URL"))
@@ -195,9 +200,15 @@ struct ConfigurationTests {
         #expect(!text.contains("s3cr3t-pw"))
         #expect(text.contains("manifest.url"))
 
-        let config = try load(Self.validYAML, environment: ["MLFLOW_TRACKING_TOKEN": "tok-123456", "LABEL_STUDIO_URL": "http://ls:8080", "LABEL_STUDIO_API_KEY": "ls-secret"])
+        let config = try load(
+            Self.validYAML,
+            environment: [
+                "MLFLOW_TRACKING_TOKEN": "tok-123456", "LABEL_STUDIO_URL": "http://ls:8080",
+                "LABEL_STUDIO_API_KEY": "ls-secret",
+            ])
         let rendered = config.renderEffectiveYAML()
-        for secret in ["file-secret-value", "db-password", "mlflow-password", "tok-123456", "ls-secret", "AKIAEXAMPLE"] {
+        for secret in ["file-secret-value", "db-password", "mlflow-password", "tok-123456", "ls-secret", "AKIAEXAMPLE"]
+        {
             #expect(!rendered.contains(secret), "\(secret) leaked into config check output")
         }
         #expect(rendered.contains("secret_access_key: <redacted>"))
@@ -229,8 +240,11 @@ struct ConfigurationTests {
     @Test func theShippedExampleIsTheDocumentedSchemaAndLoads() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
-        let shipped = try String(contentsOf: root.appendingPathComponent("config/pipeline.example.yaml"), encoding: .utf8)
-        #expect(shipped == ConfigSchema.exampleYAML(), "regenerate with: pipelinectl config example > config/pipeline.example.yaml")
+        let shipped = try String(
+            contentsOf: root.appendingPathComponent("config/pipeline.example.yaml"), encoding: .utf8)
+        #expect(
+            shipped == ConfigSchema.exampleYAML(),
+            "regenerate with: pipelinectl config example > config/pipeline.example.yaml")
         for key in ConfigSchema.keys {
             #expect(shipped.contains(String(key.path.split(separator: ".")[1]) + ":"), "\(key.path) undocumented")
         }
@@ -239,7 +253,8 @@ struct ConfigurationTests {
 
     @Test func redactionOfURLs() {
         #expect(Redaction.url("postgres://u:pw@h:5432/db") == "postgres://u:<redacted>@h:5432/db")
-        let presigned = Redaction.url("https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=deadbeef&X-Amz-Expires=60")
+        let presigned = Redaction.url(
+            "https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=deadbeef&X-Amz-Expires=60")
         #expect(!presigned.contains("deadbeef"))
         #expect(!presigned.contains("AKIA"))
         #expect(presigned.contains("X-Amz-Expires=60"))

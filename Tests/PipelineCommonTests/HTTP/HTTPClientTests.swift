@@ -12,7 +12,8 @@ struct HTTPClientTests {
         HTTPClient(
             configuration: .init(
                 connectTimeout: .seconds(2), timeout: timeout,
-                retryPolicy: RetryPolicy(maxAttempts: attempts, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))),
+                retryPolicy: RetryPolicy(
+                    maxAttempts: attempts, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200))),
             logger: logger)
     }
 
@@ -44,11 +45,13 @@ struct HTTPClientTests {
 
             // A range of the file: bytes 1000..<3000.
             let part = try await client.execute(
-                HTTPRequest(method: "PUT", url: server.url("/echo"), body: .file(path: upload, offset: 1000, length: 2000)))
+                HTTPRequest(
+                    method: "PUT", url: server.url("/echo"), body: .file(path: upload, offset: 1000, length: 2000)))
             #expect(part.text == "2000 \(Hex.encode(SHA256.hash(bytes[1000..<3000])))")
 
             let download = dir.file("download.bin")
-            let get = try await client.execute(HTTPRequest(url: server.url("/bytes/3000000")), sink: .file(path: download))
+            let get = try await client.execute(
+                HTTPRequest(url: server.url("/bytes/3000000")), sink: .file(path: download))
             #expect(get.status == 200)
             #expect(get.bytesWritten == 3_000_000)
             #expect(get.body.isEmpty)
@@ -62,7 +65,8 @@ struct HTTPClientTests {
         defer { dir.remove() }
         try await TestHTTPServer.with { server in
             let path = dir.file("out.bin")
-            let response = try await Self.client().execute(HTTPRequest(url: server.url("/forbidden")), sink: .file(path: path))
+            let response = try await Self.client().execute(
+                HTTPRequest(url: server.url("/forbidden")), sink: .file(path: path))
             #expect(response.status == 403)
             #expect(response.text.contains("AccessDenied"))
             #expect(!FileManager.default.fileExists(atPath: path))
@@ -147,7 +151,8 @@ struct HTTPClientTests {
     @Test func refusesAResponseLargerThanTheMemoryLimit() async throws {
         try await TestHTTPServer.with { server in
             let error = await #expect(throws: HTTPClientError.self) {
-                _ = try await Self.client().execute(HTTPRequest(url: server.url("/bytes/100000")), sink: .memory(limit: 1000))
+                _ = try await Self.client().execute(
+                    HTTPRequest(url: server.url("/bytes/100000")), sink: .memory(limit: 1000))
             }
             #expect(error?.kind == .responseTooLarge(limit: 1000))
         }

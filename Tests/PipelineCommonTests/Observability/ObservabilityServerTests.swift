@@ -62,7 +62,9 @@ struct ObservabilityServerTests {
 
     /// promtool, from the Prometheus package services.sh installs, is the judge of the format.
     static func checkWithPromtool(_ exposition: Data) throws {
-        guard let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first(where: FileManager.default.isExecutableFile)
+        guard
+            let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first(
+                where: FileManager.default.isExecutableFile)
         else {
             if ProcessInfo.processInfo.environment["PIPELINE_REQUIRE_SERVICES"] == "1" {
                 Issue.record("promtool is not installed; scripts/services.sh up installs it (apt package prometheus)")
