@@ -28,7 +28,7 @@ public enum URIEncoding {
         let bytes = Array(text.utf8)
         var index = 0
         while index < bytes.count {
-            if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count + 0, index + 2 <= bytes.count - 1,
+            if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count,
                 let value = Hex.decode(String(decoding: bytes[(index + 1)...(index + 2)], as: UTF8.self))?.first
             {
                 out.append(value)
