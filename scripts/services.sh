@@ -191,6 +191,7 @@ case "$cmd" in
                 *) die "unknown service '$part': use postgres, s3 or mlflow" ;;
             esac
         done
+        write_setting PIPELINE_TEST_PYTHON "$VENV/bin/python"
         log "settings in $ENV_FILE"
         ;;
     down) down ;;

@@ -25,7 +25,9 @@ enum Command {
         FileManager.default.createFile(atPath: dir.file("out"), contents: nil)
         FileManager.default.createFile(atPath: dir.file("err"), contents: nil)
         let process = Process()
-        process.executableURL = buildDirectory.appendingPathComponent(executable)
+        process.executableURL =
+            executable.hasPrefix("/")
+            ? URL(fileURLWithPath: executable) : buildDirectory.appendingPathComponent(executable)
         process.arguments = arguments
         process.environment = environment
         process.standardOutput = FileHandle(forWritingAtPath: dir.file("out"))
