@@ -12,6 +12,9 @@ public enum BlockingPools {
     /// Database calls (libpq, SQLite).
     public static let database: NIOThreadPool = started(threads: 8)
 
+    /// Local file I/O (copies, fsync, directory walks), which can block on a slow disk.
+    public static let files: NIOThreadPool = started(threads: 8)
+
     /// CPU-bound work in C libraries (libvips, hashing of large files): one thread a core.
     public static let compute: NIOThreadPool = started(threads: System.coreCount)
 

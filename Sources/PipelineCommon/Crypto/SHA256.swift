@@ -4,8 +4,8 @@ import Foundation
 /// Streaming SHA-256 over libcrypto's EVP interface.
 ///
 /// Feed bytes as they stream past with ``update(_:)`` and read the digest once with
-/// ``finalize()``. A value type owning a C context, so it is not copyable: hash on one task.
-public struct SHA256: ~Copyable {
+/// ``finalize()``. It owns a C context, so it is a class used by one thread at a time.
+public final class SHA256 {
     private let context: OpaquePointer
 
     public init() {
@@ -17,19 +17,19 @@ public struct SHA256: ~Copyable {
 
     deinit { EVP_MD_CTX_free(context) }
 
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    public func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
         EVP_DigestUpdate(context, base, bytes.count)
     }
 
-    public mutating func update(_ data: some DataProtocol) {
+    public func update(_ data: some DataProtocol) {
         for region in data.regions {
             region.withUnsafeBytes { update($0) }
         }
     }
 
-    /// The 32-byte digest. The hasher must not be updated afterwards.
-    public consuming func finalize() -> [UInt8] {
+    /// The 32-byte digest. The hasher must not be used afterwards.
+    public func finalize() -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: Int(pl_evp_max_md_size()))
         var length: UInt32 = 0
         EVP_DigestFinal_ex(context, &digest, &length)
@@ -38,7 +38,7 @@ public struct SHA256: ~Copyable {
 
     /// The digest of `data` in one call.
     public static func hash(_ data: some DataProtocol) -> [UInt8] {
-        var hasher = SHA256()
+        let hasher = SHA256()
         hasher.update(data)
         return hasher.finalize()
     }
@@ -49,7 +49,7 @@ public struct SHA256: ~Copyable {
             throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
         }
         defer { try? handle.close() }
-        var hasher = SHA256()
+        let hasher = SHA256()
         while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
             hasher.update(chunk)
         }

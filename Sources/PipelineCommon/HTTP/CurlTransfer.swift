@@ -11,7 +11,8 @@ final class TransferCancellation: Sendable {
 
 /// What one attempt produced: a response, or a transport error kind with libcurl's message.
 enum TransferOutcome: Sendable {
-    case response(status: Int, headers: HTTPHeaders, body: Data, bytesWritten: UInt64, newConnections: Int)
+    case response(
+        status: Int, headers: HTTPHeaders, body: Data, bytesWritten: UInt64, sha256: [UInt8]?, newConnections: Int)
     case failure(HTTPClientError.Kind, detail: String)
 }
 
@@ -44,7 +45,9 @@ final class TransferState {
     var toMemory = true
     var body = Data()
     var bytesWritten: UInt64 = 0
+    var hasher: SHA256?
     var failure: HTTPClientError.Kind?
+    var progress: (@Sendable (Int64, Int64) -> Void)?
 
     init(handle: UnsafeMutableRawPointer, cancellation: TransferCancellation, memoryLimit: Int) {
         self.handle = handle
@@ -92,6 +95,7 @@ final class TransferState {
             }
             done += n
         }
+        hasher?.update(UnsafeRawBufferPointer(start: buffer, count: count))
         bytesWritten += UInt64(count)
         return count
     }
@@ -167,9 +171,11 @@ private func curlHeaderCallback(
 }
 
 private func curlProgressCallback(
-    _ userdata: UnsafeMutableRawPointer?, _: curl_off_t, _: curl_off_t, _: curl_off_t, _: curl_off_t
+    _ userdata: UnsafeMutableRawPointer?, _: curl_off_t, _ received: curl_off_t, _: curl_off_t, _ sent: curl_off_t
 ) -> Int32 {
-    state(userdata).cancellation.isCancelled ? 1 : 0
+    let transfer = state(userdata)
+    transfer.progress?(Int64(sent), Int64(received))
+    return transfer.cancellation.isCancelled ? 1 : 0
 }
 
 /// Runs one attempt of a request on the calling thread, which must be a blocking-pool thread.
@@ -182,12 +188,18 @@ enum CurlTransfer {
         curl_easy_reset(h)  // Keeps the connection and DNS caches.
         let memoryLimit: Int
         var outputPath: String?
+        var hashing = false
         switch sink {
         case .memory(let limit): memoryLimit = limit
-        case .file(let path): memoryLimit = 1 << 20; outputPath = path
+        case .file(let path, let sha256):
+            memoryLimit = 1 << 20
+            outputPath = path
+            hashing = sha256
         }
         let state = TransferState(handle: h, cancellation: cancellation, memoryLimit: memoryLimit)
         state.outputPath = outputPath
+        state.progress = request.progress
+        if hashing { state.hasher = SHA256() }
         defer { state.closeFiles() }
         let userdata = Unmanaged.passUnretained(state).toOpaque()
 
@@ -241,6 +253,8 @@ enum CurlTransfer {
         if let caBundle = settings.caBundle { set(pl_curl_setopt_string(h, CURLOPT_CAINFO, caBundle)) }
         set(pl_curl_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1))
         set(pl_curl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0))
+        // Object keys may hold `..` and `//`: send the path exactly as given.
+        set(pl_curl_setopt_long(h, CURLOPT_PATH_AS_IS, 1))
         set(pl_curl_setopt_string(h, CURLOPT_USERAGENT, settings.userAgent))
         set(pl_curl_setopt_pointer(h, CURLOPT_ERRORBUFFER, errorBuffer))
         set(pl_curl_setopt_slist(h, CURLOPT_HTTPHEADER, headerList))
@@ -291,7 +305,8 @@ enum CurlTransfer {
         }
         return .response(
             status: status, headers: HTTPHeaders(state.headerFields.map { ($0.name, $0.value) }),
-            body: state.body, bytesWritten: state.bytesWritten, newConnections: connects)
+            body: state.body, bytesWritten: state.bytesWritten,
+            sha256: state.toMemory ? nil : state.hasher?.finalize(), newConnections: connects)
     }
 
     static func kind(of code: CURLcode) -> HTTPClientError.Kind {

@@ -18,11 +18,15 @@ public struct HTTPRequest: Sendable {
     public var timeout: Duration?
     /// Overrides the client's retry policy for this request (e.g. `.never` for a non-idempotent call).
     public var retryPolicy: RetryPolicy?
+    /// Called from the transfer thread with bytes sent and received so far; keep it cheap.
+    public var progress: (@Sendable (_ sent: Int64, _ received: Int64) -> Void)?
 
     public init(
         method: String = "GET", url: URL, headers: HTTPHeaders = [:], body: Body = .empty,
-        timeout: Duration? = nil, retryPolicy: RetryPolicy? = nil
+        timeout: Duration? = nil, retryPolicy: RetryPolicy? = nil,
+        progress: (@Sendable (_ sent: Int64, _ received: Int64) -> Void)? = nil
     ) {
+        self.progress = progress
         self.method = method.uppercased()
         self.url = url
         self.headers = headers
@@ -36,7 +40,8 @@ public struct HTTPRequest: Sendable {
 public enum HTTPResponseSink: Sendable {
     /// Collected in memory, failing the request when it grows past `limit` bytes.
     case memory(limit: Int = 64 << 20)
-    /// Streamed to a file, created or truncated. Error responses (status ≥ 300) are kept in
-    /// memory instead, so the file only ever holds a successful body.
-    case file(path: String)
+    /// Streamed to a file, created or truncated, and fsynced. Error responses (status ≥ 300)
+    /// are kept in memory instead, so the file only ever holds a successful body. With
+    /// `sha256`, the body's digest is computed as the bytes stream in.
+    case file(path: String, sha256: Bool = false)
 }

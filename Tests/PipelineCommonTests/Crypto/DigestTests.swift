@@ -24,7 +24,7 @@ struct DigestTests {
 
     @Test func sha256OfOneMillionAs() {
         // Fed in uneven chunks, as bytes arrive from a network stream.
-        var hasher = SHA256()
+        let hasher = SHA256()
         var remaining = 1_000_000
         var chunk = 1
         while remaining > 0 {

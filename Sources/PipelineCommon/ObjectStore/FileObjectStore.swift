@@ -1,0 +1,388 @@
+import Foundation
+import NIOPosix
+
+/// The embedded object store: objects are files under a directory (`file:///dir`).
+///
+/// It behaves as S3 does for callers: UTF-8 ordered listings with prefixes, delimiters and
+/// pagination, MD5 ETags, SHA-256 recorded per object, `.notFound` for missing keys, atomic
+/// writes (a reader never sees a partial object). Metadata lives beside the data in
+/// `<dir>/.pipeline-meta/<key>.json` and is rebuilt when a file was changed by hand, so
+/// images can be dropped into the directory directly.
+public struct FileObjectStore: ObjectStore {
+    public let root: String
+    private let pool: NIOThreadPool
+
+    static let metadataDirectory = ".pipeline-meta"
+    static let partialMarker = ".pipeline-partial-"
+
+    public var location: ObjectStoreLocation { .file(directory: root) }
+
+    public init(root: String, pool: NIOThreadPool = BlockingPools.files) throws {
+        self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
+        self.pool = pool
+        do {
+            try FileManager.default.createDirectory(atPath: self.root, withIntermediateDirectories: true)
+        } catch {
+            throw ObjectStoreError(
+                kind: .local, operation: "open", location: "file://\(self.root)",
+                message: "cannot create the directory: \(error.localizedDescription)")
+        }
+    }
+
+    struct Metadata: Codable {
+        var size: UInt64
+        var modified: Int64  // st_mtime in nanoseconds
+        var etag: String
+        var sha256: String
+        var contentType: String?
+    }
+
+    // MARK: - ObjectStore
+
+    public func head(_ key: String) async throws -> ObjectInfo {
+        try await pool.runIfActive { try headBlocking(key, operation: "HeadObject") }
+    }
+
+    public func get(_ key: String, to path: String, range: Range<UInt64>?) async throws -> DownloadResult {
+        try await pool.runIfActive {
+            let info = try headBlocking(key, operation: "GetObject")
+            let start = range?.lowerBound ?? 0
+            if range != nil, start >= info.size, info.size > 0 {
+                throw error(.service, "GetObject", key, code: "InvalidRange", "range starts past the end (\(info.size) bytes)")
+            }
+            let end = min(range?.upperBound ?? info.size, info.size)
+            let sha = SHA256()
+            let written = try copyFile(
+                from: dataPath(key), offset: start, length: end - start, to: path, hashers: [sha], key: key,
+                operation: "GetObject")
+            let digest = Hex.encode(sha.finalize())
+            if range == nil, let expected = info.sha256, expected != digest {
+                unlink(path)
+                throw error(.integrity, "GetObject", key, "stored SHA-256 \(expected) but read \(digest)")
+            }
+            return DownloadResult(info: info, bytesWritten: written, sha256: digest)
+        }
+    }
+
+    public func put(_ key: String, fromFile path: String, contentType: String?, sha256: String?) async throws
+        -> ObjectInfo
+    {
+        try await pool.runIfActive {
+            try validate(key, "PutObject")
+            var info = stat()
+            guard stat(path, &info) == 0 else {
+                throw error(.local, "PutObject", key, "cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            return try store(key, contentType: contentType, expectedSHA256: sha256) { temporary, hashers in
+                try copyFile(
+                    from: path, offset: 0, length: UInt64(info.st_size), to: temporary, hashers: hashers, key: key,
+                    operation: "PutObject")
+            }
+        }
+    }
+
+    public func put(_ key: String, data: Data, contentType: String?) async throws -> ObjectInfo {
+        try await pool.runIfActive {
+            try validate(key, "PutObject")
+            return try store(key, contentType: contentType, expectedSHA256: nil) { temporary, hashers in
+                data.withUnsafeBytes { raw in for hasher in hashers { hasher.update(raw) } }
+                guard FileManager.default.createFile(atPath: temporary, contents: data) else {
+                    throw error(.local, "PutObject", key, "cannot write \(temporary)")
+                }
+                let fd = open(temporary, O_RDONLY | O_CLOEXEC)
+                if fd >= 0 {
+                    fsync(fd)
+                    close(fd)
+                }
+                return UInt64(data.count)
+            }
+        }
+    }
+
+    public func list(
+        prefix: String, delimiter: String?, startAfter: String?, continuation: String?, maxKeys: Int
+    ) async throws -> ObjectListing {
+        try await pool.runIfActive {
+            let keys = try allKeys(under: prefix).filter { $0.hasPrefix(prefix) }.sorted { $0.precedesInUTF8($1) }
+            let after = continuation ?? startAfter
+            var objects: [ObjectInfo] = []
+            var prefixes: [String] = []
+            var last: String?
+            var truncated = false
+            for key in keys {
+                if let after, !after.precedesInUTF8(key) { continue }
+                if let continuation, let delimiter, continuation.hasSuffix(delimiter), key.hasPrefix(continuation) {
+                    continue
+                }
+                if let delimiter, !delimiter.isEmpty,
+                    let range = key.range(of: delimiter, range: key.index(key.startIndex, offsetBy: prefix.count)..<key.endIndex)
+                {
+                    let common = String(key[..<range.upperBound])
+                    if prefixes.last == common { continue }
+                    if objects.count + prefixes.count == maxKeys {
+                        truncated = true
+                        break
+                    }
+                    prefixes.append(common)
+                    last = common
+                    continue
+                }
+                if objects.count + prefixes.count == maxKeys {
+                    truncated = true
+                    break
+                }
+                objects.append(try headBlocking(key, operation: "ListObjectsV2"))
+                last = key
+            }
+            return ObjectListing(objects: objects, commonPrefixes: prefixes, nextContinuation: truncated ? last : nil)
+        }
+    }
+
+    public func delete(_ key: String) async throws {
+        try await pool.runIfActive { try deleteBlocking(key) }
+    }
+
+    public func delete(_ keys: [String]) async throws -> [String: ObjectStoreError] {
+        try await pool.runIfActive {
+            var failures: [String: ObjectStoreError] = [:]
+            for key in keys {
+                do { try deleteBlocking(key) } catch let failure as ObjectStoreError { failures[key] = failure }
+            }
+            return failures
+        }
+    }
+
+    public func copy(_ source: String, to destination: String) async throws -> ObjectInfo {
+        let info = try await head(source)
+        return try await pool.runIfActive {
+            try validate(destination, "CopyObject")
+            return try store(destination, contentType: info.contentType, expectedSHA256: info.sha256) { temporary, hashers in
+                try copyFile(
+                    from: dataPath(source), offset: 0, length: info.size, to: temporary, hashers: hashers, key: source,
+                    operation: "CopyObject")
+            }
+        }
+    }
+
+    // MARK: - Paths and metadata
+
+    func dataPath(_ key: String) -> String { root + "/" + key }
+    func metadataPath(_ key: String) -> String { root + "/" + Self.metadataDirectory + "/" + key + ".json" }
+
+    private func validate(_ key: String, _ operation: String) throws {
+        if let problem = ObjectKey.pathProblem(key) {
+            throw error(.invalidKey, operation, key, "\(problem); the file store cannot hold it")
+        }
+        if key == Self.metadataDirectory || key.hasPrefix(Self.metadataDirectory + "/") || key.contains(Self.partialMarker) {
+            throw error(.invalidKey, operation, key, "the key is reserved for the file store's own bookkeeping")
+        }
+    }
+
+    private func headBlocking(_ key: String, operation: String) throws -> ObjectInfo {
+        try validate(key, operation)
+        var info = stat()
+        guard stat(dataPath(key), &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            throw error(.notFound, operation, key, "no such key")
+        }
+        let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        let size = UInt64(info.st_size)
+        var metadata = readMetadata(key)
+        if metadata == nil || metadata?.size != size || metadata?.modified != modified {
+            // Written by hand, or changed since: hash it once and remember.
+            let md5 = MD5()
+            let sha = SHA256()
+            _ = try hashFile(dataPath(key), hashers: [md5, sha], key: key, operation: operation)
+            metadata = Metadata(
+                size: size, modified: modified, etag: Hex.encode(md5.finalize()), sha256: Hex.encode(sha.finalize()),
+                contentType: metadata?.contentType)
+            try? writeMetadata(metadata!, for: key)
+        }
+        let meta = metadata!
+        return ObjectInfo(
+            key: key, size: meta.size, etag: meta.etag,
+            lastModified: Date(timeIntervalSince1970: Double(modified) / 1e9), sha256: meta.sha256,
+            contentType: meta.contentType)
+    }
+
+    private func readMetadata(_ key: String) -> Metadata? {
+        guard let data = FileManager.default.contents(atPath: metadataPath(key)) else { return nil }
+        return try? JSONDecoder().decode(Metadata.self, from: data)
+    }
+
+    private func writeMetadata(_ metadata: Metadata, for key: String) throws {
+        let path = metadataPath(key)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let temporary = path + Self.partialMarker + UUID().uuidString
+        try JSONEncoder().encode(metadata).write(to: URL(fileURLWithPath: temporary))
+        guard rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw error(.local, "write metadata", key, String(cString: strerror(errno)))
+        }
+    }
+
+    /// Writes through a temporary file (hashing as it goes), fsyncs, renames into place,
+    /// then records the metadata: a reader sees the old object or the new one, never half.
+    private func store(
+        _ key: String, contentType: String?, expectedSHA256: String?,
+        write: (_ temporary: String, _ hashers: [AnyHasher]) throws -> UInt64
+    ) throws -> ObjectInfo {
+        let path = dataPath(key)
+        let directory = (path as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw self.error(.invalidKey, "PutObject", key, "a prefix of the key is an object already")
+        }
+        let temporary = path + Self.partialMarker + UUID().uuidString
+        let md5 = MD5()
+        let sha = SHA256()
+        let size: UInt64
+        do {
+            size = try write(temporary, [md5, sha])
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        let digest = Hex.encode(sha.finalize())
+        if let expectedSHA256, expectedSHA256.lowercased() != digest {
+            unlink(temporary)
+            throw error(.integrity, "PutObject", key, "expected SHA-256 \(expectedSHA256) but the bytes hash to \(digest)")
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw error(.local, "PutObject", key, reason)
+        }
+        var info = stat()
+        stat(path, &info)
+        let metadata = Metadata(
+            size: size, modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+            etag: Hex.encode(md5.finalize()), sha256: digest, contentType: contentType)
+        try writeMetadata(metadata, for: key)
+        return ObjectInfo(
+            key: key, size: size, etag: metadata.etag,
+            lastModified: Date(timeIntervalSince1970: Double(metadata.modified) / 1e9), sha256: digest,
+            contentType: contentType)
+    }
+
+    private func deleteBlocking(_ key: String) throws {
+        try validate(key, "DeleteObject")
+        let path = dataPath(key)
+        if unlink(path) != 0, errno != ENOENT {
+            throw error(.local, "DeleteObject", key, String(cString: strerror(errno)))
+        }
+        unlink(metadataPath(key))
+        pruneEmptyDirectories(from: (path as NSString).deletingLastPathComponent, stopAt: root)
+        pruneEmptyDirectories(
+            from: (metadataPath(key) as NSString).deletingLastPathComponent, stopAt: root + "/" + Self.metadataDirectory)
+    }
+
+    /// S3 has no folders: remove the directories a deletion left empty.
+    private func pruneEmptyDirectories(from directory: String, stopAt stop: String) {
+        var current = directory
+        while current.count > stop.count, current.hasPrefix(stop), rmdir(current) == 0 {
+            current = (current as NSString).deletingLastPathComponent
+        }
+    }
+
+    /// Every key under the deepest directory that `prefix` names, skipping bookkeeping files.
+    private func allKeys(under prefix: String) throws -> [String] {
+        let base = prefix.contains("/") ? String(prefix[..<prefix.lastIndex(of: "/")!]) : ""
+        let start = base.isEmpty ? root : root + "/" + base
+        guard let walker = FileManager.default.enumerator(atPath: start) else { return [] }
+        var keys: [String] = []
+        while let relative = walker.nextObject() as? String {
+            let key = base.isEmpty ? relative : base + "/" + relative
+            if key == Self.metadataDirectory {
+                walker.skipDescendants()
+                continue
+            }
+            if key.contains(Self.partialMarker) { continue }
+            var info = stat()
+            guard stat(root + "/" + key, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            keys.append(key)
+        }
+        return keys
+    }
+
+    // MARK: - File copies
+
+    private func hashFile(_ path: String, hashers: [AnyHasher], key: String, operation: String) throws -> UInt64 {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw error(.notFound, operation, key, "no such key") }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var total: UInt64 = 0
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            guard n >= 0 else { throw error(.local, operation, key, String(cString: strerror(errno))) }
+            if n == 0 { break }
+            buffer.withUnsafeBytes { raw in
+                for hasher in hashers { hasher.update(UnsafeRawBufferPointer(rebasing: raw[0..<n])) }
+            }
+            total += UInt64(n)
+        }
+        return total
+    }
+
+    /// Copies `length` bytes at `offset` of `source` to a new file at `destination`, hashing
+    /// them, and fsyncs the copy.
+    private func copyFile(
+        from source: String, offset: UInt64, length: UInt64, to destination: String, hashers: [AnyHasher], key: String,
+        operation: String
+    ) throws -> UInt64 {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw error(.notFound, operation, key, "cannot open \(source)") }
+        defer { close(input) }
+        let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard output >= 0 else {
+            throw error(.local, operation, key, "cannot write \(destination): \(String(cString: strerror(errno)))")
+        }
+        defer { close(output) }
+        guard lseek(input, off_t(offset), SEEK_SET) >= 0 else {
+            throw error(.local, operation, key, String(cString: strerror(errno)))
+        }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var remaining = length
+        while remaining > 0 {
+            let wanted = Int(min(UInt64(buffer.count), remaining))
+            let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, wanted) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else {
+                throw error(.local, operation, key, n == 0 ? "\(source) is shorter than expected" : String(cString: strerror(errno)))
+            }
+            try buffer.withUnsafeBytes { raw in
+                let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
+                for hasher in hashers { hasher.update(chunk) }
+                var done = 0
+                while done < n {
+                    let w = write(output, chunk.baseAddress! + done, n - done)
+                    if w < 0, errno == EINTR { continue }
+                    guard w > 0 else {
+                        throw error(.local, operation, key, "cannot write \(destination): \(String(cString: strerror(errno)))")
+                    }
+                    done += w
+                }
+            }
+            remaining -= UInt64(n)
+        }
+        guard fsync(output) == 0 else { throw error(.local, operation, key, String(cString: strerror(errno))) }
+        return length
+    }
+
+    private func error(_ kind: ObjectStoreError.Kind, _ operation: String, _ key: String, code: String? = nil, _ message: String)
+        -> ObjectStoreError
+    {
+        ObjectStoreError(kind: kind, operation: operation, location: "file://\(root)/\(key)", code: code, message: message)
+    }
+}
+
+/// A digest fed by the copy loops: SHA-256 or MD5.
+protocol AnyHasher: AnyObject {
+    func update(_ bytes: UnsafeRawBufferPointer)
+}
+
+extension SHA256: AnyHasher {}
+extension MD5: AnyHasher {}

@@ -1,0 +1,40 @@
+import Foundation
+
+/// What a store knows about one object.
+public struct ObjectInfo: Sendable, Equatable, Codable {
+    /// The key relative to the store's root (its configured prefix or directory).
+    public let key: String
+    public let size: UInt64
+    /// The ETag without quotes: the MD5 of the bytes for single-part uploads.
+    public let etag: String
+    public let lastModified: Date?
+    /// Hex SHA-256 of the bytes, when the store recorded it.
+    public let sha256: String?
+    public let contentType: String?
+
+    public init(key: String, size: UInt64, etag: String, lastModified: Date?, sha256: String?, contentType: String?) {
+        self.key = key
+        self.size = size
+        self.etag = etag
+        self.lastModified = lastModified
+        self.sha256 = sha256
+        self.contentType = contentType
+    }
+}
+
+/// One page of a listing, as ListObjectsV2 returns it.
+public struct ObjectListing: Sendable, Equatable {
+    public let objects: [ObjectInfo]
+    /// With a delimiter: the distinct key prefixes up to and including it.
+    public let commonPrefixes: [String]
+    /// Pass as `continuation` to get the next page; nil on the last page.
+    public let nextContinuation: String?
+}
+
+/// The result of a download: the object as the store described it, and what was written.
+public struct DownloadResult: Sendable, Equatable {
+    public let info: ObjectInfo
+    public let bytesWritten: UInt64
+    /// Hex SHA-256 of the bytes written.
+    public let sha256: String
+}

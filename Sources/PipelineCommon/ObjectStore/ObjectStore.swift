@@ -1,0 +1,75 @@
+import Foundation
+
+/// Where objects live: S3 or RustFS (``S3ObjectStore``), or a directory (``FileObjectStore``).
+/// Both behave the same as seen by callers, as one contract test suite checks.
+///
+/// Keys are relative to the store's root: the prefix of `s3://bucket/prefix`, or the
+/// directory of `file:///dir`. Listings are in UTF-8 byte order, as S3 returns them.
+public protocol ObjectStore: Sendable {
+    var location: ObjectStoreLocation { get }
+
+    /// The object's metadata. Throws ``ObjectStoreError`` `.notFound` when there is none.
+    func head(_ key: String) async throws -> ObjectInfo
+
+    /// Writes the object (or `range` of it) to the file at `path`, computing its SHA-256 as
+    /// the bytes stream in and checking it against the store's record for whole objects.
+    func get(_ key: String, to path: String, range: Range<UInt64>?) async throws -> DownloadResult
+
+    /// Stores the file at `path` under `key`, streamed. `sha256` (hex) saves a pass when the
+    /// caller already knows it; the store records it with the object either way.
+    func put(_ key: String, fromFile path: String, contentType: String?, sha256: String?) async throws -> ObjectInfo
+
+    /// Stores `data` under `key`.
+    func put(_ key: String, data: Data, contentType: String?) async throws -> ObjectInfo
+
+    /// One page of keys starting with `prefix`, after `startAfter`, in UTF-8 byte order.
+    func list(
+        prefix: String, delimiter: String?, startAfter: String?, continuation: String?, maxKeys: Int
+    ) async throws -> ObjectListing
+
+    /// Deletes `key`; deleting a missing key is not an error, as on S3.
+    func delete(_ key: String) async throws
+
+    /// Deletes many keys in as few requests as the store allows; returns the keys that failed.
+    func delete(_ keys: [String]) async throws -> [String: ObjectStoreError]
+
+    /// Copies `source` to `destination` inside the store, metadata included.
+    func copy(_ source: String, to destination: String) async throws -> ObjectInfo
+}
+
+extension ObjectStore {
+    public func get(_ key: String, to path: String) async throws -> DownloadResult {
+        try await get(key, to: path, range: nil)
+    }
+
+    /// Every object under `prefix` after `startAfter`, page by page.
+    public func listAll(prefix: String = "", startAfter: String? = nil, pageSize: Int = 1000)
+        -> AsyncThrowingStream<ObjectInfo, any Error>
+    {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    var token: String?
+                    repeat {
+                        let page = try await list(
+                            prefix: prefix, delimiter: nil, startAfter: token == nil ? startAfter : nil,
+                            continuation: token, maxKeys: pageSize)
+                        for object in page.objects { continuation.yield(object) }
+                        token = page.nextContinuation
+                    } while token != nil
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
+
+/// UTF-8 byte order, the order S3 lists keys in (Swift's `<` on String is not).
+extension String {
+    func precedesInUTF8(_ other: String) -> Bool {
+        utf8.lexicographicallyPrecedes(other.utf8)
+    }
+}

@@ -1,0 +1,474 @@
+import Foundation
+import Logging
+import NIOPosix
+import Synchronization
+
+/// An S3 bucket and prefix (`s3://bucket/prefix`) on AWS S3, RustFS, MinIO or any
+/// S3-compatible server, over the project's libcurl client with SigV4 signing.
+///
+/// Path-style addressing for custom endpoints, virtual-hosted on AWS. Uploads are signed
+/// with the payload's SHA-256 (so the server verifies the bytes) and record it as
+/// `x-amz-meta-sha256`; objects over the multipart threshold go up in parallel parts, with
+/// bounded memory, and the upload is aborted on any failure so nothing is left behind.
+public struct S3ObjectStore: ObjectStore {
+    public struct Multipart: Sendable {
+        /// Objects of at least this many bytes are uploaded in parts.
+        public var threshold: UInt64
+        /// Bytes a part (at least 5 MiB, S3's minimum for all but the last part).
+        public var partSize: UInt64
+        /// Parts in flight at once; memory used is about `partSize × concurrency`.
+        public var concurrency: Int
+
+        public init(threshold: UInt64 = 64 << 20, partSize: UInt64 = 16 << 20, concurrency: Int = 4) {
+            self.threshold = threshold
+            self.partSize = max(partSize, 5 << 20)
+            self.concurrency = max(1, concurrency)
+        }
+    }
+
+    public let bucket: String
+    /// Key prefix every key is relative to: empty or ending in `/`.
+    public let prefix: String
+    public let endpoint: URL
+    public let virtualHosted: Bool
+    public let signer: SigV4Signer
+    public let multipart: Multipart
+    private let http: HTTPClient
+    private let logger: Logger
+
+    public var location: ObjectStoreLocation { .s3(bucket: bucket, prefix: prefix) }
+
+    public init(
+        bucket: String, prefix: String = "", endpoint: URL?, region: String,
+        addressing: PipelineConfiguration.ObjectStore.Addressing = .auto, credentials: AWSCredentials,
+        http: HTTPClient, multipart: Multipart = Multipart(), logger: Logger
+    ) {
+        self.bucket = bucket
+        self.prefix = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
+        self.endpoint = endpoint ?? URL(string: "https://s3.\(region).amazonaws.com")!
+        switch addressing {
+        case .path: virtualHosted = false
+        case .virtual: virtualHosted = true
+        case .auto:
+            // A dotted bucket name breaks the TLS wildcard of virtual-hosted names, as the SDKs know.
+            virtualHosted = endpoint == nil && !bucket.contains(".")
+        }
+        self.signer = SigV4Signer(credentials: credentials, region: region)
+        self.multipart = multipart
+        self.http = http
+        self.logger = logger
+    }
+
+    // MARK: - URLs
+
+    func fullKey(_ key: String) -> String { prefix + key }
+
+    private var base: String {
+        var components = URLComponents(url: endpoint, resolvingAgainstBaseURL: false)!
+        if virtualHosted { components.host = bucket + "." + (components.host ?? "") }
+        components.path = ""
+        components.query = nil
+        return components.string ?? endpoint.absoluteString
+    }
+
+    func objectURL(_ key: String, query: String = "") -> URL {
+        let path = (virtualHosted ? "/" : "/\(bucket)/") + URIEncoding.encode(fullKey(key), keepSlash: true)
+        return URL(string: base + path + (query.isEmpty ? "" : "?" + query))!
+    }
+
+    func bucketURL(query: String) -> URL {
+        URL(string: base + (virtualHosted ? "/" : "/\(bucket)") + "?" + query)!
+    }
+
+    private func where_(_ key: String?) -> String { "s3://\(bucket)/" + (key.map(fullKey) ?? prefix) }
+
+    // MARK: - Requests
+
+    private func send(
+        _ method: String, _ url: URL, headers: HTTPHeaders = [:], body: HTTPRequest.Body = .empty,
+        payloadHash: String = SigV4Signer.emptyPayloadHash, sink: HTTPResponseSink = .memory(),
+        operation: String, key: String?, progress: (@Sendable (Int64, Int64) -> Void)? = nil
+    ) async throws -> HTTPResponse {
+        let signed = signer.signHeaders(method: method, url: url, headers: headers, payloadHash: payloadHash)
+        do {
+            return try await http.execute(
+                HTTPRequest(method: method, url: url, headers: signed, body: body, progress: progress), sink: sink)
+        } catch let error as HTTPClientError {
+            throw ObjectStoreError(
+                kind: .transport, operation: operation, location: where_(key), message: "\(error)")
+        }
+    }
+
+    private func failure(_ response: HTTPResponse, operation: String, key: String?) -> ObjectStoreError {
+        let body = S3ErrorBody(response.body)
+        let code = body.code ?? Self.codeForBodylessStatus(response.status)
+        let kind: ObjectStoreError.Kind =
+            switch code {
+            case "NoSuchKey", "NotFound": .notFound
+            case "NoSuchBucket": .noSuchBucket
+            case "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "InvalidClientTokenId":
+                .invalidCredentials
+            case "AccessDenied", "Forbidden": .accessDenied
+            case "XAmzContentSHA256Mismatch", "BadDigest", "InvalidDigest": .integrity
+            default: .service
+            }
+        return ObjectStoreError(
+            kind: kind, operation: operation, location: where_(key), code: code, message: body.message ?? "",
+            requestId: body.requestId ?? response.headers["x-amz-request-id"], status: response.status)
+    }
+
+    /// HEAD responses carry no body: name the error from the status as the SDKs do.
+    static func codeForBodylessStatus(_ status: Int) -> String {
+        switch status {
+        case 404: "NotFound"
+        case 403: "Forbidden"
+        case 301, 307: "PermanentRedirect"
+        default: "HTTP\(status)"
+        }
+    }
+
+    // MARK: - ObjectStore
+
+    public func head(_ key: String) async throws -> ObjectInfo {
+        let response = try await send("HEAD", objectURL(key), operation: "HeadObject", key: key)
+        guard response.isSuccess else { throw failure(response, operation: "HeadObject", key: key) }
+        return info(key: key, headers: response.headers, size: response.headers["Content-Length"].flatMap { UInt64($0) })
+    }
+
+    public func get(_ key: String, to path: String, range: Range<UInt64>?) async throws -> DownloadResult {
+        var headers = HTTPHeaders()
+        if let range {
+            guard !range.isEmpty else {
+                throw ObjectStoreError(kind: .service, operation: "GetObject", location: where_(key), code: "InvalidRange", message: "empty range")
+            }
+            headers.add("Range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")
+        }
+        let response = try await send(
+            "GET", objectURL(key), headers: headers, sink: .file(path: path, sha256: true), operation: "GetObject",
+            key: key)
+        guard response.isSuccess else { throw failure(response, operation: "GetObject", key: key) }
+        // For a range, the object's size is the total of Content-Range (`bytes 0-9/1234`).
+        let total = response.headers["Content-Range"].flatMap { $0.split(separator: "/").last.flatMap { UInt64($0) } }
+        let info = info(key: key, headers: response.headers, size: total ?? response.bytesWritten)
+        let digest = Hex.encode(response.sha256 ?? [])
+        let expectedLength = response.headers["Content-Length"].flatMap { UInt64($0) }
+        if let expectedLength, expectedLength != response.bytesWritten {
+            unlink(path)
+            throw ObjectStoreError(
+                kind: .integrity, operation: "GetObject", location: where_(key),
+                message: "expected \(expectedLength) bytes but received \(response.bytesWritten)")
+        }
+        if range == nil, let expected = info.sha256, expected != digest {
+            unlink(path)
+            throw ObjectStoreError(
+                kind: .integrity, operation: "GetObject", location: where_(key),
+                message: "stored SHA-256 \(expected) but received bytes hash to \(digest)")
+        }
+        return DownloadResult(info: info, bytesWritten: response.bytesWritten, sha256: digest)
+    }
+
+    public func put(_ key: String, fromFile path: String, contentType: String?, sha256: String?) async throws
+        -> ObjectInfo
+    {
+        try await put(key, fromFile: path, contentType: contentType, sha256: sha256, progress: nil)
+    }
+
+    /// ``put(_:fromFile:contentType:sha256:)`` reporting bytes sent so far.
+    public func put(
+        _ key: String, fromFile path: String, contentType: String?, sha256: String?,
+        progress: (@Sendable (_ sent: UInt64) -> Void)?
+    ) async throws -> ObjectInfo {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw ObjectStoreError(
+                kind: .local, operation: "PutObject", location: where_(key),
+                message: "cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        let size = UInt64(status.st_size)
+        let digest: String
+        if let sha256 {
+            digest = sha256.lowercased()
+        } else {
+            digest = try await BlockingPools.files.runIfActive { Hex.encode(try SHA256.hash(fileAtPath: path)) }
+        }
+        if size >= multipart.threshold {
+            return try await multipartUpload(key, path: path, size: size, contentType: contentType, sha256: digest, progress: progress)
+        }
+        var transferProgress: (@Sendable (Int64, Int64) -> Void)?
+        if let progress {
+            transferProgress = { sent, _ in progress(UInt64(max(0, sent))) }
+        }
+        return try await putObject(
+            key, body: .file(path: path), size: size, contentType: contentType, sha256: digest,
+            progress: transferProgress)
+    }
+
+    public func put(_ key: String, data: Data, contentType: String?) async throws -> ObjectInfo {
+        try await putObject(
+            key, body: .bytes(data), size: UInt64(data.count), contentType: contentType,
+            sha256: Hex.encode(SHA256.hash(data)), progress: nil)
+    }
+
+    private func putObject(
+        _ key: String, body: HTTPRequest.Body, size: UInt64, contentType: String?, sha256: String,
+        progress: (@Sendable (Int64, Int64) -> Void)?
+    ) async throws -> ObjectInfo {
+        let type = contentType ?? "application/octet-stream"
+        let headers: HTTPHeaders = ["Content-Type": type, "x-amz-meta-sha256": sha256]
+        let response = try await send(
+            "PUT", objectURL(key), headers: headers, body: body, payloadHash: sha256, operation: "PutObject", key: key,
+            progress: progress)
+        guard response.isSuccess else { throw failure(response, operation: "PutObject", key: key) }
+        return ObjectInfo(
+            key: key, size: size, etag: Self.unquote(response.headers["ETag"] ?? ""), lastModified: nil,
+            sha256: sha256, contentType: type)
+    }
+
+    public func list(
+        prefix listPrefix: String, delimiter: String?, startAfter: String?, continuation: String?, maxKeys: Int
+    ) async throws -> ObjectListing {
+        var query = [("list-type", "2"), ("encoding-type", "url"), ("max-keys", "\(max(1, min(maxKeys, 1000)))")]
+        query.append(("prefix", fullKey(listPrefix)))
+        if let delimiter { query.append(("delimiter", delimiter)) }
+        if let startAfter { query.append(("start-after", fullKey(startAfter))) }
+        if let continuation { query.append(("continuation-token", continuation)) }
+        let url = bucketURL(query: Self.queryString(query))
+        let response = try await send("GET", url, operation: "ListObjectsV2", key: listPrefix)
+        guard response.isSuccess else { throw failure(response, operation: "ListObjectsV2", key: listPrefix) }
+        guard let root = S3XMLElement.parse(response.body), root.name == "ListBucketResult" else {
+            throw ObjectStoreError(
+                kind: .service, operation: "ListObjectsV2", location: where_(listPrefix),
+                message: "the response is not a ListBucketResult")
+        }
+        let encoded = root.value("EncodingType") == "url"
+        func decode(_ text: String) -> String { encoded ? Self.formDecode(text) : text }
+        let objects = root.all("Contents").map { entry in
+            ObjectInfo(
+                key: String(decode(entry.value("Key") ?? "").dropFirst(prefix.count)),
+                size: UInt64(entry.value("Size") ?? "") ?? 0, etag: Self.unquote(entry.value("ETag") ?? ""),
+                lastModified: entry.value("LastModified").flatMap(Self.parseISODate), sha256: nil, contentType: nil)
+        }
+        let prefixes = root.all("CommonPrefixes").compactMap { $0.value("Prefix") }.map {
+            String(decode($0).dropFirst(prefix.count))
+        }
+        let truncated = root.value("IsTruncated") == "true"
+        return ObjectListing(
+            objects: objects, commonPrefixes: prefixes, nextContinuation: truncated ? root.value("NextContinuationToken") : nil)
+    }
+
+    public func delete(_ key: String) async throws {
+        let response = try await send("DELETE", objectURL(key), operation: "DeleteObject", key: key)
+        guard response.isSuccess || response.status == 404 else {
+            throw failure(response, operation: "DeleteObject", key: key)
+        }
+    }
+
+    public func delete(_ keys: [String]) async throws -> [String: ObjectStoreError] {
+        var failures: [String: ObjectStoreError] = [:]
+        var start = 0
+        while start < keys.count {
+            let batch = keys[start..<min(start + 1000, keys.count)]
+            start += batch.count
+            let body =
+                "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>"
+                + batch.map { "<Object><Key>\(S3XMLElement.escape(fullKey($0)))</Key></Object>" }.joined() + "</Delete>"
+            let data = Data(body.utf8)
+            let headers: HTTPHeaders = [
+                "Content-Type": "application/xml", "Content-MD5": Data(MD5.hash(data)).base64EncodedString(),
+            ]
+            let response = try await send(
+                "POST", bucketURL(query: "delete="), headers: headers, body: .bytes(data),
+                payloadHash: Hex.encode(SHA256.hash(data)), operation: "DeleteObjects", key: nil)
+            guard response.isSuccess else { throw failure(response, operation: "DeleteObjects", key: nil) }
+            for error in S3XMLElement.parse(response.body)?.all("Error") ?? [] {
+                let key = String((error.value("Key") ?? "").dropFirst(prefix.count))
+                failures[key] = ObjectStoreError(
+                    kind: .service, operation: "DeleteObjects", location: where_(key), code: error.value("Code"),
+                    message: error.value("Message") ?? "")
+            }
+        }
+        return failures
+    }
+
+    public func copy(_ source: String, to destination: String) async throws -> ObjectInfo {
+        let headers: HTTPHeaders = [
+            "x-amz-copy-source": "/\(bucket)/" + URIEncoding.encode(fullKey(source), keepSlash: true)
+        ]
+        let response = try await send("PUT", objectURL(destination), headers: headers, operation: "CopyObject", key: source)
+        // CopyObject can fail after its 200 status line: the error is then in the body.
+        guard response.isSuccess, S3XMLElement.parse(response.body)?.name != "Error" else {
+            throw failure(response, operation: "CopyObject", key: source)
+        }
+        return try await head(destination)
+    }
+
+    // MARK: - Presigned URLs
+
+    /// A URL anyone can use to `GET` (or `PUT`) `key` until it expires (at most 7 days).
+    public func presignedURL(for key: String, method: String = "GET", expires: Duration = .seconds(3600), date: Date = Date())
+        throws -> URL
+    {
+        guard expires > .zero, expires <= .seconds(7 * 86_400) else {
+            throw ObjectStoreError(
+                kind: .service, operation: "Presign", location: where_(key), message: "expiry must be between 1 second and 7 days")
+        }
+        return signer.presign(method: method, url: objectURL(key), expires: expires, date: date)
+    }
+
+    // MARK: - Multipart upload
+
+    /// Multipart uploads under this store's prefix that were started and neither completed
+    /// nor aborted: (key, upload id).
+    public func pendingMultipartUploads() async throws -> [(key: String, uploadId: String)] {
+        let url = bucketURL(query: Self.queryString([("uploads", ""), ("prefix", prefix)]))
+        let response = try await send("GET", url, operation: "ListMultipartUploads", key: nil)
+        guard response.isSuccess else { throw failure(response, operation: "ListMultipartUploads", key: nil) }
+        return (S3XMLElement.parse(response.body)?.all("Upload") ?? []).map {
+            (String(($0.value("Key") ?? "").dropFirst(prefix.count)), $0.value("UploadId") ?? "")
+        }
+    }
+
+    private func multipartUpload(
+        _ key: String, path: String, size: UInt64, contentType: String?, sha256: String,
+        progress: (@Sendable (UInt64) -> Void)?
+    ) async throws -> ObjectInfo {
+        let type = contentType ?? "application/octet-stream"
+        let created = try await send(
+            "POST", objectURL(key, query: "uploads="), headers: ["Content-Type": type, "x-amz-meta-sha256": sha256],
+            operation: "CreateMultipartUpload", key: key)
+        guard created.isSuccess, let uploadId = S3XMLElement.parse(created.body)?.value("UploadId") else {
+            throw failure(created, operation: "CreateMultipartUpload", key: key)
+        }
+        logger.debug("multipart upload started", metadata: ["key": "\(fullKey(key))", "size": "\(size)"])
+        do {
+            let etags = try await uploadParts(key, path: path, size: size, uploadId: uploadId, progress: progress)
+            let body =
+                "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                + etags.enumerated().map { "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\"\($0.element)\"</ETag></Part>" }
+                .joined() + "</CompleteMultipartUpload>"
+            let data = Data(body.utf8)
+            let completed = try await send(
+                "POST", objectURL(key, query: "uploadId=" + URIEncoding.encode(uploadId, keepSlash: false)),
+                headers: ["Content-Type": "application/xml"], body: .bytes(data),
+                payloadHash: Hex.encode(SHA256.hash(data)), operation: "CompleteMultipartUpload", key: key)
+            let result = S3XMLElement.parse(completed.body)
+            guard completed.isSuccess, result?.name != "Error" else {
+                throw failure(completed, operation: "CompleteMultipartUpload", key: key)
+            }
+            return ObjectInfo(
+                key: key, size: size, etag: Self.unquote(result?.value("ETag") ?? ""), lastModified: nil, sha256: sha256,
+                contentType: type)
+        } catch {
+            // Abort outside this (possibly cancelled) task, so the abort itself is not cancelled.
+            let abort = Task { [self] in
+                try await send(
+                    "DELETE", objectURL(key, query: "uploadId=" + URIEncoding.encode(uploadId, keepSlash: false)),
+                    operation: "AbortMultipartUpload", key: key)
+            }
+            if let response = try? await abort.value, !response.isSuccess, response.status != 404 {
+                logger.error(
+                    "could not abort multipart upload",
+                    metadata: ["key": "\(fullKey(key))", "upload_id": "\(uploadId)", "status": "\(response.status)"])
+            }
+            throw error
+        }
+    }
+
+    /// Uploads every part, at most `concurrency` at once, and returns their ETags in order.
+    private func uploadParts(
+        _ key: String, path: String, size: UInt64, uploadId: String, progress: (@Sendable (UInt64) -> Void)?
+    ) async throws -> [String] {
+        let partSize = multipart.partSize
+        let count = Int((size + partSize - 1) / partSize)
+        let sent = SentBytes()
+        return try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            var etags = [String](repeating: "", count: count)
+            var next = 0
+            func addPart(_ index: Int) {
+                group.addTask { [self] in
+                    let offset = UInt64(index) * partSize
+                    let length = min(partSize, size - offset)
+                    let data = try await BlockingPools.files.runIfActive { try Self.read(path, offset: offset, length: length) }
+                    guard UInt64(data.count) == length else {
+                        throw ObjectStoreError(
+                            kind: .local, operation: "UploadPart", location: where_(key),
+                            message: "\(path) changed during the upload (part \(index + 1) is short)")
+                    }
+                    let query = "partNumber=\(index + 1)&uploadId=" + URIEncoding.encode(uploadId, keepSlash: false)
+                    let response = try await send(
+                        "PUT", objectURL(key, query: query), body: .bytes(data), payloadHash: Hex.encode(SHA256.hash(data)),
+                        operation: "UploadPart", key: key)
+                    guard response.isSuccess, let etag = response.headers["ETag"] else {
+                        throw failure(response, operation: "UploadPart", key: key)
+                    }
+                    progress?(sent.add(length))
+                    return (index, Self.unquote(etag))
+                }
+            }
+            while next < min(multipart.concurrency, count) {
+                addPart(next)
+                next += 1
+            }
+            while let (index, etag) = try await group.next() {
+                etags[index] = etag
+                if next < count {
+                    addPart(next)
+                    next += 1
+                }
+            }
+            return etags
+        }
+    }
+
+    // MARK: - Helpers
+
+    private func info(key: String, headers: HTTPHeaders, size: UInt64?) -> ObjectInfo {
+        ObjectInfo(
+            key: key, size: size ?? 0, etag: Self.unquote(headers["ETag"] ?? ""),
+            lastModified: headers["Last-Modified"].flatMap(Self.parseHTTPDate), sha256: headers["x-amz-meta-sha256"],
+            contentType: headers["Content-Type"])
+    }
+
+    static func read(_ path: String, offset: UInt64, length: UInt64) throws -> Data {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
+        }
+        defer { try? handle.close() }
+        try handle.seek(toOffset: offset)
+        return try handle.read(upToCount: Int(length)) ?? Data()
+    }
+
+    static func queryString(_ pairs: [(String, String)]) -> String {
+        pairs.map { "\(URIEncoding.encode($0.0, keepSlash: false))=\(URIEncoding.encode($0.1, keepSlash: false))" }
+            .joined(separator: "&")
+    }
+
+    static func unquote(_ etag: String) -> String {
+        etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+    }
+
+    /// S3's `encoding-type=url` is form encoding: `+` is a space, `%2B` a plus.
+    static func formDecode(_ text: String) -> String {
+        URIEncoding.percentDecode(text.replacingOccurrences(of: "+", with: " "))
+    }
+
+    static func parseISODate(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+    }
+
+    static func parseHTTPDate(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: text)
+    }
+}
+
+/// Bytes sent across parts uploading concurrently, for progress reports.
+final class SentBytes: Sendable {
+    private let total = Mutex<UInt64>(0)
+    func add(_ bytes: UInt64) -> UInt64 { total.withLock { $0 += bytes; return $0 } }
+}

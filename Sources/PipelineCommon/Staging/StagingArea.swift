@@ -1,0 +1,221 @@
+import Foundation
+import Logging
+import Metrics
+
+/// The local scratch space (NVMe) every stage moves its bytes through:
+/// `<root>/<stage>/<run-id>/{in,out}/…`.
+public struct StagingArea: Sendable {
+    public let root: String
+    /// Free space always left on the file system.
+    public let reserveBytes: UInt64
+    /// Keep a failed run's directory for inspection (`--keep-staging`).
+    public let keepOnFailure: Bool
+    private let logger: Logger
+
+    public init(root: String, reserveBytes: UInt64, keepOnFailure: Bool, logger: Logger) {
+        self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
+        self.reserveBytes = reserveBytes
+        self.keepOnFailure = keepOnFailure
+        self.logger = logger
+    }
+
+    public init(_ settings: PipelineConfiguration.Staging, logger: Logger) {
+        self.init(
+            root: settings.root, reserveBytes: settings.reserveBytes, keepOnFailure: settings.keepOnFailure, logger: logger)
+    }
+
+    /// Creates `<root>/<stage>/<run-id>/{in,out}`.
+    public func makeRun(stage: String, runId: String) throws -> StagingRun {
+        for (name, value) in [("stage", stage), ("run id", runId)] {
+            if value.isEmpty || value.contains("/") || value == "." || value == ".." || value.utf8.contains(0)
+                || value.utf8.count > ObjectKey.maxSegmentLength
+            {
+                throw StagingError(kind: .unsafeKey, message: "\(name) \"\(value)\" cannot be a directory name")
+            }
+        }
+        let directory = "\(root)/\(stage)/\(runId)"
+        let run = StagingRun(
+            stage: stage, runId: runId, directory: directory, reserveBytes: reserveBytes, keepOnFailure: keepOnFailure,
+            logger: logger)
+        do {
+            for side in [run.inputDirectory, run.outputDirectory] {
+                try FileManager.default.createDirectory(atPath: side, withIntermediateDirectories: true)
+            }
+        } catch {
+            throw StagingError(
+                kind: .io,
+                message:
+                    "cannot create staging directory \(directory): \(error.localizedDescription); create \(root) or set PIPELINE_STAGING_ROOT"
+            )
+        }
+        return run
+    }
+}
+
+/// One stage run's staging directory.
+public struct StagingRun: Sendable {
+    public enum Side: Sendable { case input, output }
+
+    public let stage: String
+    public let runId: String
+    public let directory: String
+    public let reserveBytes: UInt64
+    public let keepOnFailure: Bool
+    private let logger: Logger
+
+    public var inputDirectory: String { directory + "/in" }
+    public var outputDirectory: String { directory + "/out" }
+
+    /// Suffix of files still being written; such a file is never a complete one.
+    public static let partialSuffix = ".partial"
+
+    init(stage: String, runId: String, directory: String, reserveBytes: UInt64, keepOnFailure: Bool, logger: Logger) {
+        self.stage = stage
+        self.runId = runId
+        self.directory = directory
+        self.reserveBytes = reserveBytes
+        self.keepOnFailure = keepOnFailure
+        self.logger = logger
+    }
+
+    /// The local path for `key`, which can never be outside this run's `side` directory:
+    /// empty, absolute, `.`/`..`, `//`, NUL and over-long keys are refused.
+    public func path(for key: String, in side: Side = .input) throws -> String {
+        if let problem = ObjectKey.pathProblem(key) {
+            throw StagingError(kind: .unsafeKey, message: "object key \"\(Self.printable(key))\" cannot be staged: \(problem)")
+        }
+        if key.hasSuffix(Self.partialSuffix) {
+            throw StagingError(kind: .unsafeKey, message: "object key \"\(key)\" ends with \(Self.partialSuffix), reserved for partial files")
+        }
+        let base = side == .input ? inputDirectory : outputDirectory
+        let path = base + "/" + key
+        guard path.utf8.count < Int(PATH_MAX) - Self.partialSuffix.count,
+            (path as NSString).standardizingPath.hasPrefix(base + "/")
+        else {
+            throw StagingError(kind: .unsafeKey, message: "object key \"\(Self.printable(key))\" would leave \(base)")
+        }
+        return path
+    }
+
+    /// Fails, before anything is written, when `bytes` more would eat into the reserve.
+    public func ensureSpace(for bytes: UInt64) throws {
+        let space: FileSystemProbe.Space
+        do {
+            space = try FileSystemProbe.space(at: directory)
+        } catch {
+            throw StagingError(kind: .io, message: "cannot measure free space of \(directory): \(error)")
+        }
+        Gauge(label: "pipeline_staging_free_bytes", dimensions: [("stage", stage)]).record(Double(space.freeBytes))
+        let usable = space.freeBytes > reserveBytes ? space.freeBytes - reserveBytes : 0
+        guard bytes <= usable else {
+            throw StagingError(
+                kind: .insufficientSpace,
+                message:
+                    "staging needs \(Self.mib(bytes)) but \(directory) has \(Self.mib(space.freeBytes)) free, of which \(Self.mib(reserveBytes)) is reserved; free space, lower staging.reserve_mib, or stage fewer objects at once"
+            )
+        }
+    }
+
+    /// Downloads `key` to its input path through `<path>.partial`: the bytes are hashed as
+    /// they arrive, fsynced, checked against `expectedSize` / `expectedSHA256` (and the
+    /// store's own record), and only then renamed into place. On any mismatch the partial
+    /// file is removed and nothing appears at the final path.
+    public func stage(
+        _ key: String, from store: any ObjectStore, expectedSize: UInt64? = nil, expectedSHA256: String? = nil
+    ) async throws -> StagedFile {
+        let path = try path(for: key, in: .input)
+        let partial = path + Self.partialSuffix
+        try createParent(of: path)
+        let started = ContinuousClock.now
+        let result: DownloadResult
+        do {
+            result = try await store.get(key, to: partial)
+        } catch {
+            unlink(partial)
+            if let storeError = error as? ObjectStoreError, storeError.kind == .integrity {
+                throw StagingError(kind: .integrity, message: "\(storeError)")
+            }
+            throw error
+        }
+        if let expectedSize, expectedSize != result.bytesWritten {
+            unlink(partial)
+            throw StagingError(
+                kind: .integrity,
+                message: "\(key): expected \(expectedSize) bytes, received \(result.bytesWritten); not staged")
+        }
+        if let expectedSHA256, expectedSHA256.lowercased() != result.sha256 {
+            unlink(partial)
+            throw StagingError(
+                kind: .integrity,
+                message: "\(key): expected SHA-256 \(expectedSHA256), received bytes hash to \(result.sha256); not staged")
+        }
+        guard rename(partial, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(partial)
+            throw StagingError(kind: .io, message: "cannot move \(partial) into place: \(reason)")
+        }
+        Counter(label: "pipeline_staging_bytes_total", dimensions: [("stage", stage)]).increment(by: Int(result.bytesWritten))
+        Timer(label: "pipeline_staging_duration_seconds", dimensions: [("stage", stage)]).recordInterval(since: started)
+        return StagedFile(key: key, path: path, size: result.bytesWritten, sha256: result.sha256)
+    }
+
+    /// Stages a batch after checking, once, that all of it fits; `concurrency` downloads at once.
+    public func stage(_ objects: [ObjectInfo], from store: any ObjectStore, concurrency: Int = 8) async throws
+        -> [StagedFile]
+    {
+        try ensureSpace(for: objects.reduce(0) { $0 + $1.size })
+        return try await withThrowingTaskGroup(of: (Int, StagedFile).self) { group in
+            var staged = [StagedFile?](repeating: nil, count: objects.count)
+            var next = 0
+            func add(_ index: Int) {
+                let object = objects[index]
+                group.addTask {
+                    (index, try await stage(object.key, from: store, expectedSize: object.size, expectedSHA256: object.sha256))
+                }
+            }
+            while next < min(concurrency, objects.count) {
+                add(next)
+                next += 1
+            }
+            while let (index, file) = try await group.next() {
+                staged[index] = file
+                if next < objects.count {
+                    add(next)
+                    next += 1
+                }
+            }
+            return staged.compactMap { $0 }
+        }
+    }
+
+    /// Ends the run: the directory is removed after success, and after failure unless
+    /// `keepOnFailure`, in which case its path is logged for inspection.
+    public func finish(succeeded: Bool) {
+        if !succeeded, keepOnFailure {
+            logger.notice("kept staging directory of failed run", metadata: ["path": "\(directory)"])
+            return
+        }
+        do {
+            try FileManager.default.removeItem(atPath: directory)
+        } catch {
+            logger.warning("could not remove staging directory", metadata: ["path": "\(directory)", "error": "\(error)"])
+        }
+    }
+
+    private func createParent(of path: String) throws {
+        let parent = (path as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        } catch {
+            throw StagingError(kind: .io, message: "cannot create \(parent): \(error.localizedDescription)")
+        }
+    }
+
+    static func mib(_ bytes: UInt64) -> String { "\(bytes >> 20) MiB" }
+
+    /// Control characters (NUL included) shown escaped, so a hostile key cannot garble a log line.
+    static func printable(_ key: String) -> String {
+        key.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "\\u{\(String($0.value, radix: 16))}" : String($0) }
+            .joined()
+    }
+}

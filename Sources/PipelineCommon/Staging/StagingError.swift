@@ -1,0 +1,14 @@
+/// Why staging failed: an unsafe key, not enough space, corrupted bytes, or local I/O.
+public struct StagingError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        case unsafeKey
+        case insufficientSpace
+        case integrity
+        case io
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    public var description: String { message }
+}
