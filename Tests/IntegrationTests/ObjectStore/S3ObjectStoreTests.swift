@@ -1,0 +1,210 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import PipelineCommon
+
+@Suite(
+    "S3 object store against the signature-checking S3 server",
+    .enabled(if: Services.available("PIPELINE_TEST_S3_ENDPOINT"), Services.skipReason))
+struct S3ObjectStoreTests {
+    static func prefix() -> String { "s3test-\(UUID().uuidString.prefix(8))/" }
+
+    static func randomFile(_ dir: TemporaryDirectory, _ name: String, bytes: Int) throws -> (String, Data) {
+        let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
+        defer { try? random.close() }
+        let data = try #require(try random.read(upToCount: bytes))
+        let path = dir.file(name)
+        try data.write(to: URL(fileURLWithPath: path))
+        return (path, data)
+    }
+
+    @Test func multipartUploadOfMoreThanTwoParts() async throws {
+        let store = try ScratchStore.makeS3(
+            prefix: Self.prefix(), multipart: .init(threshold: 5 << 20, partSize: 5 << 20, concurrency: 3))
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (path, data) = try Self.randomFile(dir, "big.bin", bytes: (12 << 20) + 12_345)
+        let put = try await store.put("big.bin", fromFile: path, contentType: "application/octet-stream", sha256: nil)
+        #expect(put.etag.hasSuffix("-3"), "a 3-part upload's ETag is md5-of-md5s-3, got \(put.etag)")
+        let head = try await store.head("big.bin")
+        #expect(head.size == UInt64(data.count))
+        #expect(head.sha256 == Hex.encode(SHA256.hash(data)))
+        let got = try await store.get("big.bin", to: dir.file("back.bin"))
+        #expect(got.sha256 == head.sha256)
+        #expect(try await store.pendingMultipartUploads().isEmpty)
+        try await store.delete("big.bin")
+    }
+
+    @Test func aFailedMultipartUploadIsAbortedAndLeavesNothing() async throws {
+        let store = try ScratchStore.makeS3(
+            prefix: Self.prefix(), multipart: .init(threshold: 5 << 20, partSize: 5 << 20, concurrency: 1))
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (path, data) = try Self.randomFile(dir, "doomed.bin", bytes: 60 << 20)
+        let known = Hex.encode(SHA256.hash(data))
+        let upload = Task { try await store.put("doomed.bin", fromFile: path, contentType: nil, sha256: known) }
+        // Once the upload is under way, cut the source short: the next part cannot be read.
+        var sawUpload = false
+        for _ in 0..<500 {
+            if try await !store.pendingMultipartUploads().isEmpty {
+                sawUpload = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(sawUpload, "the multipart upload should have been visible while in progress")
+        truncate(path, 1)
+        await #expect {
+            _ = try await upload.value
+        } throws: { error in
+            "\(error)".contains("changed during the upload")
+        }
+        #expect(try await store.pendingMultipartUploads().isEmpty, "the failed upload must be aborted")
+        await #expect(throws: ObjectStoreError.self) { _ = try await store.head("doomed.bin") }
+    }
+
+    @Test func aCancelledMultipartUploadIsAborted() async throws {
+        let store = try ScratchStore.makeS3(
+            prefix: Self.prefix(), multipart: .init(threshold: 5 << 20, partSize: 5 << 20, concurrency: 1))
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (path, data) = try Self.randomFile(dir, "cancelled.bin", bytes: 60 << 20)
+        let known = Hex.encode(SHA256.hash(data))
+        let upload = Task { try await store.put("cancelled.bin", fromFile: path, contentType: nil, sha256: known) }
+        var sawUpload = false
+        for _ in 0..<500 {
+            if try await !store.pendingMultipartUploads().isEmpty {
+                sawUpload = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(sawUpload, "the multipart upload should have been visible while in progress")
+        upload.cancel()
+        await #expect(throws: (any Error).self) { _ = try await upload.value }
+        #expect(try await store.pendingMultipartUploads().isEmpty)
+    }
+
+    @Test func aWrongSecretIsRejectedClearly() async throws {
+        let store = try ScratchStore.makeS3(prefix: Self.prefix(), secret: "wrong-secret-value", attempts: 1)
+        await #expect {
+            _ = try await store.put("x.txt", data: Data("x".utf8), contentType: nil)
+        } throws: { error in
+            guard let failure = error as? ObjectStoreError else { return false }
+            let text = "\(failure)"
+            return failure.kind == .invalidCredentials && failure.code == "SignatureDoesNotMatch"
+                && text.contains("s3://pipeline-test/") && text.contains("x.txt") && !text.contains("wrong-secret-value")
+                && !text.contains("Signature=")
+        }
+    }
+
+    @Test func paginatesOverMoreThanAThousandKeys() async throws {
+        let store = try ScratchStore.makeS3(prefix: Self.prefix())
+        let keys = (0..<1100).map { String(format: "many/%05d.txt", $0) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            func add() {
+                let key = keys[next]
+                next += 1
+                group.addTask { _ = try await store.put(key, data: Data(key.utf8), contentType: nil) }
+            }
+            for _ in 0..<16 { add() }
+            while try await group.next() != nil { if next < keys.count { add() } }
+        }
+        var listed: [String] = []
+        for try await object in store.listAll(prefix: "many/") { listed.append(object.key) }
+        #expect(listed == keys)
+        let firstPage = try await store.list(prefix: "many/", delimiter: nil, startAfter: nil, continuation: nil, maxKeys: 1000)
+        #expect(firstPage.objects.count == 1000)
+        #expect(firstPage.nextContinuation != nil)
+        let failures = try await store.delete(keys)
+        #expect(failures.isEmpty)
+        let empty = try await store.list(prefix: "many/", delimiter: nil, startAfter: nil, continuation: nil, maxKeys: 10)
+        #expect(empty.objects.isEmpty)
+    }
+
+    @Test func hostileKeysRoundTrip() async throws {
+        let store = try ScratchStore.makeS3(prefix: Self.prefix())
+        let keys = ["a b/c+d.jpg", "100%/~x.jpg", "ünï/日本/🖼.png", "a//b.jpg", "semi;colon=eq&amp.jpg", "quote'\"<>.jpg"]
+        for key in keys { _ = try await store.put(key, data: Data(key.utf8), contentType: nil) }
+        var listed: [String] = []
+        for try await object in store.listAll() { listed.append(object.key) }
+        #expect(listed == keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        for key in keys { #expect(try await store.head(key).size == UInt64(key.utf8.count), "\(key)") }
+        _ = try await store.copy("a b/c+d.jpg", to: "copies/a b+c.jpg")
+        #expect(try await store.delete(keys + ["copies/a b+c.jpg"]).isEmpty)
+    }
+
+    // moto's signature-checking (IAM) mode cannot serve presigned requests (it reads the
+    // Authorization header unconditionally), so the signatures themselves are judged by
+    // botocore in BotocoreSignerCrossCheckTests; here, the URL's shape and limits.
+    @Test func presignedURLsCarryTheQuerySignature() async throws {
+        let store = try ScratchStore.makeS3(prefix: Self.prefix())
+        let date = Date(timeIntervalSince1970: 1_700_000_000)
+        let url = try store.presignedURL(for: "shared dir/a+b.txt", expires: .seconds(600), date: date)
+        let components = try #require(URLComponents(url: url, resolvingAgainstBaseURL: false))
+        #expect(components.percentEncodedPath.hasSuffix("/shared%20dir/a%2Bb.txt"))
+        let items = Dictionary(uniqueKeysWithValues: (components.queryItems ?? []).map { ($0.name, $0.value ?? "") })
+        #expect(items["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256")
+        #expect(items["X-Amz-Expires"] == "600")
+        #expect(items["X-Amz-SignedHeaders"] == "host")
+        #expect(items["X-Amz-Date"] == "20231114T221320Z")
+        #expect(items["X-Amz-Signature"]?.count == 64)
+        #expect(!Redaction.url(url.absoluteString).contains(items["X-Amz-Signature"] ?? "-"))
+        #expect(throws: ObjectStoreError.self) { _ = try store.presignedURL(for: "k", expires: .seconds(8 * 86_400)) }
+    }
+
+    @Test func aCorruptedObjectIsDetectedAndNotStaged() async throws {
+        let store = try ScratchStore.makeS3(prefix: Self.prefix())
+        // Store bytes whose recorded SHA-256 does not match them, as bit rot or a bad writer would.
+        let bytes = Data("the real bytes".utf8)
+        let url = store.objectURL("corrupt.bin")
+        let headers = store.signer.signHeaders(
+            method: "PUT", url: url, headers: ["x-amz-meta-sha256": String(repeating: "0", count: 64)],
+            payloadHash: Hex.encode(SHA256.hash(bytes)))
+        let http = HTTPClient(logger: ScratchStore.logger)
+        #expect(try await http.execute(HTTPRequest(method: "PUT", url: url, headers: headers, body: .bytes(bytes))).status == 200)
+
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let area = StagingArea(root: dir.path, reserveBytes: 0, keepOnFailure: false, logger: ScratchStore.logger)
+        let run = try area.makeRun(stage: "ingest", runId: "run-1")
+        await #expect {
+            _ = try await run.stage("corrupt.bin", from: store)
+        } throws: { error in
+            (error as? StagingError)?.kind == .integrity
+        }
+        let path = try run.path(for: "corrupt.bin")
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(!FileManager.default.fileExists(atPath: path + StagingRun.partialSuffix))
+        try await store.delete("corrupt.bin")
+    }
+
+    @Test func credentialsComeFromAProfileFile() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let credentialsFile = dir.file("credentials")
+        try """
+            [default]
+            aws_access_key_id = AKIANOTTHISONE
+            aws_secret_access_key = nope
+
+            [pipeline-test]
+            aws_access_key_id = \(try Services.value("PIPELINE_TEST_S3_ACCESS_KEY_ID"))
+            aws_secret_access_key = \(try Services.value("PIPELINE_TEST_S3_SECRET_ACCESS_KEY"))
+            """.write(toFile: credentialsFile, atomically: true, encoding: .utf8)
+        let environment = [
+            "HOME": dir.path, "AWS_SHARED_CREDENTIALS_FILE": credentialsFile, "AWS_PROFILE": "pipeline-test",
+            "PIPELINE_OBJECT_STORE_URL": "s3://\(try Services.value("PIPELINE_TEST_S3_BUCKET"))/\(Self.prefix())",
+            "AWS_ENDPOINT_URL_S3": try Services.value("PIPELINE_TEST_S3_ENDPOINT"),
+        ]
+        let configuration = try PipelineConfiguration.load(environment: environment)
+        let store = try ObjectStoreFactory.make(
+            configuration, http: HTTPClient(logger: ScratchStore.logger), logger: ScratchStore.logger,
+            environment: environment)
+        _ = try await store.put("profile.txt", data: Data("ok".utf8), contentType: nil)
+        #expect(try await store.head("profile.txt").size == 2)
+        try await store.delete("profile.txt")
+    }
+}
