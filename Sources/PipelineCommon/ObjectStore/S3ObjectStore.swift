@@ -136,6 +136,17 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     public func get(_ key: String, to path: String, range: Range<UInt64>?) async throws -> DownloadResult {
+        try await get(key, to: path, range: range, progress: nil)
+    }
+
+    /// ``get(_:to:range:)`` reporting bytes received so far.
+    public func get(
+        _ key: String, to path: String, range: Range<UInt64>?, progress: (@Sendable (_ received: UInt64) -> Void)?
+    ) async throws -> DownloadResult {
+        var transferProgress: (@Sendable (Int64, Int64) -> Void)?
+        if let progress {
+            transferProgress = { _, received in progress(UInt64(max(0, received))) }
+        }
         var headers = HTTPHeaders()
         if let range {
             guard !range.isEmpty else {
@@ -145,7 +156,7 @@ public struct S3ObjectStore: ObjectStore {
         }
         let response = try await send(
             "GET", objectURL(key), headers: headers, sink: .file(path: path, sha256: true), operation: "GetObject",
-            key: key)
+            key: key, progress: transferProgress)
         guard response.isSuccess else { throw failure(response, operation: "GetObject", key: key) }
         // For a range, the object's size is the total of Content-Range (`bytes 0-9/1234`).
         let total = response.headers["Content-Range"].flatMap { $0.split(separator: "/").last.flatMap { UInt64($0) } }
