@@ -4,7 +4,7 @@ SWIFT ?= swift
 SERVICES := scripts/services.sh
 DEMO_DIR := $(CURDIR)/.demo
 
-.PHONY: all deps build test unit-test services-up services-down demo demo-down lint format clean
+.PHONY: all deps build test unit-test services-up services-down demo demo-down bench lint format clean
 
 all: build
 
@@ -46,6 +46,10 @@ demo: build
 
 demo-down:
 	@PIPELINE_SERVICES_DIR=$(DEMO_DIR)/services $(SERVICES) down
+
+## bench: benchmarks side by side with the peers (boto3, …), reported as ratios
+bench: deps
+	@scripts/bench.sh
 
 ## lint: swift-format in lint mode over every Swift file
 lint:

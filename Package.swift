@@ -57,6 +57,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        .executableTarget(
+            name: "object-store-bench",
+            dependencies: [
+                "PipelineCommon",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/ObjectStoreBenchmark"),
+
         .testTarget(
             name: "PipelineCommonTests",
             dependencies: [

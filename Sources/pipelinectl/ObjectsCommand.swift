@@ -25,13 +25,15 @@ struct ObjectsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (configuration, logger) = try options.bootstrap()
-            let (store, key) = try StoreReference.resolve(prefix, configuration: configuration, logger: logger, emptyKeyAllowed: true)
+            let (store, key) = try StoreReference.resolve(
+                prefix, configuration: configuration, logger: logger, emptyKeyAllowed: true)
             var continuation: String?
             var count = 0
             var folders = 0
             repeat {
                 let page = try await store.list(
-                    prefix: key, delimiter: recursive ? nil : "/", startAfter: nil, continuation: continuation, maxKeys: 1000)
+                    prefix: key, delimiter: recursive ? nil : "/", startAfter: nil, continuation: continuation,
+                    maxKeys: 1000)
                 folders += page.commonPrefixes.count
                 for folder in page.commonPrefixes where !json {
                     print("                           PRE \(folder)")
@@ -41,9 +43,11 @@ struct ObjectsCommand: AsyncParsableCommand {
                     if json {
                         let line: [String: Any] = [
                             "key": object.key, "size": object.size, "etag": object.etag,
-                            "last_modified": object.lastModified.map { ISO8601DateFormatter().string(from: $0) } ?? NSNull(),
+                            "last_modified": object.lastModified.map { ISO8601DateFormatter().string(from: $0) }
+                                ?? NSNull(),
                         ]
-                        let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes])
+                        let data = try JSONSerialization.data(
+                            withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes])
                         print(String(decoding: data, as: UTF8.self))
                     } else {
                         let date = object.lastModified.map { Self.format($0) } ?? "                   "
@@ -52,7 +56,9 @@ struct ObjectsCommand: AsyncParsableCommand {
                 }
                 continuation = page.nextContinuation
             } while continuation != nil
-            if !json, count == 0, folders == 0 { FileHandle.standardError.write(Data("no objects under \(store.location)\(key)\n".utf8)) }
+            if !json, count == 0, folders == 0 {
+                FileHandle.standardError.write(Data("no objects under \(store.location)\(key)\n".utf8))
+            }
         }
 
         static func format(_ date: Date) -> String {
@@ -78,7 +84,8 @@ struct ObjectsCommand: AsyncParsableCommand {
             let destinationRemote = StoreReference.isRemote(destination)
             guard sourceRemote != destinationRemote else {
                 throw ValidationError(
-                    "one of SOURCE and DESTINATION must be a store reference (store:KEY or s3://bucket/key) and the other a local path")
+                    "one of SOURCE and DESTINATION must be a store reference (store:KEY or s3://bucket/key) and the other a local path"
+                )
             }
         }
 
@@ -86,7 +93,8 @@ struct ObjectsCommand: AsyncParsableCommand {
             let (configuration, logger) = try options.bootstrap()
             let progress = ProgressLine()
             if StoreReference.isRemote(destination) {
-                let (store, key0) = try StoreReference.resolve(destination, configuration: configuration, logger: logger, emptyKeyAllowed: true)
+                let (store, key0) = try StoreReference.resolve(
+                    destination, configuration: configuration, logger: logger, emptyKeyAllowed: true)
                 let key = key0.isEmpty || key0.hasSuffix("/") ? key0 + (source as NSString).lastPathComponent : key0
                 guard let attributes = try? FileManager.default.attributesOfItem(atPath: source),
                     let size = attributes[.size] as? UInt64
@@ -97,14 +105,19 @@ struct ObjectsCommand: AsyncParsableCommand {
                 let type = contentType ?? MediaType.forPath(source)
                 let info: ObjectInfo
                 if let s3 = store as? S3ObjectStore {
-                    info = try await s3.put(key, fromFile: source, contentType: type, sha256: nil) { progress.update($0, of: size) }
+                    info = try await s3.put(key, fromFile: source, contentType: type, sha256: nil) {
+                        progress.update($0, of: size)
+                    }
                 } else {
                     info = try await store.put(key, fromFile: source, contentType: type, sha256: nil)
                 }
                 progress.finish()
-                print("uploaded \(source) to \(store.location)\(info.key) (\(info.size) bytes, sha256 \(info.sha256 ?? "?"))")
+                print(
+                    "uploaded \(source) to \(store.location)\(info.key) (\(info.size) bytes, sha256 \(info.sha256 ?? "?"))"
+                )
             } else {
-                let (store, key) = try StoreReference.resolve(source, configuration: configuration, logger: logger, emptyKeyAllowed: false)
+                let (store, key) = try StoreReference.resolve(
+                    source, configuration: configuration, logger: logger, emptyKeyAllowed: false)
                 var target = destination
                 var isDirectory: ObjCBool = false
                 if FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory), isDirectory.boolValue {
@@ -127,7 +140,9 @@ struct ObjectsCommand: AsyncParsableCommand {
                     throw ValidationError("cannot write \(target): \(String(cString: strerror(errno)))")
                 }
                 progress.finish()
-                print("downloaded \(store.location)\(key) to \(target) (\(result.bytesWritten) bytes, sha256 \(result.sha256))")
+                print(
+                    "downloaded \(store.location)\(key) to \(target) (\(result.bytesWritten) bytes, sha256 \(result.sha256))"
+                )
             }
         }
     }
@@ -142,15 +157,23 @@ struct ObjectsCommand: AsyncParsableCommand {
         @Option(help: "Seconds the URL stays valid (at most 604800, 7 days).") var expires: Int = 3600
 
         func validate() throws {
-            guard ["GET", "PUT"].contains(method.uppercased()) else { throw ValidationError("--method must be GET or PUT") }
-            guard (1...604_800).contains(expires) else { throw ValidationError("--expires must be from 1 to 604800 seconds") }
+            guard ["GET", "PUT"].contains(method.uppercased()) else {
+                throw ValidationError("--method must be GET or PUT")
+            }
+            guard (1...604_800).contains(expires) else {
+                throw ValidationError("--expires must be from 1 to 604800 seconds")
+            }
         }
 
         func run() async throws {
             let (configuration, logger) = try options.bootstrap()
-            let (store, key) = try StoreReference.resolve(reference, configuration: configuration, logger: logger, emptyKeyAllowed: false)
+            let (store, key) = try StoreReference.resolve(
+                reference, configuration: configuration, logger: logger, emptyKeyAllowed: false)
             guard let s3 = store as? S3ObjectStore else {
-                FileHandle.standardError.write(Data("pipelinectl: presigned URLs need an s3:// store; \(store.location) is a local directory\n".utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        "pipelinectl: presigned URLs need an s3:// store; \(store.location) is a local directory\n".utf8
+                    ))
                 throw ExitCode(2)
             }
             print(try s3.presignedURL(for: key, method: method.uppercased(), expires: .seconds(expires)).absoluteString)
@@ -162,7 +185,8 @@ struct ObjectsCommand: AsyncParsableCommand {
 enum StoreReference {
     static func isRemote(_ text: String) -> Bool { text.hasPrefix("store:") || text.hasPrefix("s3://") }
 
-    static func resolve(_ text: String, configuration: PipelineConfiguration, logger: Logger, emptyKeyAllowed: Bool) throws
+    static func resolve(_ text: String, configuration: PipelineConfiguration, logger: Logger, emptyKeyAllowed: Bool)
+        throws
         -> (any ObjectStore, String)
     {
         let http = HTTPClient(configuration: .init(configuration.http), logger: logger)
@@ -176,7 +200,8 @@ enum StoreReference {
                 // Keep the key exactly as written, trailing slash included.
                 let afterBucket = text.dropFirst("s3://".count + bucket.count)
                 key = afterBucket.hasPrefix("/") ? String(afterBucket.dropFirst()) : rest
-                store = try ObjectStoreFactory.makeS3(configuration, bucket: bucket, prefix: "", http: http, logger: logger)
+                store = try ObjectStoreFactory.makeS3(
+                    configuration, bucket: bucket, prefix: "", http: http, logger: logger)
             } else {
                 key = String(text.dropFirst(text.hasPrefix("store:") ? "store:".count : 0))
                 store = try ObjectStoreFactory.make(configuration, http: http, logger: logger)
@@ -210,7 +235,8 @@ final class ProgressLine: @unchecked Sendable {
         let seconds = max(now.timeIntervalSince(start), 0.001)
         let percent = total > 0 ? Int(Double(done) / Double(total) * 100) : 100
         let line = String(
-            format: "\r  %.1f / %.1f MiB  %3d%%  %.1f MiB/s ", Double(done) / 1_048_576, Double(total) / 1_048_576, percent,
+            format: "\r  %.1f / %.1f MiB  %3d%%  %.1f MiB/s ", Double(done) / 1_048_576, Double(total) / 1_048_576,
+            percent,
             Double(done) / 1_048_576 / seconds)
         FileHandle.standardError.write(Data(line.utf8))
     }
@@ -223,5 +249,7 @@ final class ProgressLine: @unchecked Sendable {
 }
 
 extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
 }

@@ -66,59 +66,43 @@ public struct Doctor: Sendable {
         let part = "object store"
         let settings = configuration.objectStore
         let where_ = "s3://\(bucket)/\(prefix)" + (settings.endpoint.map { " at \($0.absoluteString)" } ?? "")
-        guard let credentials = settings.credentials else {
+        let store: S3ObjectStore
+        do {
+            store = try ObjectStoreFactory.makeS3(
+                configuration, bucket: bucket, prefix: prefix, http: http, logger: logger)
+        } catch {
             return DoctorCheck(
                 part: part, status: .fail, summary: "\(where_): no credentials configured",
                 fix:
-                    "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or object_store.access_key_id / secret_access_key)"
+                    "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE naming a profile in ~/.aws/credentials"
             )
         }
-        // ListObjectsV2 with max-keys=1 proves reachability, credentials and list permission at once.
-        let query = "list-type=2&max-keys=1&prefix=" + URIEncoding.encode(prefix, keepSlash: false)
-        let usePath = settings.addressing == .path || (settings.addressing == .auto && settings.endpoint != nil)
-        let base = settings.endpoint?.absoluteString ?? "https://s3.\(settings.region).amazonaws.com"
-        let urlText: String
-        if usePath {
-            urlText = base.trimmingSuffix("/") + "/\(bucket)?\(query)"
-        } else {
-            var components = URLComponents(string: base)
-            let host = components?.host ?? ""
-            components?.host = "\(bucket).\(host)"
-            urlText = (components?.string ?? base).trimmingSuffix("/") + "/?\(query)"
-        }
-        guard let url = URL(string: urlText) else {
-            return DoctorCheck(
-                part: part, status: .fail, summary: "\(where_): cannot form a request URL",
-                fix: "check object_store.endpoint")
-        }
-        let signer = SigV4Signer(credentials: credentials, region: settings.region)
-        let headers = signer.signHeaders(
-            method: "GET", url: url, headers: [:], payloadHash: SigV4Signer.emptyPayloadHash)
+        // Listing one key proves reachability, credentials and list permission at once.
         do {
-            let response = try await http.execute(HTTPRequest(method: "GET", url: url, headers: headers))
-            if response.isSuccess {
-                return DoctorCheck(
-                    part: part, status: .pass, summary: "\(where_): reachable, \(credentials) accepted, bucket listed")
-            }
-            let code = S3ErrorBody.code(in: response.body) ?? "HTTP \(response.status)"
-            let fix: String
-            switch code {
-            case "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidClientTokenId", "ExpiredToken":
-                fix = "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) for this endpoint"
-            case "AccessDenied":
-                fix = "grant this key s3:ListBucket on \(bucket)"
-            case "NoSuchBucket":
-                fix = "create the bucket \(bucket), or point object_store.url at an existing one"
-            case "AuthorizationHeaderMalformed", "PermanentRedirect":
-                fix = "set object_store.region / AWS_REGION to the bucket's region"
-            default:
-                fix = "see the server's message; check object_store.endpoint and region"
-            }
-            return DoctorCheck(part: part, status: .fail, summary: "\(where_): \(code) (\(credentials))", fix: fix)
-        } catch {
+            _ = try await store.list(prefix: "", delimiter: nil, startAfter: nil, continuation: nil, maxKeys: 1)
             return DoctorCheck(
-                part: part, status: .fail, summary: "\(where_): \(error)",
-                fix: "start the S3 server, or set AWS_ENDPOINT_URL_S3 / object_store.endpoint to where it runs")
+                part: part, status: .pass,
+                summary: "\(where_): reachable, \(store.signer.credentials) accepted, bucket listed")
+        } catch let failure as ObjectStoreError {
+            let fix: String
+            switch failure.kind {
+            case .invalidCredentials:
+                fix = "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) for this endpoint"
+            case .accessDenied: fix = "grant this key s3:ListBucket on \(bucket)"
+            case .noSuchBucket: fix = "create the bucket \(bucket), or point object_store.url at an existing one"
+            case .transport:
+                fix = "start the S3 server, or set AWS_ENDPOINT_URL_S3 / object_store.endpoint to where it runs"
+            default:
+                fix =
+                    failure.code == "PermanentRedirect" || failure.code == "AuthorizationHeaderMalformed"
+                    ? "set object_store.region / AWS_REGION to the bucket's region"
+                    : "see the server's message; check object_store.endpoint and region"
+            }
+            let what = failure.kind == .transport ? failure.message : (failure.code ?? "HTTP \(failure.status ?? 0)")
+            return DoctorCheck(
+                part: part, status: .fail, summary: "\(where_): \(what) (\(store.signer.credentials))", fix: fix)
+        } catch {
+            return DoctorCheck(part: part, status: .fail, summary: "\(where_): \(error)", fix: "check object_store.url")
         }
     }
 

@@ -16,7 +16,8 @@ public enum AWSProfileFiles {
         let configFile = environment["AWS_CONFIG_FILE"] ?? home + "/.aws/config"
         let fromCredentials = sections(of: credentialsFile)[name]
         // In the config file every profile but the default is written `[profile name]`.
-        let fromConfig = sections(of: configFile)[name == "default" ? "default" : "profile \(name)"]
+        let fromConfig =
+            sections(of: configFile)[name == "default" ? "default" : "profile \(name)"]
             ?? sections(of: configFile)[name]
         guard fromCredentials != nil || fromConfig != nil else { return nil }
         let merged = (fromConfig ?? [:]).merging(fromCredentials ?? [:]) { $1 }

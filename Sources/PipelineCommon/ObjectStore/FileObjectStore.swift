@@ -48,7 +48,8 @@ public struct FileObjectStore: ObjectStore {
             let info = try headBlocking(key, operation: "GetObject")
             let start = range?.lowerBound ?? 0
             if range != nil, start >= info.size, info.size > 0 {
-                throw error(.service, "GetObject", key, code: "InvalidRange", "range starts past the end (\(info.size) bytes)")
+                throw error(
+                    .service, "GetObject", key, code: "InvalidRange", "range starts past the end (\(info.size) bytes)")
             }
             let end = min(range?.upperBound ?? info.size, info.size)
             let sha = SHA256()
@@ -115,7 +116,8 @@ public struct FileObjectStore: ObjectStore {
                     continue
                 }
                 if let delimiter, !delimiter.isEmpty,
-                    let range = key.range(of: delimiter, range: key.index(key.startIndex, offsetBy: prefix.count)..<key.endIndex)
+                    let range = key.range(
+                        of: delimiter, range: key.index(key.startIndex, offsetBy: prefix.count)..<key.endIndex)
                 {
                     let common = String(key[..<range.upperBound])
                     if prefixes.last == common { continue }
@@ -156,7 +158,8 @@ public struct FileObjectStore: ObjectStore {
         let info = try await head(source)
         return try await pool.runIfActive {
             try validate(destination, "CopyObject")
-            return try store(destination, contentType: info.contentType, expectedSHA256: info.sha256) { temporary, hashers in
+            return try store(destination, contentType: info.contentType, expectedSHA256: info.sha256) {
+                temporary, hashers in
                 try copyFile(
                     from: dataPath(source), offset: 0, length: info.size, to: temporary, hashers: hashers, key: source,
                     operation: "CopyObject")
@@ -173,7 +176,9 @@ public struct FileObjectStore: ObjectStore {
         if let problem = ObjectKey.pathProblem(key) {
             throw error(.invalidKey, operation, key, "\(problem); the file store cannot hold it")
         }
-        if key == Self.metadataDirectory || key.hasPrefix(Self.metadataDirectory + "/") || key.contains(Self.partialMarker) {
+        if key == Self.metadataDirectory || key.hasPrefix(Self.metadataDirectory + "/")
+            || key.contains(Self.partialMarker)
+        {
             throw error(.invalidKey, operation, key, "the key is reserved for the file store's own bookkeeping")
         }
     }
@@ -247,7 +252,8 @@ public struct FileObjectStore: ObjectStore {
         let digest = Hex.encode(sha.finalize())
         if let expectedSHA256, expectedSHA256.lowercased() != digest {
             unlink(temporary)
-            throw error(.integrity, "PutObject", key, "expected SHA-256 \(expectedSHA256) but the bytes hash to \(digest)")
+            throw error(
+                .integrity, "PutObject", key, "expected SHA-256 \(expectedSHA256) but the bytes hash to \(digest)")
         }
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -275,7 +281,8 @@ public struct FileObjectStore: ObjectStore {
         unlink(metadataPath(key))
         pruneEmptyDirectories(from: (path as NSString).deletingLastPathComponent, stopAt: root)
         pruneEmptyDirectories(
-            from: (metadataPath(key) as NSString).deletingLastPathComponent, stopAt: root + "/" + Self.metadataDirectory)
+            from: (metadataPath(key) as NSString).deletingLastPathComponent, stopAt: root + "/" + Self.metadataDirectory
+        )
     }
 
     /// S3 has no folders: remove the directories a deletion left empty.
@@ -351,7 +358,9 @@ public struct FileObjectStore: ObjectStore {
             let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, wanted) }
             if n < 0, errno == EINTR { continue }
             guard n > 0 else {
-                throw error(.local, operation, key, n == 0 ? "\(source) is shorter than expected" : String(cString: strerror(errno)))
+                throw error(
+                    .local, operation, key,
+                    n == 0 ? "\(source) is shorter than expected" : String(cString: strerror(errno)))
             }
             try buffer.withUnsafeBytes { raw in
                 let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
@@ -361,7 +370,8 @@ public struct FileObjectStore: ObjectStore {
                     let w = write(output, chunk.baseAddress! + done, n - done)
                     if w < 0, errno == EINTR { continue }
                     guard w > 0 else {
-                        throw error(.local, operation, key, "cannot write \(destination): \(String(cString: strerror(errno)))")
+                        throw error(
+                            .local, operation, key, "cannot write \(destination): \(String(cString: strerror(errno)))")
                     }
                     done += w
                 }
@@ -372,10 +382,13 @@ public struct FileObjectStore: ObjectStore {
         return length
     }
 
-    private func error(_ kind: ObjectStoreError.Kind, _ operation: String, _ key: String, code: String? = nil, _ message: String)
+    private func error(
+        _ kind: ObjectStoreError.Kind, _ operation: String, _ key: String, code: String? = nil, _ message: String
+    )
         -> ObjectStoreError
     {
-        ObjectStoreError(kind: kind, operation: operation, location: "file://\(root)/\(key)", code: code, message: message)
+        ObjectStoreError(
+            kind: kind, operation: operation, location: "file://\(root)/\(key)", code: code, message: message)
     }
 }
 

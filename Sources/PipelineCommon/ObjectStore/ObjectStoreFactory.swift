@@ -33,7 +33,8 @@ public enum ObjectStoreFactory {
             let name = settings.profile ?? "default"
             if let profile = AWSProfileFiles.profile(name, environment: environment) {
                 credentials = profile.credentials
-                let regionIsDefault = configuration.effectiveValues.first { $0.key == "object_store.region" }?.source
+                let regionIsDefault =
+                    configuration.effectiveValues.first { $0.key == "object_store.region" }?.source
                     == .defaultValue
                 if regionIsDefault, let profileRegion = profile.region { region = profileRegion }
             }
@@ -48,7 +49,8 @@ public enum ObjectStoreFactory {
             ])
         }
         return S3ObjectStore(
-            bucket: bucket, prefix: prefix, endpoint: settings.endpoint, region: region, addressing: settings.addressing,
+            bucket: bucket, prefix: prefix, endpoint: settings.endpoint, region: region,
+            addressing: settings.addressing,
             credentials: credentials, http: http, multipart: multipart, logger: logger)
     }
 }

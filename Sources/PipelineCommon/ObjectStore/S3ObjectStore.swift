@@ -132,7 +132,8 @@ public struct S3ObjectStore: ObjectStore {
     public func head(_ key: String) async throws -> ObjectInfo {
         let response = try await send("HEAD", objectURL(key), operation: "HeadObject", key: key)
         guard response.isSuccess else { throw failure(response, operation: "HeadObject", key: key) }
-        return info(key: key, headers: response.headers, size: response.headers["Content-Length"].flatMap { UInt64($0) })
+        return info(
+            key: key, headers: response.headers, size: response.headers["Content-Length"].flatMap { UInt64($0) })
     }
 
     public func get(_ key: String, to path: String, range: Range<UInt64>?) async throws -> DownloadResult {
@@ -150,7 +151,9 @@ public struct S3ObjectStore: ObjectStore {
         var headers = HTTPHeaders()
         if let range {
             guard !range.isEmpty else {
-                throw ObjectStoreError(kind: .service, operation: "GetObject", location: where_(key), code: "InvalidRange", message: "empty range")
+                throw ObjectStoreError(
+                    kind: .service, operation: "GetObject", location: where_(key), code: "InvalidRange",
+                    message: "empty range")
             }
             headers.add("Range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")
         }
@@ -203,7 +206,8 @@ public struct S3ObjectStore: ObjectStore {
             digest = try await BlockingPools.files.runIfActive { Hex.encode(try SHA256.hash(fileAtPath: path)) }
         }
         if size >= multipart.threshold {
-            return try await multipartUpload(key, path: path, size: size, contentType: contentType, sha256: digest, progress: progress)
+            return try await multipartUpload(
+                key, path: path, size: size, contentType: contentType, sha256: digest, progress: progress)
         }
         var transferProgress: (@Sendable (Int64, Int64) -> Void)?
         if let progress {
@@ -264,7 +268,8 @@ public struct S3ObjectStore: ObjectStore {
         }
         let truncated = root.value("IsTruncated") == "true"
         return ObjectListing(
-            objects: objects, commonPrefixes: prefixes, nextContinuation: truncated ? root.value("NextContinuationToken") : nil)
+            objects: objects, commonPrefixes: prefixes,
+            nextContinuation: truncated ? root.value("NextContinuationToken") : nil)
     }
 
     public func delete(_ key: String) async throws {
@@ -305,7 +310,8 @@ public struct S3ObjectStore: ObjectStore {
         let headers: HTTPHeaders = [
             "x-amz-copy-source": "/\(bucket)/" + URIEncoding.encode(fullKey(source), keepSlash: true)
         ]
-        let response = try await send("PUT", objectURL(destination), headers: headers, operation: "CopyObject", key: source)
+        let response = try await send(
+            "PUT", objectURL(destination), headers: headers, operation: "CopyObject", key: source)
         // CopyObject can fail after its 200 status line: the error is then in the body.
         guard response.isSuccess, S3XMLElement.parse(response.body)?.name != "Error" else {
             throw failure(response, operation: "CopyObject", key: source)
@@ -316,12 +322,15 @@ public struct S3ObjectStore: ObjectStore {
     // MARK: - Presigned URLs
 
     /// A URL anyone can use to `GET` (or `PUT`) `key` until it expires (at most 7 days).
-    public func presignedURL(for key: String, method: String = "GET", expires: Duration = .seconds(3600), date: Date = Date())
+    public func presignedURL(
+        for key: String, method: String = "GET", expires: Duration = .seconds(3600), date: Date = Date()
+    )
         throws -> URL
     {
         guard expires > .zero, expires <= .seconds(7 * 86_400) else {
             throw ObjectStoreError(
-                kind: .service, operation: "Presign", location: where_(key), message: "expiry must be between 1 second and 7 days")
+                kind: .service, operation: "Presign", location: where_(key),
+                message: "expiry must be between 1 second and 7 days")
         }
         return signer.presign(method: method, url: objectURL(key), expires: expires, date: date)
     }
@@ -355,9 +364,16 @@ public struct S3ObjectStore: ObjectStore {
             let etags = try await uploadParts(key, path: path, size: size, uploadId: uploadId, progress: progress)
             let body =
                 "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-                + etags.enumerated().map { "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\"\($0.element)\"</ETag></Part>" }
+                + etags.enumerated().map {
+                    "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\"\($0.element)\"</ETag></Part>"
+                }
                 .joined() + "</CompleteMultipartUpload>"
             let data = Data(body.utf8)
+            let completeStart = ContinuousClock.now
+            defer {
+                logger.debug(
+                    "multipart upload completed", metadata: ["complete": "\(ContinuousClock.now - completeStart)"])
+            }
             let completed = try await send(
                 "POST", objectURL(key, query: "uploadId=" + URIEncoding.encode(uploadId, keepSlash: false)),
                 headers: ["Content-Type": "application/xml"], body: .bytes(data),
@@ -367,7 +383,8 @@ public struct S3ObjectStore: ObjectStore {
                 throw failure(completed, operation: "CompleteMultipartUpload", key: key)
             }
             return ObjectInfo(
-                key: key, size: size, etag: Self.unquote(result?.value("ETag") ?? ""), lastModified: nil, sha256: sha256,
+                key: key, size: size, etag: Self.unquote(result?.value("ETag") ?? ""), lastModified: nil,
+                sha256: sha256,
                 contentType: type)
         } catch {
             // Abort outside this (possibly cancelled) task, so the abort itself is not cancelled.
@@ -399,7 +416,11 @@ public struct S3ObjectStore: ObjectStore {
                 group.addTask { [self] in
                     let offset = UInt64(index) * partSize
                     let length = min(partSize, size - offset)
-                    let data = try await BlockingPools.files.runIfActive { try Self.read(path, offset: offset, length: length) }
+                    let readStart = ContinuousClock.now
+                    let data = try await BlockingPools.files.runIfActive {
+                        try Self.read(path, offset: offset, length: length)
+                    }
+                    let sendStart = ContinuousClock.now
                     guard UInt64(data.count) == length else {
                         throw ObjectStoreError(
                             kind: .local, operation: "UploadPart", location: where_(key),
@@ -407,12 +428,19 @@ public struct S3ObjectStore: ObjectStore {
                     }
                     let query = "partNumber=\(index + 1)&uploadId=" + URIEncoding.encode(uploadId, keepSlash: false)
                     let response = try await send(
-                        "PUT", objectURL(key, query: query), body: .bytes(data), payloadHash: Hex.encode(SHA256.hash(data)),
+                        "PUT", objectURL(key, query: query), body: .bytes(data),
+                        payloadHash: Hex.encode(SHA256.hash(data)),
                         operation: "UploadPart", key: key)
                     guard response.isSuccess, let etag = response.headers["ETag"] else {
                         throw failure(response, operation: "UploadPart", key: key)
                     }
                     progress?(sent.add(length))
+                    logger.debug(
+                        "part uploaded",
+                        metadata: [
+                            "part": "\(index + 1)", "read": "\(sendStart - readStart)",
+                            "send": "\(ContinuousClock.now - sendStart)",
+                        ])
                     return (index, Self.unquote(etag))
                 }
             }
@@ -440,13 +468,26 @@ public struct S3ObjectStore: ObjectStore {
             contentType: headers["Content-Type"])
     }
 
+    /// `length` bytes of `path` at `offset` (fewer if the file is shorter), with large
+    /// `pread`s straight into the buffer: Foundation's FileHandle reads a page at a time.
     static func read(_ path: String, offset: UInt64, length: UInt64) throws -> Data {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path]) }
+        defer { close(fd) }
+        var data = Data(count: Int(length))
+        let filled = try data.withUnsafeMutableBytes { raw -> Int in
+            var done = 0
+            while done < raw.count {
+                let n = pread(fd, raw.baseAddress! + done, raw.count - done, off_t(offset) + off_t(done))
+                if n < 0, errno == EINTR { continue }
+                guard n >= 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: path]) }
+                if n == 0 { break }
+                done += n
+            }
+            return done
         }
-        defer { try? handle.close() }
-        try handle.seek(toOffset: offset)
-        return try handle.read(upToCount: Int(length)) ?? Data()
+        if filled < data.count { data.removeSubrange(filled...) }
+        return data
     }
 
     static func queryString(_ pairs: [(String, String)]) -> String {
@@ -481,5 +522,9 @@ public struct S3ObjectStore: ObjectStore {
 /// Bytes sent across parts uploading concurrently, for progress reports.
 final class SentBytes: Sendable {
     private let total = Mutex<UInt64>(0)
-    func add(_ bytes: UInt64) -> UInt64 { total.withLock { $0 += bytes; return $0 } }
+    func add(_ bytes: UInt64) -> UInt64 {
+        total.withLock {
+            $0 += bytes; return $0
+        }
+    }
 }

@@ -30,7 +30,8 @@ public struct SigV4Signer: Sendable {
         /// Hex SHA-256 of the body, or ``SigV4Signer/unsignedPayload``.
         public var payloadHash: String
 
-        public init(method: String, path: String, query: String = "", headers: [(String, String)], payloadHash: String) {
+        public init(method: String, path: String, query: String = "", headers: [(String, String)], payloadHash: String)
+        {
             self.method = method
             self.path = path
             self.query = query
@@ -50,7 +51,8 @@ public struct SigV4Signer: Sendable {
     public static let unsignedPayload = "UNSIGNED-PAYLOAD"
     public static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-    public init(credentials: AWSCredentials, region: String, service: String = "s3", pathHandling: PathHandling? = nil) {
+    public init(credentials: AWSCredentials, region: String, service: String = "s3", pathHandling: PathHandling? = nil)
+    {
         self.credentials = credentials
         self.region = region
         self.service = service
@@ -109,7 +111,8 @@ public struct SigV4Signer: Sendable {
     public func authorization(for request: Request, date: Date) -> String {
         let toSign = stringToSign(canonicalRequest: canonicalRequest(request), date: date)
         let signedNames = Self.canonicalHeaders(request.headers).map(\.name).joined(separator: ";")
-        return "\(Self.algorithm) Credential=\(credentials.accessKeyId)/\(credentialScope(day: Self.timestamp(date).day)), "
+        return
+            "\(Self.algorithm) Credential=\(credentials.accessKeyId)/\(credentialScope(day: Self.timestamp(date).day)), "
             + "SignedHeaders=\(signedNames), Signature=\(signature(stringToSign: toSign, date: date))"
     }
 

@@ -21,7 +21,8 @@ public struct StagingArea: Sendable {
 
     public init(_ settings: PipelineConfiguration.Staging, logger: Logger) {
         self.init(
-            root: settings.root, reserveBytes: settings.reserveBytes, keepOnFailure: settings.keepOnFailure, logger: logger)
+            root: settings.root, reserveBytes: settings.reserveBytes, keepOnFailure: settings.keepOnFailure,
+            logger: logger)
     }
 
     /// Creates `<root>/<stage>/<run-id>/{in,out}`.
@@ -82,10 +83,13 @@ public struct StagingRun: Sendable {
     /// empty, absolute, `.`/`..`, `//`, NUL and over-long keys are refused.
     public func path(for key: String, in side: Side = .input) throws -> String {
         if let problem = ObjectKey.pathProblem(key) {
-            throw StagingError(kind: .unsafeKey, message: "object key \"\(Self.printable(key))\" cannot be staged: \(problem)")
+            throw StagingError(
+                kind: .unsafeKey, message: "object key \"\(Self.printable(key))\" cannot be staged: \(problem)")
         }
         if key.hasSuffix(Self.partialSuffix) {
-            throw StagingError(kind: .unsafeKey, message: "object key \"\(key)\" ends with \(Self.partialSuffix), reserved for partial files")
+            throw StagingError(
+                kind: .unsafeKey,
+                message: "object key \"\(key)\" ends with \(Self.partialSuffix), reserved for partial files")
         }
         let base = side == .input ? inputDirectory : outputDirectory
         let path = base + "/" + key
@@ -147,14 +151,16 @@ public struct StagingRun: Sendable {
             unlink(partial)
             throw StagingError(
                 kind: .integrity,
-                message: "\(key): expected SHA-256 \(expectedSHA256), received bytes hash to \(result.sha256); not staged")
+                message:
+                    "\(key): expected SHA-256 \(expectedSHA256), received bytes hash to \(result.sha256); not staged")
         }
         guard rename(partial, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(partial)
             throw StagingError(kind: .io, message: "cannot move \(partial) into place: \(reason)")
         }
-        Counter(label: "pipeline_staging_bytes_total", dimensions: [("stage", stage)]).increment(by: Int(result.bytesWritten))
+        Counter(label: "pipeline_staging_bytes_total", dimensions: [("stage", stage)]).increment(
+            by: Int(result.bytesWritten))
         Timer(label: "pipeline_staging_duration_seconds", dimensions: [("stage", stage)]).recordInterval(since: started)
         return StagedFile(key: key, path: path, size: result.bytesWritten, sha256: result.sha256)
     }
@@ -170,7 +176,11 @@ public struct StagingRun: Sendable {
             func add(_ index: Int) {
                 let object = objects[index]
                 group.addTask {
-                    (index, try await stage(object.key, from: store, expectedSize: object.size, expectedSHA256: object.sha256))
+                    (
+                        index,
+                        try await stage(
+                            object.key, from: store, expectedSize: object.size, expectedSHA256: object.sha256)
+                    )
                 }
             }
             while next < min(concurrency, objects.count) {
@@ -198,7 +208,8 @@ public struct StagingRun: Sendable {
         do {
             try FileManager.default.removeItem(atPath: directory)
         } catch {
-            logger.warning("could not remove staging directory", metadata: ["path": "\(directory)", "error": "\(error)"])
+            logger.warning(
+                "could not remove staging directory", metadata: ["path": "\(directory)", "error": "\(error)"])
         }
     }
 
@@ -215,7 +226,9 @@ public struct StagingRun: Sendable {
 
     /// Control characters (NUL included) shown escaped, so a hostile key cannot garble a log line.
     static func printable(_ key: String) -> String {
-        key.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "\\u{\(String($0.value, radix: 16))}" : String($0) }
-            .joined()
+        key.unicodeScalars.map {
+            $0.value < 0x20 || $0.value == 0x7f ? "\\u{\(String($0.value, radix: 16))}" : String($0)
+        }
+        .joined()
     }
 }

@@ -48,9 +48,12 @@ struct BotocoreSignerCrossCheckTests {
             let ours = signer.authorization(for: request, date: date)
             if ours != item.authorization {
                 mismatches += 1
-                Issue.record("case \(item.index) \(item.method) \(item.url):\n ours:     \(ours)\n botocore: \(item.authorization)\n canonical:\n\(signer.canonicalRequest(request))")
+                Issue.record(
+                    "case \(item.index) \(item.method) \(item.url):\n ours:     \(ours)\n botocore: \(item.authorization)\n canonical:\n\(signer.canonicalRequest(request))"
+                )
             }
-            let presigned = signer.presign(method: "GET", url: URL(string: item.url)!, expires: .seconds(3600), date: date)
+            let presigned = signer.presign(
+                method: "GET", url: URL(string: item.url)!, expires: .seconds(3600), date: date)
             #expect(
                 Self.signatureParameter(presigned.absoluteString) == Self.signatureParameter(item.presigned_url),
                 "presigned case \(item.index) \(item.url)")

@@ -139,21 +139,25 @@ struct ObjectStoreContractTests {
             for try await object in store.listAll(prefix: "raw/", pageSize: 3) { all.append(object.key) }
             #expect(all == expected, "UTF-8 byte order across pages")
 
-            let first = try await store.list(prefix: "raw/", delimiter: nil, startAfter: nil, continuation: nil, maxKeys: 4)
+            let first = try await store.list(
+                prefix: "raw/", delimiter: nil, startAfter: nil, continuation: nil, maxKeys: 4)
             #expect(first.objects.map(\.key) == Array(expected.prefix(4)))
             #expect(first.nextContinuation != nil)
             let objectsFirst = first.objects.first
             #expect(objectsFirst?.size == UInt64(objectsFirst?.key.utf8.count ?? -1))
             #expect(objectsFirst?.etag == Hex.encode(MD5.hash(Data((objectsFirst?.key ?? "").utf8))))
 
-            let after = try await store.list(prefix: "raw/", delimiter: nil, startAfter: "raw/a.jpg", continuation: nil, maxKeys: 100)
+            let after = try await store.list(
+                prefix: "raw/", delimiter: nil, startAfter: "raw/a.jpg", continuation: nil, maxKeys: 100)
             #expect(after.objects.map(\.key) == expected.filter { "raw/a.jpg".utf8.lexicographicallyPrecedes($0.utf8) })
             #expect(after.nextContinuation == nil)
 
-            let folders = try await store.list(prefix: "", delimiter: "/", startAfter: nil, continuation: nil, maxKeys: 100)
+            let folders = try await store.list(
+                prefix: "", delimiter: "/", startAfter: nil, continuation: nil, maxKeys: 100)
             #expect(folders.commonPrefixes == ["other/", "raw/"])
             #expect(folders.objects.map(\.key) == ["rawfile.txt"])
-            let nested = try await store.list(prefix: "raw/", delimiter: "/", startAfter: nil, continuation: nil, maxKeys: 100)
+            let nested = try await store.list(
+                prefix: "raw/", delimiter: "/", startAfter: nil, continuation: nil, maxKeys: 100)
             #expect(nested.commonPrefixes == ["raw/z/"])
             #expect(nested.objects.count == expected.count - 1)
         }

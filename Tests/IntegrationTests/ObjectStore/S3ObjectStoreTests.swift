@@ -94,7 +94,8 @@ struct S3ObjectStoreTests {
             guard let failure = error as? ObjectStoreError else { return false }
             let text = "\(failure)"
             return failure.kind == .invalidCredentials && failure.code == "SignatureDoesNotMatch"
-                && text.contains("s3://pipeline-test/") && text.contains("x.txt") && !text.contains("wrong-secret-value")
+                && text.contains("s3://pipeline-test/") && text.contains("x.txt")
+                && !text.contains("wrong-secret-value")
                 && !text.contains("Signature=")
         }
     }
@@ -115,18 +116,22 @@ struct S3ObjectStoreTests {
         var listed: [String] = []
         for try await object in store.listAll(prefix: "many/") { listed.append(object.key) }
         #expect(listed == keys)
-        let firstPage = try await store.list(prefix: "many/", delimiter: nil, startAfter: nil, continuation: nil, maxKeys: 1000)
+        let firstPage = try await store.list(
+            prefix: "many/", delimiter: nil, startAfter: nil, continuation: nil, maxKeys: 1000)
         #expect(firstPage.objects.count == 1000)
         #expect(firstPage.nextContinuation != nil)
         let failures = try await store.delete(keys)
         #expect(failures.isEmpty)
-        let empty = try await store.list(prefix: "many/", delimiter: nil, startAfter: nil, continuation: nil, maxKeys: 10)
+        let empty = try await store.list(
+            prefix: "many/", delimiter: nil, startAfter: nil, continuation: nil, maxKeys: 10)
         #expect(empty.objects.isEmpty)
     }
 
     @Test func hostileKeysRoundTrip() async throws {
         let store = try ScratchStore.makeS3(prefix: Self.prefix())
-        let keys = ["a b/c+d.jpg", "100%/~x.jpg", "ünï/日本/🖼.png", "a//b.jpg", "semi;colon=eq&amp.jpg", "quote'\"<>.jpg"]
+        let keys = [
+            "a b/c+d.jpg", "100%/~x.jpg", "ünï/日本/🖼.png", "a//b.jpg", "semi;colon=eq&amp.jpg", "quote'\"<>.jpg",
+        ]
         for key in keys { _ = try await store.put(key, data: Data(key.utf8), contentType: nil) }
         var listed: [String] = []
         for try await object in store.listAll() { listed.append(object.key) }
@@ -164,7 +169,9 @@ struct S3ObjectStoreTests {
             method: "PUT", url: url, headers: ["x-amz-meta-sha256": String(repeating: "0", count: 64)],
             payloadHash: Hex.encode(SHA256.hash(bytes)))
         let http = HTTPClient(logger: ScratchStore.logger)
-        #expect(try await http.execute(HTTPRequest(method: "PUT", url: url, headers: headers, body: .bytes(bytes))).status == 200)
+        #expect(
+            try await http.execute(HTTPRequest(method: "PUT", url: url, headers: headers, body: .bytes(bytes))).status
+                == 200)
 
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -186,14 +193,14 @@ struct S3ObjectStoreTests {
         defer { dir.remove() }
         let credentialsFile = dir.file("credentials")
         try """
-            [default]
-            aws_access_key_id = AKIANOTTHISONE
-            aws_secret_access_key = nope
+        [default]
+        aws_access_key_id = AKIANOTTHISONE
+        aws_secret_access_key = nope
 
-            [pipeline-test]
-            aws_access_key_id = \(try Services.value("PIPELINE_TEST_S3_ACCESS_KEY_ID"))
-            aws_secret_access_key = \(try Services.value("PIPELINE_TEST_S3_SECRET_ACCESS_KEY"))
-            """.write(toFile: credentialsFile, atomically: true, encoding: .utf8)
+        [pipeline-test]
+        aws_access_key_id = \(try Services.value("PIPELINE_TEST_S3_ACCESS_KEY_ID"))
+        aws_secret_access_key = \(try Services.value("PIPELINE_TEST_S3_SECRET_ACCESS_KEY"))
+        """.write(toFile: credentialsFile, atomically: true, encoding: .utf8)
         let environment = [
             "HOME": dir.path, "AWS_SHARED_CREDENTIALS_FILE": credentialsFile, "AWS_PROFILE": "pipeline-test",
             "PIPELINE_OBJECT_STORE_URL": "s3://\(try Services.value("PIPELINE_TEST_S3_BUCKET"))/\(Self.prefix())",

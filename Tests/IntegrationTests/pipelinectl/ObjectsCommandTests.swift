@@ -14,13 +14,16 @@ struct ObjectsCommandTests {
         let source = dir.file("photo one.jpg")
         try Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: URL(fileURLWithPath: source))
 
-        let up = try await Command.run("pipelinectl", ["objects", "cp", source, "store:raw/"], environment: environment)
+        let up = try await Command.run(
+            "pipelinectl", ["objects", "cp", source, "store:raw/"], environment: environment)
         #expect(up.status == 0, "\(up.stderr)")
         #expect(up.stdout.contains("raw/photo one.jpg (300000 bytes"))
 
         let list = try await Command.run("pipelinectl", ["objects", "ls", "-r", "--json"], environment: environment)
         #expect(list.status == 0, "\(list.stderr)")
-        let line = try JSONSerialization.jsonObject(with: Data(list.stdout.split(separator: "\n").first.map(String.init)!.utf8)) as? [String: Any]
+        let line =
+            try JSONSerialization.jsonObject(
+                with: Data(list.stdout.split(separator: "\n").first.map(String.init)!.utf8)) as? [String: Any]
         #expect(line?["key"] as? String == "raw/photo one.jpg")
         #expect(line?["size"] as? Int == 300_000)
 
@@ -28,17 +31,20 @@ struct ObjectsCommandTests {
         #expect(folders.stdout.contains("PRE raw/"))
 
         let back = dir.file("back.jpg")
-        let down = try await Command.run("pipelinectl", ["objects", "cp", "store:raw/photo one.jpg", back], environment: environment)
+        let down = try await Command.run(
+            "pipelinectl", ["objects", "cp", "store:raw/photo one.jpg", back], environment: environment)
         #expect(down.status == 0, "\(down.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: back)) == Data(contentsOf: URL(fileURLWithPath: source)))
 
         let presign = try await Command.run(
-            "pipelinectl", ["objects", "presign", "store:raw/photo one.jpg", "--expires", "120"], environment: environment)
+            "pipelinectl", ["objects", "presign", "store:raw/photo one.jpg", "--expires", "120"],
+            environment: environment)
         #expect(presign.status == 0)
         #expect(presign.stdout.contains("photo%20one.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256"))
         #expect(presign.stdout.contains("X-Amz-Expires=120"))
 
-        let missing = try await Command.run("pipelinectl", ["objects", "cp", "store:raw/none.jpg", back + "2"], environment: environment)
+        let missing = try await Command.run(
+            "pipelinectl", ["objects", "cp", "store:raw/none.jpg", back + "2"], environment: environment)
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("NotFound"))
         #expect(!FileManager.default.fileExists(atPath: back + "2.partial"))

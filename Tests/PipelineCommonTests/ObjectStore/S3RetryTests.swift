@@ -9,7 +9,9 @@ struct S3RetryTests {
     static let ok = ScriptedTCPServer.Step.respond(status: 200, headers: [("ETag", "\"abc\"")], body: "")
     static let slowDown = ScriptedTCPServer.Step.respond(
         status: 503, headers: [("Content-Type", "application/xml")],
-        body: "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>R1</RequestId></Error>")
+        body:
+            "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>R1</RequestId></Error>"
+    )
 
     func store(_ server: ScriptedTCPServer) -> S3ObjectStore {
         let logger = Logger(label: "s3-retry-tests")
@@ -43,7 +45,8 @@ struct S3RetryTests {
     @Test func failsAtOnceOn403() async throws {
         let denied = ScriptedTCPServer.Step.respond(
             status: 403, headers: [],
-            body: "<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>REQ123</RequestId></Error>")
+            body:
+                "<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>REQ123</RequestId></Error>")
         let server = try ScriptedTCPServer(script: [], fallback: denied)
         defer { server.stop() }
         await #expect {
@@ -51,7 +54,8 @@ struct S3RetryTests {
         } throws: { error in
             guard let failure = error as? ObjectStoreError else { return false }
             let text = "\(failure)"
-            return failure.kind == .accessDenied && failure.requestId == "REQ123" && text.contains("s3://bucket/p/c.jpg")
+            return failure.kind == .accessDenied && failure.requestId == "REQ123"
+                && text.contains("s3://bucket/p/c.jpg")
                 && !text.contains("test-secret")
         }
         #expect(server.requests.withLock { $0 }.count == 1)

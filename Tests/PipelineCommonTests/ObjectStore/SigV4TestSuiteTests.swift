@@ -14,8 +14,10 @@ struct SigV4TestSuiteTests {
 
     static let cases: [String] = {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: suiteDirectory.path)) ?? []
-        return names.filter { FileManager.default.fileExists(atPath: suiteDirectory.appendingPathComponent($0 + "/context.json").path) }
-            .sorted()
+        return names.filter {
+            FileManager.default.fileExists(atPath: suiteDirectory.appendingPathComponent($0 + "/context.json").path)
+        }
+        .sorted()
     }()
 
     struct Context: Decodable {
@@ -106,7 +108,8 @@ struct SigV4TestSuiteTests {
         let toSign = signer.stringToSign(canonicalRequest: canonical, date: date)
         #expect(toSign == (try Self.read(name, "header-string-to-sign.txt")))
         let signature = signer.signature(stringToSign: toSign, date: date)
-        #expect(signature == (try Self.read(name, "header-signature.txt")).trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(
+            signature == (try Self.read(name, "header-signature.txt")).trimmingCharacters(in: .whitespacesAndNewlines))
         let signedRequest = try Self.read(name, "header-signed-request.txt")
         #expect(signedRequest.contains("Authorization:" + signer.authorization(for: request, date: date)))
     }
@@ -146,7 +149,8 @@ struct SigV4TestSuiteTests {
 
     @Test func theSigningKeyIsCachedPerDay() {
         let signer = SigV4Signer(
-            credentials: AWSCredentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+            credentials: AWSCredentials(
+                accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
             region: "us-east-1", service: "iam")
         let day1 = Date(timeIntervalSince1970: 1_440_938_160)  // 2015-08-30T12:36:00Z
         // The key AWS's documentation derives for 20150830/us-east-1/iam.

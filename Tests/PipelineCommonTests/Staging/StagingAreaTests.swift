@@ -69,7 +69,8 @@ struct StagingAreaTests {
 
         // A missing object leaves nothing behind either.
         await #expect(throws: ObjectStoreError.self) { _ = try await run.stage("raw/missing.jpg", from: store) }
-        #expect(!FileManager.default.fileExists(atPath: try run.path(for: "raw/missing.jpg") + StagingRun.partialSuffix))
+        #expect(
+            !FileManager.default.fileExists(atPath: try run.path(for: "raw/missing.jpg") + StagingRun.partialSuffix))
     }
 
     @Test func theSpaceCheckFiresBeforeAnythingIsWritten() async throws {
@@ -96,7 +97,9 @@ struct StagingAreaTests {
         let store = try FileObjectStore(root: dir.path + "/store")
         var infos: [ObjectInfo] = []
         for index in 0..<20 {
-            infos.append(try await store.put("batch/\(index).bin", data: Data(repeating: UInt8(index), count: 1000 + index), contentType: nil))
+            infos.append(
+                try await store.put(
+                    "batch/\(index).bin", data: Data(repeating: UInt8(index), count: 1000 + index), contentType: nil))
         }
         let run = try area(dir).makeRun(stage: "ingest", runId: "r1")
         let staged = try await run.stage(infos, from: store, concurrency: 4)
