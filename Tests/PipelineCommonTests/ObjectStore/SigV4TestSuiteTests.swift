@@ -8,9 +8,15 @@ import Testing
 /// signature each checked on its own.
 @Suite("SigV4 against AWS's published test suite")
 struct SigV4TestSuiteTests {
-    static let suiteDirectory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/testdata/aws-sigv4-test-suite")
+    /// `../shared` beside the checkout, as CI lays it out; `PIPELINE_SHARED_DIR` overrides.
+    static let suiteDirectory: URL = {
+        let shared =
+            ProcessInfo.processInfo.environment["PIPELINE_SHARED_DIR"].map { URL(fileURLWithPath: $0) }
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("shared")
+        return shared.appendingPathComponent("testdata/aws-sigv4-test-suite")
+    }()
 
     static let cases: [String] = {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: suiteDirectory.path)) ?? []
@@ -88,7 +94,9 @@ struct SigV4TestSuiteTests {
     }
 
     @Test func theSuiteIsThere() {
-        #expect(Self.cases.count >= 30, "expected the AWS SigV4 test suite at \(Self.suiteDirectory.path)")
+        #expect(
+            Self.cases.count >= 30,
+            "expected the AWS SigV4 test suite at \(Self.suiteDirectory.path) (shared/ beside the checkout, or PIPELINE_SHARED_DIR)")
     }
 
     @Test(arguments: cases)
