@@ -49,6 +49,9 @@ public enum ConfigSchema {
         ConfigKey(
             "manifest.pool_size", env: ["PIPELINE_MANIFEST_POOL_SIZE"], .integer(1...64), default: "4",
             help: "Connections kept open to PostgreSQL."),
+        ConfigKey(
+            "manifest.max_attempts", env: ["PIPELINE_MAX_ATTEMPTS"], .integer(1...100), default: "5",
+            help: "Attempts a work item gets before it is set aside as dead."),
 
         ConfigKey(
             "staging.root", env: ["PIPELINE_STAGING_ROOT"], .path, default: "/mnt/nvme",

@@ -238,7 +238,9 @@ struct ConfigurationLoader {
                 addressing: string("object_store.addressing").flatMap { .init(rawValue: $0.lowercased()) } ?? .auto,
                 credentials: credentials,
                 profile: string("object_store.profile")),
-            manifest: .init(location: manifestLocation, poolSize: int("manifest.pool_size") ?? 4),
+            manifest: .init(
+                location: manifestLocation, poolSize: int("manifest.pool_size") ?? 4,
+                maxAttempts: int("manifest.max_attempts") ?? 5),
             staging: .init(
                 root: string("staging.root") ?? "/mnt/nvme",
                 reserveBytes: UInt64(int("staging.reserve_mib") ?? 1024) << 20,

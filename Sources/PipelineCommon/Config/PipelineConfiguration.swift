@@ -21,6 +21,8 @@ public struct PipelineConfiguration: Sendable {
     public struct Manifest: Sendable {
         public var location: ManifestLocation
         public var poolSize: Int
+        /// Failed attempts after which a work item is dead.
+        public var maxAttempts: Int
     }
 
     public struct Staging: Sendable {

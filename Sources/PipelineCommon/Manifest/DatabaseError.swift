@@ -5,6 +5,8 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
     public let operation: String
     public let message: String
     public let sqlState: String?
+    /// The connection broke (server restart, network): the work can be retried on a new one.
+    public var connectionLost = false
 
     public var description: String {
         let state = sqlState.map { " [SQLSTATE \($0)]" } ?? ""

@@ -1,0 +1,67 @@
+import Foundation
+import Logging
+
+/// Publishes a draft twice: as rows in the manifest store (queryable, transactional) and as
+/// `manifest.jsonl` (one item a line) plus `manifest.json` (summary) next to the data in the
+/// object store (portable). The version id is derived from the content, so publishing the
+/// same items with the same configuration again returns the existing version.
+public struct ManifestPublisher: Sendable {
+    public let store: any ManifestStore
+    public let objects: any ObjectStore
+    private let logger: Logger
+
+    public init(store: any ManifestStore, objects: any ObjectStore, logger: Logger) {
+        self.store = store
+        self.objects = objects
+        self.logger = logger
+    }
+
+    /// Publishes `draft` with its files under `<prefix><version-id>/`, using `workDirectory`
+    /// for the temporary manifest file.
+    public func publish(_ draft: DatasetVersion, prefix: String, workDirectory: String) async throws -> DatasetVersion {
+        let lines = workDirectory + "/manifest-\(draft.id).jsonl"
+        defer { unlink(lines) }
+        guard FileManager.default.createFile(atPath: lines, contents: nil), let handle = FileHandle(forWritingAtPath: lines)
+        else { throw ManifestStoreError(.database, "cannot write \(lines)") }
+        let digest = SHA256()
+        var summary = ManifestSummary.Accumulator()
+        var after: String?
+        repeat {
+            let page = try await store.items(of: draft.id, after: after, limit: 10_000)
+            var chunk = Data()
+            for item in page {
+                let line = Data((ManifestLine.encode(item) + "\n").utf8)
+                digest.update(line)
+                chunk.append(line)
+                summary.add(item)
+            }
+            try handle.write(contentsOf: chunk)
+            after = page.count == 10_000 ? page.last?.sourceKey : nil
+        } while after != nil
+        try handle.synchronize()
+        try handle.close()
+        let contentDigest = Hex.encode(digest.finalize())
+        let finalId = Self.versionId(for: draft, contentDigest: contentDigest)
+
+        if let existing = try await store.version(finalId), existing.status == .published {
+            try await store.discardDraft(draft.id)
+            logger.info("same content published before; reusing the version", metadata: ["version": "\(finalId)"])
+            return existing
+        }
+        let directory = prefix + finalId + "/"
+        _ = try await objects.put(directory + "manifest.jsonl", fromFile: lines, contentType: "application/x-ndjson", sha256: nil)
+        let manifest = summary.summary(
+            version: draft, id: finalId, contentDigest: contentDigest, itemsKey: "manifest.jsonl")
+        _ = try await objects.put(
+            directory + "manifest.json", data: try ManifestSummary.encoder.encode(manifest), contentType: "application/json")
+        let uri = objects.location.description + directory + "manifest.json"
+        return try await store.publish(draft: draft.id, as: finalId, contentDigest: contentDigest, manifestURI: uri)
+    }
+
+    /// `<stage>-<20 hex>` from everything that defines the version's content.
+    public static func versionId(for draft: DatasetVersion, contentDigest: String) -> String {
+        let identity = ["manifest-v1", draft.name, draft.stage, draft.parents.joined(separator: ","), draft.configHash, contentDigest]
+            .joined(separator: "\n")
+        return draft.stage + "-" + Hex.encode(SHA256.hash(Data(identity.utf8)).prefix(10))
+    }
+}

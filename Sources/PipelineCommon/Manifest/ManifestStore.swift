@@ -1,0 +1,69 @@
+import Foundation
+
+/// The record of what every stage did: dataset versions and their items, stage
+/// checkpoints, and work queues that N workers on N machines share through leased claims.
+///
+/// Two implementations pass the same contract tests: ``PostgresManifestStore`` (production,
+/// many machines) and ``SQLiteManifestStore`` (embedded, one machine).
+public protocol ManifestStore: Sendable {
+    /// Applies the schema migrations not applied yet (under a lock, so concurrent starts do
+    /// not race) and returns the versions applied now.
+    @discardableResult
+    func migrate() async throws -> [Int]
+
+    /// The highest migration applied, 0 for an empty database.
+    func schemaVersion() async throws -> Int
+
+    // MARK: Dataset versions
+
+    /// Starts a draft version that items can be added to.
+    func createDraft(name: String, stage: String, parents: [String], configHash: String, config: String) async throws
+        -> DatasetVersion
+
+    /// Adds (or replaces, by source key) items of a draft, in bulk.
+    func addItems(_ items: [DatasetItem], to versionId: String) async throws
+
+    /// Items of a version in source-key (UTF-8 byte) order, after `after`, at most `limit`.
+    func items(of versionId: String, after: String?, limit: Int) async throws -> [DatasetItem]
+
+    func version(_ id: String) async throws -> DatasetVersion?
+
+    /// Versions, newest first, optionally of one name and/or stage.
+    func versions(name: String?, stage: String?, limit: Int) async throws -> [DatasetVersion]
+
+    /// Publishes a draft under `finalId` (derived from its content): the version and its
+    /// items become immutable. When `finalId` is published already, the draft is discarded
+    /// and the existing version is returned: publishing twice gives one version.
+    func publish(draft: String, as finalId: String, contentDigest: String, manifestURI: String) async throws
+        -> DatasetVersion
+
+    /// Deletes a draft and its items. Published versions cannot be discarded.
+    func discardDraft(_ id: String) async throws
+
+    func lineage(of id: String) async throws -> Lineage
+
+    // MARK: Checkpoints
+
+    func checkpoint(stage: String, name: String) async throws -> String?
+    func setCheckpoint(stage: String, name: String, value: String) async throws
+
+    // MARK: Work queues
+
+    /// Adds keys to `queue`; keys already there are left as they are. Returns how many were new.
+    @discardableResult
+    func enqueue(queue: String, items: [(key: String, payload: String)]) async throws -> Int
+
+    /// Claims up to `limit` available items (or items whose lease expired) for `worker`
+    /// until `lease` from now, in one statement; concurrent workers never get the same item.
+    func claimBatch(queue: String, worker: String, limit: Int, lease: Duration) async throws -> [ClaimedWork]
+
+    /// Marks items done, if `worker` still holds them; returns the keys it completed.
+    @discardableResult
+    func complete(queue: String, worker: String, keys: [String]) async throws -> [String]
+
+    /// Returns failed items to the queue, or to `dead` once they used up their attempts.
+    func fail(queue: String, worker: String, failures: [(key: String, error: String)]) async throws
+
+    /// How many items of `queue` are in each state.
+    func queueCounts(queue: String) async throws -> [WorkState: Int]
+}

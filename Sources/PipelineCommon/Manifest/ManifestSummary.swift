@@ -1,0 +1,77 @@
+import Foundation
+
+/// `manifest.json`: what a version is, where its items are, and statistics over them.
+public struct ManifestSummary: Sendable, Codable, Equatable {
+    public struct Range: Sendable, Codable, Equatable {
+        public let min: Int
+        public let max: Int
+        public let mean: Double
+    }
+
+    public var formatVersion = 1
+    public let id: String
+    public let name: String
+    public let stage: String
+    public let parents: [String]
+    public let configHash: String
+    public let config: String
+    public let contentDigest: String
+    /// The items file, relative to this file.
+    public let items: String
+    public let itemCount: Int
+    public let okCount: Int
+    public let rejectedCount: Int
+    public let rejectedByReason: [String: Int]
+    public let formats: [String: Int]
+    public let totalBytes: UInt64
+    public let width: Range?
+    public let height: Range?
+    public let createdAt: Date
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+
+    /// Folds items into the summary's counts and statistics as they stream past.
+    struct Accumulator {
+        var count = 0
+        var ok = 0
+        var rejected: [String: Int] = [:]
+        var formats: [String: Int] = [:]
+        var bytes: UInt64 = 0
+        var widths: (min: Int, max: Int, sum: Double, n: Int) = (Int.max, Int.min, 0, 0)
+        var heights: (min: Int, max: Int, sum: Double, n: Int) = (Int.max, Int.min, 0, 0)
+
+        mutating func add(_ item: DatasetItem) {
+            count += 1
+            bytes += item.size
+            if item.status == .ok { ok += 1 } else { rejected[item.reason ?? "unknown", default: 0] += 1 }
+            if let format = item.format { formats[format, default: 0] += 1 }
+            if let width = item.width { widths = (min(widths.min, width), max(widths.max, width), widths.sum + Double(width), widths.n + 1) }
+            if let height = item.height {
+                heights = (min(heights.min, height), max(heights.max, height), heights.sum + Double(height), heights.n + 1)
+            }
+        }
+
+        func summary(version: DatasetVersion, id: String, contentDigest: String, itemsKey: String) -> ManifestSummary {
+            ManifestSummary(
+                id: id, name: version.name, stage: version.stage, parents: version.parents, configHash: version.configHash,
+                config: version.config, contentDigest: contentDigest, items: itemsKey, itemCount: count, okCount: ok,
+                rejectedCount: count - ok, rejectedByReason: rejected, formats: formats, totalBytes: bytes,
+                width: widths.n > 0 ? Range(min: widths.min, max: widths.max, mean: widths.sum / Double(widths.n)) : nil,
+                height: heights.n > 0 ? Range(min: heights.min, max: heights.max, mean: heights.sum / Double(heights.n)) : nil,
+                createdAt: version.createdAt)
+        }
+    }
+}

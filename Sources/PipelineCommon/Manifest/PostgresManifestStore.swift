@@ -1,0 +1,367 @@
+import Foundation
+
+/// The production manifest store: PostgreSQL over libpq, shared by N workers on N machines.
+/// Every value is a parameter (or a COPY field); bulk item writes use COPY; work claims use
+/// `FOR UPDATE SKIP LOCKED` in a single statement, as River does.
+public struct PostgresManifestStore: ManifestStore {
+    public let pool: PostgresConnectionPool
+    private let uri: Secret
+    public let maxAttempts: Int
+
+    public init(uri: Secret, poolSize: Int = 4, maxAttempts: Int = 5) {
+        self.uri = uri
+        self.pool = PostgresConnectionPool(uri: uri, maxConnections: poolSize)
+        self.maxAttempts = maxAttempts
+    }
+
+    private func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection.Session) throws -> T) async throws -> T {
+        try await pool.withConnection { connection in try await connection.transaction(body) }
+    }
+
+    @discardableResult
+    private func query(_ sql: String, _ parameters: [String?] = []) async throws -> PostgresConnection.Rows {
+        try await pool.withConnection { connection in try await connection.query(sql, parameters) }
+    }
+
+    // MARK: - Migrations
+
+    public func migrate() async throws -> [Int] {
+        // A dedicated session holds the advisory lock for the whole run.
+        let connection = try await PostgresConnection.connect(uri: uri)
+        try await connection.query("SELECT pg_advisory_lock($1)", ["\(PostgresMigrations.advisoryLockKey)"])
+        do {
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            let applied = Set(try await connection.query("SELECT version FROM schema_migrations").values.compactMap { $0[0].flatMap { Int($0) } })
+            var done: [Int] = []
+            for migration in PostgresMigrations.all where !applied.contains(migration.version) {
+                try await connection.transaction { session in
+                    for statement in migration.sql { try session.query(statement) }
+                    try session.query(
+                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", ["\(migration.version)", migration.name])
+                }
+                done.append(migration.version)
+            }
+            try await connection.query("SELECT pg_advisory_unlock($1)", ["\(PostgresMigrations.advisoryLockKey)"])
+            return done
+        } catch {
+            _ = try? await connection.query("SELECT pg_advisory_unlock($1)", ["\(PostgresMigrations.advisoryLockKey)"])
+            throw error
+        }
+    }
+
+    public func schemaVersion() async throws -> Int {
+        let exists = try await query("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        guard exists.values.first?.first == "t" else { return 0 }
+        return Int(try await query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").values.first?.first??.description ?? "0") ?? 0
+    }
+
+    // MARK: - Versions
+
+    static let versionColumns = """
+        v.id, v.name, v.stage, v.config_hash, v.config, v.status,
+        CASE WHEN v.status = 'published' THEN v.item_count ELSE (SELECT count(*) FROM items i WHERE i.version_id = v.id) END,
+        v.content_digest, v.manifest_uri, extract(epoch FROM v.created_at), extract(epoch FROM v.published_at),
+        (SELECT string_agg(parent_id, E'\\n' ORDER BY position) FROM dataset_parents p WHERE p.version_id = v.id)
+        """
+
+    static func version(from row: [String?]) -> DatasetVersion {
+        DatasetVersion(
+            id: row[0] ?? "", name: row[1] ?? "", stage: row[2] ?? "",
+            parents: (row[11] ?? "").split(separator: "\n").map(String.init), configHash: row[3] ?? "",
+            config: row[4] ?? "", status: DatasetVersion.Status(rawValue: row[5] ?? "") ?? .draft,
+            itemCount: Int(row[6] ?? "0") ?? 0, contentDigest: row[7], manifestURI: row[8],
+            createdAt: Date(timeIntervalSince1970: Double(row[9] ?? "0") ?? 0),
+            publishedAt: row[10].flatMap(Double.init).map { Date(timeIntervalSince1970: $0) })
+    }
+
+    public func createDraft(name: String, stage: String, parents: [String], configHash: String, config: String) async throws
+        -> DatasetVersion
+    {
+        let id = "draft-" + UUID().uuidString.lowercased()
+        try await run { session in
+            for parent in parents where try session.query("SELECT 1 FROM dataset_versions WHERE id = $1", [parent]).values.isEmpty {
+                throw ManifestStoreError(.notFound, "parent dataset version \(parent) does not exist")
+            }
+            try session.query(
+                "INSERT INTO dataset_versions (id, name, stage, config_hash, config, status) VALUES ($1, $2, $3, $4, $5, 'draft')",
+                [id, name, stage, configHash, config])
+            for (position, parent) in parents.enumerated() {
+                try session.query(
+                    "INSERT INTO dataset_parents (version_id, parent_id, position) VALUES ($1, $2, $3)",
+                    [id, parent, "\(position)"])
+            }
+        }
+        guard let version = try await version(id) else { throw ManifestStoreError(.database, "draft \(id) vanished") }
+        return version
+    }
+
+    public func addItems(_ items: [DatasetItem], to versionId: String) async throws {
+        try ManifestValidation.check(items)
+        guard !items.isEmpty else { return }
+        // COPY into a session-local staging table, then upsert: COPY's speed with replace-by-key semantics.
+        var stream = ""
+        stream.reserveCapacity(items.count * 200)
+        for item in items {
+            let fields = [
+                PostgresText.copyField(versionId), PostgresText.copyBytea(item.sourceKey), PostgresText.copyField(item.sha256),
+                "\(item.size)", PostgresText.copyField(item.width.map(String.init)),
+                PostgresText.copyField(item.height.map(String.init)), PostgresText.copyField(item.format),
+                PostgresText.copyField(item.annotations), PostgresText.copyField(item.variantsJSON),
+                item.status.rawValue, PostgresText.copyField(item.reason),
+            ]
+            stream += fields.joined(separator: "\t")
+            stream += "\n"
+        }
+        let data = Data(stream.utf8)
+        try await run { session in
+            guard
+                let status = try session.query(
+                    "SELECT status FROM dataset_versions WHERE id = $1 FOR SHARE", [versionId]
+                ).values.first?.first
+            else { throw ManifestStoreError(.notFound, "dataset version \(versionId) does not exist") }
+            guard status == "draft" else {
+                throw ManifestStoreError(
+                    .immutable, "dataset version \(versionId) is published and immutable; create a new draft instead")
+            }
+            try session.query("CREATE TEMP TABLE IF NOT EXISTS items_load (LIKE items) ON COMMIT DELETE ROWS")
+            try session.copyIn(
+                "COPY items_load (version_id, source_key, sha256, size, width, height, format, annotations, variants, status, reason) FROM STDIN",
+                data: data)
+            try session.query(
+                """
+                INSERT INTO items SELECT DISTINCT ON (source_key) * FROM items_load
+                ON CONFLICT (version_id, source_key) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size,
+                    width = excluded.width, height = excluded.height, format = excluded.format,
+                    annotations = excluded.annotations, variants = excluded.variants, status = excluded.status,
+                    reason = excluded.reason
+                """)
+        }
+    }
+
+    public func items(of versionId: String, after: String?, limit: Int) async throws -> [DatasetItem] {
+        let rows = try await query(
+            """
+            SELECT source_key, sha256, size, width, height, format, annotations, variants, status, reason
+            FROM items WHERE version_id = $1 AND ($2::bytea IS NULL OR source_key > $2::bytea)
+            ORDER BY source_key LIMIT $3
+            """, [versionId, after.map(PostgresText.bytea), "\(limit)"])
+        return rows.values.map { row in
+            DatasetItem(
+                sourceKey: PostgresText.string(fromBytea: row[0]), sha256: row[1] ?? "", size: UInt64(row[2] ?? "0") ?? 0,
+                width: row[3].flatMap { Int($0) }, height: row[4].flatMap { Int($0) }, format: row[5],
+                annotations: row[6] ?? "[]", variants: DatasetItem.decodeVariants(row[7] ?? "{}"),
+                status: DatasetItem.Status(rawValue: row[8] ?? "") ?? .ok, reason: row[9])
+        }
+    }
+
+    public func version(_ id: String) async throws -> DatasetVersion? {
+        try await query("SELECT \(Self.versionColumns) FROM dataset_versions v WHERE v.id = $1", [id]).values.first
+            .map(Self.version(from:))
+    }
+
+    public func versions(name: String?, stage: String?, limit: Int) async throws -> [DatasetVersion] {
+        try await query(
+            """
+            SELECT \(Self.versionColumns) FROM dataset_versions v
+            WHERE ($1::text IS NULL OR v.name = $1) AND ($2::text IS NULL OR v.stage = $2)
+            ORDER BY v.created_at DESC, v.id LIMIT $3
+            """, [name, stage, "\(limit)"]
+        ).values.map(Self.version(from:))
+    }
+
+    public func publish(draft: String, as finalId: String, contentDigest: String, manifestURI: String) async throws
+        -> DatasetVersion
+    {
+        for attempt in 1...2 {
+            do {
+                try await run { session in
+                    let existing = try session.query("SELECT status FROM dataset_versions WHERE id = $1 FOR UPDATE", [finalId])
+                    if existing.values.first?.first == "published" {
+                        if draft != finalId {
+                            try session.query("DELETE FROM items WHERE version_id = $1", [draft])
+                            try session.query("DELETE FROM dataset_parents WHERE version_id = $1", [draft])
+                            try session.query("DELETE FROM dataset_versions WHERE id = $1 AND status = 'draft'", [draft])
+                        }
+                        return
+                    }
+                    let status = try session.query("SELECT status FROM dataset_versions WHERE id = $1 FOR UPDATE", [draft])
+                    guard let current = status.values.first?.first else {
+                        throw ManifestStoreError(.notFound, "dataset version \(draft) does not exist")
+                    }
+                    guard current == "draft" else {
+                        throw ManifestStoreError(.immutable, "dataset version \(draft) is published already")
+                    }
+                    if draft != finalId {
+                        try session.query(
+                            """
+                            INSERT INTO dataset_versions (id, name, stage, config_hash, config, status, created_at)
+                            SELECT $2, name, stage, config_hash, config, 'draft', created_at FROM dataset_versions WHERE id = $1
+                            """, [draft, finalId])
+                        try session.query("UPDATE items SET version_id = $2 WHERE version_id = $1", [draft, finalId])
+                        try session.query("UPDATE dataset_parents SET version_id = $2 WHERE version_id = $1", [draft, finalId])
+                        try session.query("DELETE FROM dataset_versions WHERE id = $1", [draft])
+                    }
+                    try session.query(
+                        """
+                        UPDATE dataset_versions SET status = 'published', content_digest = $2, manifest_uri = $3,
+                            published_at = now(), item_count = (SELECT count(*) FROM items WHERE version_id = $1)
+                        WHERE id = $1
+                        """, [finalId, contentDigest, manifestURI])
+                }
+                break
+            } catch let error as DatabaseError where error.sqlState == "23505" && attempt == 1 {
+                // Another process published the same content a moment ago: take its version.
+                continue
+            }
+        }
+        guard let version = try await version(finalId) else {
+            throw ManifestStoreError(.database, "published version \(finalId) vanished")
+        }
+        return version
+    }
+
+    public func discardDraft(_ id: String) async throws {
+        try await run { session in
+            let status = try session.query("SELECT status FROM dataset_versions WHERE id = $1 FOR UPDATE", [id])
+            guard let current = status.values.first?.first else {
+                throw ManifestStoreError(.notFound, "dataset version \(id) does not exist")
+            }
+            guard current == "draft" else {
+                throw ManifestStoreError(.immutable, "dataset version \(id) is published and immutable")
+            }
+            try session.query("DELETE FROM items WHERE version_id = $1", [id])
+            try session.query("DELETE FROM dataset_parents WHERE version_id = $1", [id])
+            try session.query("DELETE FROM dataset_versions WHERE id = $1", [id])
+        }
+    }
+
+    public func lineage(of id: String) async throws -> Lineage {
+        guard let version = try await version(id) else {
+            throw ManifestStoreError(.notFound, "dataset version \(id) does not exist")
+        }
+        func walk(_ sql: String) async throws -> [(DatasetVersion, Int)] {
+            try await query(
+                "WITH RECURSIVE \(sql) SELECT \(Self.versionColumns), g.depth FROM graph g JOIN dataset_versions v ON v.id = g.id ORDER BY g.depth, v.id",
+                [id]
+            ).values.map { (Self.version(from: $0), Int($0[12] ?? "0") ?? 0) }
+        }
+        let ancestors = try await walk(
+            """
+            walk(id, depth) AS (
+                SELECT parent_id, 1 FROM dataset_parents WHERE version_id = $1
+                UNION SELECT p.parent_id, w.depth + 1 FROM dataset_parents p JOIN walk w ON p.version_id = w.id WHERE w.depth < 100
+            ), graph AS (SELECT id, MIN(depth) AS depth FROM walk GROUP BY id)
+            """)
+        let descendants = try await walk(
+            """
+            walk(id, depth) AS (
+                SELECT version_id, 1 FROM dataset_parents WHERE parent_id = $1
+                UNION SELECT p.version_id, w.depth + 1 FROM dataset_parents p JOIN walk w ON p.parent_id = w.id WHERE w.depth < 100
+            ), graph AS (SELECT id, MIN(depth) AS depth FROM walk GROUP BY id)
+            """)
+        return Lineage(
+            version: version, ancestors: ancestors.map { ($0.0, $0.1) }, descendants: descendants.map { ($0.0, $0.1) })
+    }
+
+    // MARK: - Checkpoints
+
+    public func checkpoint(stage: String, name: String) async throws -> String? {
+        try await query("SELECT value FROM checkpoints WHERE stage = $1 AND name = $2", [stage, name]).values.first?.first
+            .map { PostgresText.string(fromBytea: $0) }
+    }
+
+    public func setCheckpoint(stage: String, name: String, value: String) async throws {
+        try await query(
+            """
+            INSERT INTO checkpoints (stage, name, value) VALUES ($1, $2, $3::bytea)
+            ON CONFLICT (stage, name) DO UPDATE SET value = excluded.value, updated_at = now()
+            """, [stage, name, PostgresText.bytea(value)])
+    }
+
+    // MARK: - Work queues
+
+    public func enqueue(queue: String, items: [(key: String, payload: String)]) async throws -> Int {
+        try ManifestValidation.check(payloads: items.map(\.payload))
+        guard !items.isEmpty else { return 0 }
+        struct Entry: Encodable {
+            let k: String
+            let p: String
+        }
+        let json = ManifestJSON.string(items.map { Entry(k: Hex.encode($0.key.utf8), p: $0.payload) })
+        return try await query(
+            """
+            INSERT INTO work_items (queue, key, payload, state)
+            SELECT $1, decode(x->>'k', 'hex'), x->>'p', 'available' FROM json_array_elements($2::json) x
+            ON CONFLICT (queue, key) DO NOTHING
+            """, [queue, json]
+        ).affected
+    }
+
+    public func claimBatch(queue: String, worker: String, limit: Int, lease: Duration) async throws -> [ClaimedWork] {
+        let seconds = Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18
+        // A worker that died on an item's last attempt leaves it claimed: it is dead now.
+        try await query(
+            """
+            UPDATE work_items SET state = 'dead', last_error = COALESCE(last_error, 'lease expired on the last attempt')
+            WHERE (queue, key) IN (
+                SELECT queue, key FROM work_items
+                WHERE queue = $1 AND state = 'claimed' AND lease_expires_at < now() AND attempts >= $2
+                FOR UPDATE SKIP LOCKED)
+            """, [queue, "\(maxAttempts)"])
+        let rows = try await query(
+            """
+            UPDATE work_items w SET state = 'claimed', claimed_by = $2, attempts = w.attempts + 1,
+                lease_expires_at = now() + make_interval(secs => $3::double precision)
+            FROM (
+                SELECT queue, key FROM work_items
+                WHERE queue = $1 AND attempts < $4
+                  AND (state = 'available' OR (state = 'claimed' AND lease_expires_at < now()))
+                ORDER BY key LIMIT $5
+                FOR UPDATE SKIP LOCKED
+            ) picked
+            WHERE w.queue = picked.queue AND w.key = picked.key
+            RETURNING w.key, w.payload, w.attempts
+            """, [queue, worker, "\(seconds)", "\(maxAttempts)", "\(limit)"])
+        return rows.values.map {
+            ClaimedWork(key: PostgresText.string(fromBytea: $0[0]), payload: $0[1] ?? "", attempt: Int($0[2] ?? "0") ?? 0)
+        }.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+    }
+
+    public func complete(queue: String, worker: String, keys: [String]) async throws -> [String] {
+        guard !keys.isEmpty else { return [] }
+        return try await query(
+            """
+            UPDATE work_items SET state = 'completed', completed_at = now(), lease_expires_at = NULL
+            WHERE queue = $1 AND claimed_by = $2 AND state = 'claimed'
+              AND key IN (SELECT decode(h, 'hex') FROM unnest(string_to_array($3, ',')) h)
+            RETURNING key
+            """, [queue, worker, PostgresText.hexList(keys)]
+        ).values.map { PostgresText.string(fromBytea: $0[0]) }
+    }
+
+    public func fail(queue: String, worker: String, failures: [(key: String, error: String)]) async throws {
+        guard !failures.isEmpty else { return }
+        struct Entry: Encodable {
+            let k: String
+            let e: String
+        }
+        let json = ManifestJSON.string(failures.map { Entry(k: Hex.encode($0.key.utf8), e: $0.error.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")) })
+        try await query(
+            """
+            UPDATE work_items w SET state = CASE WHEN w.attempts >= $4 THEN 'dead' ELSE 'available' END,
+                last_error = f.error, claimed_by = NULL, lease_expires_at = NULL
+            FROM (SELECT decode(x->>'k', 'hex') AS key, x->>'e' AS error FROM json_array_elements($3::json) x) f
+            WHERE w.queue = $1 AND w.key = f.key AND w.claimed_by = $2 AND w.state = 'claimed'
+            """, [queue, worker, json, "\(maxAttempts)"])
+    }
+
+    public func queueCounts(queue: String) async throws -> [WorkState: Int] {
+        var counts = Dictionary(uniqueKeysWithValues: WorkState.allCases.map { ($0, 0) })
+        for row in try await query("SELECT state, count(*) FROM work_items WHERE queue = $1 GROUP BY state", [queue]).values {
+            if let state = WorkState(rawValue: row[0] ?? "") { counts[state] = Int(row[1] ?? "0") ?? 0 }
+        }
+        return counts
+    }
+}

@@ -1,0 +1,89 @@
+/// The PostgreSQL schema, one migration a version, applied in order and never edited once shipped.
+enum PostgresMigrations {
+    /// Held while migrating so replicas starting together apply each migration once.
+    static let advisoryLockKey: Int64 = 7_310_425_118_001
+
+    static let all: [(version: Int, name: String, sql: [String])] = [
+        (
+            1, "dataset versions, items, checkpoints, work queues",
+            [
+                """
+                CREATE TABLE dataset_versions (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    stage TEXT NOT NULL,
+                    config_hash TEXT NOT NULL,
+                    config TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('draft', 'published')),
+                    item_count BIGINT NOT NULL DEFAULT 0,
+                    content_digest TEXT,
+                    manifest_uri TEXT,
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    published_at TIMESTAMPTZ
+                )
+                """,
+                "CREATE INDEX dataset_versions_by_name ON dataset_versions (name, stage, created_at)",
+                """
+                CREATE FUNCTION dataset_versions_keep_published() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    RAISE EXCEPTION 'dataset version % is published and immutable', OLD.id USING ERRCODE = 'P0001';
+                END $$
+                """,
+                """
+                CREATE TRIGGER dataset_versions_published_are_immutable BEFORE UPDATE OR DELETE ON dataset_versions
+                FOR EACH ROW WHEN (OLD.status = 'published') EXECUTE FUNCTION dataset_versions_keep_published()
+                """,
+                """
+                CREATE TABLE dataset_parents (
+                    version_id TEXT NOT NULL,
+                    parent_id TEXT NOT NULL,
+                    position INTEGER NOT NULL,
+                    PRIMARY KEY (version_id, parent_id)
+                )
+                """,
+                "CREATE INDEX dataset_parents_by_parent ON dataset_parents (parent_id)",
+                """
+                CREATE TABLE items (
+                    version_id TEXT NOT NULL,
+                    source_key BYTEA NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    size BIGINT NOT NULL,
+                    width INTEGER,
+                    height INTEGER,
+                    format TEXT,
+                    annotations TEXT NOT NULL,
+                    variants TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('ok', 'rejected')),
+                    reason TEXT,
+                    PRIMARY KEY (version_id, source_key)
+                )
+                """,
+                """
+                CREATE TABLE checkpoints (
+                    stage TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    value BYTEA NOT NULL,
+                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    PRIMARY KEY (stage, name)
+                )
+                """,
+                """
+                CREATE TABLE work_items (
+                    queue TEXT NOT NULL,
+                    key BYTEA NOT NULL,
+                    payload TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('available', 'claimed', 'completed', 'dead')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    claimed_by TEXT,
+                    lease_expires_at TIMESTAMPTZ,
+                    last_error TEXT,
+                    enqueued_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+                    completed_at TIMESTAMPTZ,
+                    PRIMARY KEY (queue, key)
+                )
+                """,
+                "CREATE INDEX work_items_claimable ON work_items (queue, state, key)",
+            ]
+        )
+    ]
+}

@@ -1,0 +1,327 @@
+import Foundation
+
+/// The embedded manifest store: one SQLite file in WAL mode, for one machine (several
+/// processes may share it; writers queue on SQLite's lock).
+public struct SQLiteManifestStore: ManifestStore {
+    public let database: SQLiteDatabase
+    /// Failures after which a work item is dead.
+    public let maxAttempts: Int
+
+    /// Unix time in seconds with a fraction, in SQL.
+    static let now = "((julianday('now') - 2440587.5) * 86400.0)"
+
+    public static func open(path: String, maxAttempts: Int = 5) async throws -> SQLiteManifestStore {
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return SQLiteManifestStore(database: try await SQLiteDatabase.open(path: path), maxAttempts: maxAttempts)
+    }
+
+    public init(database: SQLiteDatabase, maxAttempts: Int = 5) {
+        self.database = database
+        self.maxAttempts = maxAttempts
+    }
+
+    // MARK: - Migrations
+
+    public func migrate() async throws -> [Int] {
+        try await database.transaction { db in
+            // BEGIN IMMEDIATE holds the write lock: a second process migrating waits, then finds nothing to do.
+            try db.run(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+            )
+            let applied = Set(try db.run("SELECT version FROM schema_migrations").compactMap { $0[0].integer })
+            var done: [Int] = []
+            for migration in SQLiteMigrations.all where !applied.contains(Int64(migration.version)) {
+                for statement in migration.sql { try db.run(statement) }
+                try db.run(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, \(Self.now))",
+                    [.integer(Int64(migration.version)), .text(migration.name)])
+                done.append(migration.version)
+            }
+            return done
+        }
+    }
+
+    public func schemaVersion() async throws -> Int {
+        let exists = try await database.query(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+        guard exists.first?.first?.integer == 1 else { return 0 }
+        return Int(try await database.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.first?.integer ?? 0)
+    }
+
+    // MARK: - Versions
+
+    static let versionColumns = """
+        v.id, v.name, v.stage, v.config_hash, v.config, v.status,
+        CASE WHEN v.status = 'published' THEN v.item_count ELSE (SELECT count(*) FROM items i WHERE i.version_id = v.id) END,
+        v.content_digest, v.manifest_uri, v.created_at, v.published_at,
+        (SELECT group_concat(parent_id, char(10)) FROM (SELECT parent_id FROM dataset_parents p WHERE p.version_id = v.id ORDER BY position))
+        """
+
+    static func version(from row: [SQLiteDatabase.Value]) -> DatasetVersion {
+        DatasetVersion(
+            id: row[0].text ?? "", name: row[1].text ?? "", stage: row[2].text ?? "", parents: (row[11].text ?? "").split(separator: "\n").map(String.init),
+            configHash: row[3].text ?? "", config: row[4].text ?? "",
+            status: DatasetVersion.Status(rawValue: row[5].text ?? "") ?? .draft, itemCount: Int(row[6].integer ?? 0),
+            contentDigest: row[7].text, manifestURI: row[8].text,
+            createdAt: Date(timeIntervalSince1970: row[9].real ?? 0),
+            publishedAt: row[10].real.map { Date(timeIntervalSince1970: $0) })
+    }
+
+    public func createDraft(name: String, stage: String, parents: [String], configHash: String, config: String) async throws
+        -> DatasetVersion
+    {
+        let id = "draft-" + UUID().uuidString.lowercased()
+        try await database.transaction { db in
+            for parent in parents where try db.run("SELECT 1 FROM dataset_versions WHERE id = ?1", [.text(parent)]).isEmpty {
+                throw ManifestStoreError(.notFound, "parent dataset version \(parent) does not exist")
+            }
+            try db.run(
+                """
+                INSERT INTO dataset_versions (id, name, stage, config_hash, config, status, created_at)
+                VALUES (?1, ?2, ?3, ?4, ?5, 'draft', \(Self.now))
+                """, [.text(id), .text(name), .text(stage), .text(configHash), .text(config)])
+            try db.runBatch(
+                "INSERT INTO dataset_parents (version_id, parent_id, position) VALUES (?1, ?2, ?3)",
+                parents.enumerated().map { [.text(id), .text($0.element), .integer(Int64($0.offset))] })
+        }
+        guard let version = try await version(id) else { throw ManifestStoreError(.database, "draft \(id) vanished") }
+        return version
+    }
+
+    public func addItems(_ items: [DatasetItem], to versionId: String) async throws {
+        try ManifestValidation.check(items)
+        try await database.transaction { db in
+            try Self.requireDraft(versionId, db)
+            try db.runBatch(
+                """
+                INSERT OR REPLACE INTO items
+                (version_id, source_key, sha256, size, width, height, format, annotations, variants, status, reason)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                """,
+                items.map { item in
+                    [
+                        .text(versionId), .utf8(item.sourceKey), .text(item.sha256), .integer(Int64(item.size)),
+                        .optional(item.width), .optional(item.height), .optional(item.format), .text(item.annotations),
+                        .text(item.variantsJSON), .text(item.status.rawValue), .optional(item.reason),
+                    ]
+                })
+        }
+    }
+
+    static func requireDraft(_ id: String, _ db: SQLiteDatabase.Connection) throws {
+        guard let status = try db.run("SELECT status FROM dataset_versions WHERE id = ?1", [.text(id)]).first?.first?.text
+        else { throw ManifestStoreError(.notFound, "dataset version \(id) does not exist") }
+        guard status == "draft" else {
+            throw ManifestStoreError(.immutable, "dataset version \(id) is published and immutable; create a new draft instead")
+        }
+    }
+
+    public func items(of versionId: String, after: String?, limit: Int) async throws -> [DatasetItem] {
+        let rows = try await database.query(
+            """
+            SELECT source_key, sha256, size, width, height, format, annotations, variants, status, reason
+            FROM items WHERE version_id = ?1 AND (?2 IS NULL OR source_key > ?2) ORDER BY source_key LIMIT ?3
+            """, [.text(versionId), after.map { .utf8($0) } ?? .null, .integer(Int64(limit))])
+        return rows.map { row in
+            DatasetItem(
+                sourceKey: row[0].blobText ?? "", sha256: row[1].text ?? "", size: UInt64(row[2].integer ?? 0),
+                width: row[3].integer.map(Int.init), height: row[4].integer.map(Int.init), format: row[5].text,
+                annotations: row[6].text ?? "[]", variants: DatasetItem.decodeVariants(row[7].text ?? "{}"),
+                status: DatasetItem.Status(rawValue: row[8].text ?? "") ?? .ok, reason: row[9].text)
+        }
+    }
+
+    public func version(_ id: String) async throws -> DatasetVersion? {
+        try await database.query("SELECT \(Self.versionColumns) FROM dataset_versions v WHERE v.id = ?1", [.text(id)])
+            .first.map(Self.version(from:))
+    }
+
+    public func versions(name: String?, stage: String?, limit: Int) async throws -> [DatasetVersion] {
+        try await database.query(
+            """
+            SELECT \(Self.versionColumns) FROM dataset_versions v
+            WHERE (?1 IS NULL OR v.name = ?1) AND (?2 IS NULL OR v.stage = ?2)
+            ORDER BY v.created_at DESC, v.id LIMIT ?3
+            """, [.optional(name), .optional(stage), .integer(Int64(limit))]
+        ).map(Self.version(from:))
+    }
+
+    public func publish(draft: String, as finalId: String, contentDigest: String, manifestURI: String) async throws
+        -> DatasetVersion
+    {
+        try await database.transaction { db in
+            if let status = try db.run("SELECT status FROM dataset_versions WHERE id = ?1", [.text(finalId)]).first?.first?.text,
+                status == "published"
+            {
+                // Same content, same configuration: the version exists; this draft was a re-run.
+                if draft != finalId {
+                    try db.run("DELETE FROM items WHERE version_id = ?1", [.text(draft)])
+                    try db.run("DELETE FROM dataset_parents WHERE version_id = ?1", [.text(draft)])
+                    try db.run("DELETE FROM dataset_versions WHERE id = ?1 AND status = 'draft'", [.text(draft)])
+                }
+                return
+            }
+            try Self.requireDraft(draft, db)
+            if draft != finalId {
+                try db.run(
+                    """
+                    INSERT INTO dataset_versions (id, name, stage, config_hash, config, status, created_at)
+                    SELECT ?2, name, stage, config_hash, config, 'draft', created_at FROM dataset_versions WHERE id = ?1
+                    """, [.text(draft), .text(finalId)])
+                try db.run("UPDATE items SET version_id = ?2 WHERE version_id = ?1", [.text(draft), .text(finalId)])
+                try db.run("UPDATE dataset_parents SET version_id = ?2 WHERE version_id = ?1", [.text(draft), .text(finalId)])
+                try db.run("DELETE FROM dataset_versions WHERE id = ?1", [.text(draft)])
+            }
+            try db.run(
+                """
+                UPDATE dataset_versions SET status = 'published', content_digest = ?2, manifest_uri = ?3,
+                    published_at = \(Self.now), item_count = (SELECT count(*) FROM items WHERE version_id = ?1)
+                WHERE id = ?1
+                """, [.text(finalId), .text(contentDigest), .text(manifestURI)])
+        }
+        guard let version = try await version(finalId) else {
+            throw ManifestStoreError(.database, "published version \(finalId) vanished")
+        }
+        return version
+    }
+
+    public func discardDraft(_ id: String) async throws {
+        try await database.transaction { db in
+            try Self.requireDraft(id, db)
+            try db.run("DELETE FROM items WHERE version_id = ?1", [.text(id)])
+            try db.run("DELETE FROM dataset_parents WHERE version_id = ?1", [.text(id)])
+            try db.run("DELETE FROM dataset_versions WHERE id = ?1", [.text(id)])
+        }
+    }
+
+    public func lineage(of id: String) async throws -> Lineage {
+        guard let version = try await version(id) else {
+            throw ManifestStoreError(.notFound, "dataset version \(id) does not exist")
+        }
+        func walk(_ sql: String) async throws -> [(DatasetVersion, Int)] {
+            let rows = try await database.query(sql, [.text(id)])
+            var result: [(DatasetVersion, Int)] = []
+            for row in rows {
+                if let found = try await self.version(row[0].text ?? "") { result.append((found, Int(row[1].integer ?? 0))) }
+            }
+            return result
+        }
+        let ancestors = try await walk(
+            """
+            WITH RECURSIVE up(id, depth) AS (
+                SELECT parent_id, 1 FROM dataset_parents WHERE version_id = ?1
+                UNION SELECT p.parent_id, up.depth + 1 FROM dataset_parents p JOIN up ON p.version_id = up.id WHERE up.depth < 100
+            ) SELECT id, MIN(depth) FROM up GROUP BY id ORDER BY MIN(depth), id
+            """)
+        let descendants = try await walk(
+            """
+            WITH RECURSIVE down(id, depth) AS (
+                SELECT version_id, 1 FROM dataset_parents WHERE parent_id = ?1
+                UNION SELECT p.version_id, down.depth + 1 FROM dataset_parents p JOIN down ON p.parent_id = down.id WHERE down.depth < 100
+            ) SELECT id, MIN(depth) FROM down GROUP BY id ORDER BY MIN(depth), id
+            """)
+        return Lineage(
+            version: version, ancestors: ancestors.map { ($0.0, $0.1) }, descendants: descendants.map { ($0.0, $0.1) })
+    }
+
+    // MARK: - Checkpoints
+
+    public func checkpoint(stage: String, name: String) async throws -> String? {
+        try await database.query(
+            "SELECT value FROM checkpoints WHERE stage = ?1 AND name = ?2", [.text(stage), .text(name)]
+        ).first?.first?.blobText
+    }
+
+    public func setCheckpoint(stage: String, name: String, value: String) async throws {
+        try await database.query(
+            """
+            INSERT INTO checkpoints (stage, name, value, updated_at) VALUES (?1, ?2, ?3, \(Self.now))
+            ON CONFLICT (stage, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+            """, [.text(stage), .text(name), .utf8(value)])
+    }
+
+    // MARK: - Work queues
+
+    public func enqueue(queue: String, items: [(key: String, payload: String)]) async throws -> Int {
+        try ManifestValidation.check(payloads: items.map(\.payload))
+        let rows: [[SQLiteDatabase.Value]] = items.map { [.text(queue), .utf8($0.key), .text($0.payload)] }
+        return try await database.transaction { db in
+            let before = try db.run("SELECT total_changes()").first?.first?.integer ?? 0
+            try db.runBatch(
+                """
+                INSERT INTO work_items (queue, key, payload, state, enqueued_at)
+                VALUES (?1, ?2, ?3, 'available', \(Self.now)) ON CONFLICT (queue, key) DO NOTHING
+                """, rows)
+            let after = try db.run("SELECT total_changes()").first?.first?.integer ?? 0
+            return Int(after - before)
+        }
+    }
+
+    public func claimBatch(queue: String, worker: String, limit: Int, lease: Duration) async throws -> [ClaimedWork] {
+        let leaseSeconds = Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18
+        let maxAttempts = Int64(self.maxAttempts)
+        return try await database.transaction { db in
+            // A worker that died on an item's last attempt leaves it claimed: it is dead now.
+            try db.run(
+                """
+                UPDATE work_items SET state = 'dead', last_error = COALESCE(last_error, 'lease expired on the last attempt')
+                WHERE queue = ?1 AND state = 'claimed' AND lease_expires_at < \(Self.now) AND attempts >= ?2
+                """, [.text(queue), .integer(maxAttempts)])
+            let rows = try db.run(
+                """
+                UPDATE work_items SET state = 'claimed', claimed_by = ?2, attempts = attempts + 1,
+                    lease_expires_at = \(Self.now) + ?3
+                WHERE rowid IN (
+                    SELECT rowid FROM work_items
+                    WHERE queue = ?1 AND attempts < ?4
+                      AND (state = 'available' OR (state = 'claimed' AND lease_expires_at < \(Self.now)))
+                    ORDER BY key LIMIT ?5)
+                RETURNING key, payload, attempts
+                """, [.text(queue), .text(worker), .real(leaseSeconds), .integer(maxAttempts), .integer(Int64(limit))])
+            return rows.map {
+                ClaimedWork(key: $0[0].blobText ?? "", payload: $0[1].text ?? "", attempt: Int($0[2].integer ?? 0))
+            }.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        }
+    }
+
+    public func complete(queue: String, worker: String, keys: [String]) async throws -> [String] {
+        try await database.transaction { db in
+            var completed: [String] = []
+            for key in keys {
+                let rows = try db.run(
+                    """
+                    UPDATE work_items SET state = 'completed', completed_at = \(Self.now), lease_expires_at = NULL
+                    WHERE queue = ?1 AND key = ?2 AND claimed_by = ?3 AND state = 'claimed' RETURNING key
+                    """, [.text(queue), .utf8(key), .text(worker)])
+                if !rows.isEmpty { completed.append(key) }
+            }
+            return completed
+        }
+    }
+
+    public func fail(queue: String, worker: String, failures: [(key: String, error: String)]) async throws {
+        let maxAttempts = Int64(self.maxAttempts)
+        let rows: [[SQLiteDatabase.Value]] = failures.map {
+            [.text(queue), .utf8($0.key), .text(worker), .text($0.error), .integer(maxAttempts)]
+        }
+        try await database.transaction { db in
+            try db.runBatch(
+                """
+                UPDATE work_items SET state = CASE WHEN attempts >= ?5 THEN 'dead' ELSE 'available' END,
+                    last_error = ?4, claimed_by = NULL, lease_expires_at = NULL
+                WHERE queue = ?1 AND key = ?2 AND claimed_by = ?3 AND state = 'claimed'
+                """, rows)
+        }
+    }
+
+    public func queueCounts(queue: String) async throws -> [WorkState: Int] {
+        var counts = Dictionary(uniqueKeysWithValues: WorkState.allCases.map { ($0, 0) })
+        for row in try await database.query(
+            "SELECT state, count(*) FROM work_items WHERE queue = ?1 GROUP BY state", [.text(queue)])
+        {
+            if let state = WorkState(rawValue: row[0].text ?? "") { counts[state] = Int(row[1].integer ?? 0) }
+        }
+        return counts
+    }
+}

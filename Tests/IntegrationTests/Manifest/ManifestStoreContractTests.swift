@@ -1,0 +1,245 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import PipelineCommon
+
+enum ManifestKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite
+    case postgres
+
+    var testDescription: String { rawValue }
+
+    static var available: [ManifestKind] {
+        Services.available("PIPELINE_TEST_POSTGRES_URL") ? [.sqlite, .postgres] : [.sqlite]
+    }
+}
+
+/// A fresh, migrated manifest store: a SQLite file, or a new PostgreSQL database.
+struct ScratchManifest {
+    let store: any ManifestStore
+    let dir: TemporaryDirectory
+    let uri: String
+
+    static func make(_ kind: ManifestKind, maxAttempts: Int = 3) async throws -> ScratchManifest {
+        let dir = try TemporaryDirectory()
+        switch kind {
+        case .sqlite:
+            let path = dir.file("manifest.db")
+            let store = try await SQLiteManifestStore.open(path: path, maxAttempts: maxAttempts)
+            try await store.migrate()
+            return ScratchManifest(store: store, dir: dir, uri: "sqlite://" + path)
+        case .postgres:
+            let uri = try await freshDatabase()
+            let store = PostgresManifestStore(uri: Secret(uri), poolSize: 4, maxAttempts: maxAttempts)
+            try await store.migrate()
+            return ScratchManifest(store: store, dir: dir, uri: uri)
+        }
+    }
+
+    /// A new empty database on the test server, so suites never see each other's rows.
+    static func freshDatabase() async throws -> String {
+        let base = try Services.value("PIPELINE_TEST_POSTGRES_URL")
+        let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+        let admin = try await PostgresConnection.connect(uri: Secret(base))
+        // Identifiers cannot be parameters; this one is generated above from hex digits only.
+        try await admin.query("CREATE DATABASE \(name)")
+        var components = URLComponents(string: base)!
+        components.path = "/" + name
+        return components.string!
+    }
+}
+
+@Suite("Manifest store contract: SQLite and PostgreSQL behave the same")
+struct ManifestStoreContractTests {
+    static let item = DatasetItem(
+        sourceKey: "raw/cat.jpg", sha256: String(repeating: "a", count: 64), size: 1234, width: 640, height: 480,
+        format: "jpeg", annotations: #"[{"bbox":[1,2,3,4],"category":"cat"}]"#,
+        variants: ["thumb": .init(key: "v/thumb/cat.jpg", size: 100, width: 64, height: 48)])
+
+    @Test(arguments: ManifestKind.available)
+    func migrationsFromEmptyAreIdempotent(_ kind: ManifestKind) async throws {
+        let scratch = try await ScratchManifest.make(kind)
+        defer { scratch.dir.remove() }
+        #expect(try await scratch.store.schemaVersion() == 1)
+        #expect(try await scratch.store.migrate() == [], "a second run applies nothing")
+        #expect(try await scratch.store.schemaVersion() == 1)
+    }
+
+    @Test(arguments: ManifestKind.available)
+    func concurrentMigrationsEndInOneSchema(_ kind: ManifestKind) async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let stores: [any ManifestStore]
+        switch kind {
+        case .sqlite:
+            let path = dir.file("m.db")
+            stores = [try await SQLiteManifestStore.open(path: path), try await SQLiteManifestStore.open(path: path)]
+        case .postgres:
+            let uri = try await ScratchManifest.freshDatabase()
+            stores = [PostgresManifestStore(uri: Secret(uri)), PostgresManifestStore(uri: Secret(uri))]
+        }
+        let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for store in stores { group.addTask { try await store.migrate() } }
+            var all: [[Int]] = []
+            for try await result in group { all.append(result) }
+            return all
+        }
+        #expect(applied.flatMap { $0 }.sorted() == [1], "each migration applied exactly once: \(applied)")
+        #expect(try await stores[0].schemaVersion() == 1)
+    }
+
+    @Test(arguments: ManifestKind.available)
+    func draftsPublishAndBecomeImmutable(_ kind: ManifestKind) async throws {
+        let scratch = try await ScratchManifest.make(kind)
+        defer { scratch.dir.remove() }
+        let store = scratch.store
+        let draft = try await store.createDraft(name: "pets", stage: "ingest", parents: [], configHash: "c1", config: "{}")
+        #expect(draft.status == .draft)
+        try await store.addItems([Self.item], to: draft.id)
+        // Re-adding a key replaces it.
+        try await store.addItems(
+            [DatasetItem(sourceKey: "raw/cat.jpg", sha256: String(repeating: "b", count: 64), size: 99)], to: draft.id)
+        try await store.addItems([Self.item, DatasetItem(sourceKey: "raw/bad.jpg", sha256: "", size: 0, status: .rejected, reason: "zero bytes")], to: draft.id)
+        #expect(try await store.version(draft.id)?.itemCount == 2)
+
+        let published = try await store.publish(draft: draft.id, as: "ingest-abc", contentDigest: "d1", manifestURI: "file:///m.json")
+        #expect(published.id == "ingest-abc")
+        #expect(published.status == .published)
+        #expect(published.itemCount == 2)
+        #expect(published.publishedAt != nil)
+        #expect(try await store.version(draft.id) == nil, "the draft id is gone")
+        let items = try await store.items(of: "ingest-abc", after: nil, limit: 10)
+        #expect(items.map(\.sourceKey) == ["raw/bad.jpg", "raw/cat.jpg"])
+        #expect(items[1] == Self.item)
+        #expect(items[0].reason == "zero bytes")
+
+        await #expect {
+            try await store.addItems([Self.item], to: "ingest-abc")
+        } throws: { error in
+            (error as? ManifestStoreError)?.kind == .immutable && "\(error)".contains("immutable")
+        }
+        await #expect(throws: (any Error).self) { try await store.discardDraft("ingest-abc") }
+
+        // The same content published again returns the existing version, not a duplicate.
+        let again = try await store.createDraft(name: "pets", stage: "ingest", parents: [], configHash: "c1", config: "{}")
+        try await store.addItems([Self.item], to: again.id)
+        let republished = try await store.publish(draft: again.id, as: "ingest-abc", contentDigest: "d1", manifestURI: "file:///m.json")
+        #expect(republished == published)
+        #expect(try await store.version(again.id) == nil)
+        #expect(try await store.versions(name: "pets", stage: nil, limit: 10).map(\.id) == ["ingest-abc"])
+    }
+
+    @Test(arguments: ManifestKind.available)
+    func hostileValuesRoundTripUnchanged(_ kind: ManifestKind) async throws {
+        let scratch = try await ScratchManifest.make(kind)
+        defer { scratch.dir.remove() }
+        let store = scratch.store
+        let hostile = [
+            "it's \"quoted\"", #"back\slash\\"#, "nul\u{0}inside", "ünïcødé/日本/🖼.jpg", "'); DROP TABLE items; --",
+            "tab\there\nnewline\rcr", "$1 ?1 %s", "comma,separated",
+        ]
+        let draft = try await store.createDraft(name: "hostile'; --", stage: "ingest", parents: [], configHash: "h", config: #"{"q":"'\""}"#)
+        let items = hostile.map { key in
+            DatasetItem(
+                sourceKey: key, sha256: "00", size: 1, format: key.replacingOccurrences(of: "\u{0}", with: ""),
+                annotations: ManifestJSON.string([["label": key]]), reason: nil)
+        }
+        try await store.addItems(items, to: draft.id)
+        let back = try await store.items(of: draft.id, after: nil, limit: 100)
+        #expect(back.map(\.sourceKey) == hostile.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        for item in back {
+            let original = items.first { $0.sourceKey == item.sourceKey }
+            #expect(item == original, "\(item.sourceKey.debugDescription)")
+        }
+        #expect(try await store.version(draft.id)?.name == "hostile'; --")
+        for key in hostile {
+            try await store.setCheckpoint(stage: "ingest", name: "cursor", value: key)
+            #expect(try await store.checkpoint(stage: "ingest", name: "cursor") == key)
+        }
+        #expect(try await store.enqueue(queue: "q'", items: hostile.map { ($0, "p") }) == hostile.count)
+        let claimed = try await store.claimBatch(queue: "q'", worker: "w", limit: 100, lease: .seconds(30))
+        #expect(Set(claimed.map(\.key)) == Set(hostile))
+        #expect(Set(try await store.complete(queue: "q'", worker: "w", keys: hostile)) == Set(hostile))
+        await #expect(throws: ManifestStoreError.self) {
+            try await store.addItems([DatasetItem(sourceKey: "k", sha256: "x", size: 1, reason: "nul\u{0}")], to: draft.id)
+        }
+    }
+
+    @Test(arguments: ManifestKind.available)
+    func pagingCheckpointsAndLineage(_ kind: ManifestKind) async throws {
+        let scratch = try await ScratchManifest.make(kind)
+        defer { scratch.dir.remove() }
+        let store = scratch.store
+        let raw = try await store.createDraft(name: "pets", stage: "ingest", parents: [], configHash: "a", config: "{}")
+        try await store.addItems((0..<25).map { DatasetItem(sourceKey: String(format: "k%03d", $0), sha256: "s", size: 1) }, to: raw.id)
+        var keys: [String] = []
+        var after: String?
+        repeat {
+            let page = try await store.items(of: raw.id, after: after, limit: 10)
+            keys += page.map(\.sourceKey)
+            after = page.count == 10 ? page.last?.sourceKey : nil
+        } while after != nil
+        #expect(keys == (0..<25).map { String(format: "k%03d", $0) })
+        let ingest = try await store.publish(draft: raw.id, as: "ingest-1", contentDigest: "x", manifestURI: "u")
+        let normalizeDraft = try await store.createDraft(name: "pets", stage: "normalize", parents: [ingest.id], configHash: "b", config: "{}")
+        let normalized = try await store.publish(draft: normalizeDraft.id, as: "normalize-1", contentDigest: "y", manifestURI: "u")
+        let otherDraft = try await store.createDraft(name: "extra", stage: "ingest", parents: [], configHash: "c", config: "{}")
+        let other = try await store.publish(draft: otherDraft.id, as: "ingest-2", contentDigest: "z", manifestURI: "u")
+        let trainDraft = try await store.createDraft(name: "pets", stage: "train", parents: [normalized.id, other.id], configHash: "d", config: "{}")
+        #expect(trainDraft.parents == ["normalize-1", "ingest-2"])
+
+        let lineage = try await store.lineage(of: trainDraft.id)
+        #expect(lineage.ancestors.map(\.version.id) == ["ingest-2", "normalize-1", "ingest-1"])
+        #expect(lineage.ancestors.map(\.depth) == [1, 1, 2])
+        let down = try await store.lineage(of: "ingest-1")
+        #expect(down.descendants.map(\.version.id) == ["normalize-1", trainDraft.id])
+        await #expect(throws: ManifestStoreError.self) {
+            _ = try await store.createDraft(name: "x", stage: "s", parents: ["no-such"], configHash: "", config: "")
+        }
+        #expect(try await store.checkpoint(stage: "ingest", name: "none") == nil)
+        try await store.setCheckpoint(stage: "ingest", name: "cursor", value: "raw/b.jpg")
+        try await store.setCheckpoint(stage: "ingest", name: "cursor", value: "raw/c.jpg")
+        #expect(try await store.checkpoint(stage: "ingest", name: "cursor") == "raw/c.jpg")
+    }
+
+    @Test(arguments: ManifestKind.available)
+    func workClaimsLeasesAttemptsAndDeadLetters(_ kind: ManifestKind) async throws {
+        let scratch = try await ScratchManifest.make(kind, maxAttempts: 2)
+        defer { scratch.dir.remove() }
+        let store = scratch.store
+        #expect(try await store.enqueue(queue: "normalize", items: (0..<10).map { ("item-\($0)", "{\"n\":\($0)}") }) == 10)
+        #expect(try await store.enqueue(queue: "normalize", items: [("item-0", "again")]) == 0, "duplicates are ignored")
+
+        let first = try await store.claimBatch(queue: "normalize", worker: "a", limit: 4, lease: .seconds(60))
+        let second = try await store.claimBatch(queue: "normalize", worker: "b", limit: 100, lease: .milliseconds(300))
+        #expect(first.count == 4)
+        #expect(second.count == 6)
+        #expect(Set(first.map(\.key)).isDisjoint(with: second.map(\.key)))
+        #expect(first.allSatisfy { $0.attempt == 1 })
+        #expect(try await store.claimBatch(queue: "normalize", worker: "c", limit: 100, lease: .seconds(60)).isEmpty)
+
+        // Only the holder can complete; the rest fail back to the queue.
+        #expect(try await store.complete(queue: "normalize", worker: "b", keys: first.map(\.key)).isEmpty)
+        #expect(try await store.complete(queue: "normalize", worker: "a", keys: Array(first.map(\.key).prefix(3))).count == 3)
+        try await store.fail(queue: "normalize", worker: "a", failures: [(first[3].key, "decode error")])
+        let retried = try await store.claimBatch(queue: "normalize", worker: "c", limit: 1, lease: .seconds(60))
+        #expect(retried.map(\.key) == [first[3].key])
+        #expect(retried.first?.attempt == 2)
+        try await store.fail(queue: "normalize", worker: "c", failures: [(first[3].key, "decode error again")])
+
+        // Worker b "dies": its lease expires and its items come back.
+        try await Task.sleep(for: .milliseconds(500))
+        let recovered = try await store.claimBatch(queue: "normalize", worker: "d", limit: 100, lease: .seconds(60))
+        #expect(Set(recovered.map(\.key)) == Set(second.map(\.key)))
+        #expect(recovered.allSatisfy { $0.attempt == 2 })
+        #expect(try await store.complete(queue: "normalize", worker: "b", keys: second.map(\.key)).isEmpty, "b lost its claims")
+        #expect(try await store.complete(queue: "normalize", worker: "d", keys: recovered.map(\.key)).count == 6)
+
+        let counts = try await store.queueCounts(queue: "normalize")
+        #expect(counts[.completed] == 9)
+        #expect(counts[.dead] == 1)
+        #expect(counts[.available] == 0)
+        #expect(counts[.claimed] == 0)
+    }
+}
