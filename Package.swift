@@ -64,6 +64,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/ObjectStoreBenchmark"),
+        .executableTarget(
+            name: "manifest-bench",
+            dependencies: [
+                "PipelineCommon",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/ManifestBenchmark"),
 
         .testTarget(
             name: "PipelineCommonTests",

@@ -42,6 +42,8 @@ public final class PostgresConnection: @unchecked Sendable {
                 PQfinish(connection)
                 throw DatabaseError(database: name, operation: "connect", message: message, sqlState: nil)
             }
+            // Server notices ("relation already exists, skipping") are not errors: keep them off stderr.
+            PQsetNoticeProcessor(connection, { _, _ in }, nil)
             return PostgresConnection(connection: connection, name: name, pool: pool)
         }
     }

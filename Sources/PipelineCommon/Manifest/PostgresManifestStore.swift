@@ -100,6 +100,9 @@ public struct PostgresManifestStore: ManifestStore {
     public func addItems(_ items: [DatasetItem], to versionId: String) async throws {
         try ManifestValidation.check(items)
         guard !items.isEmpty else { return }
+        // The last item of a key wins, as it would one statement at a time.
+        var seen = Set<String>()
+        let items = items.reversed().filter { seen.insert($0.sourceKey).inserted }.reversed()
         // COPY into a session-local staging table, then upsert: COPY's speed with replace-by-key semantics.
         var stream = ""
         stream.reserveCapacity(items.count * 200)
@@ -125,13 +128,20 @@ public struct PostgresManifestStore: ManifestStore {
                 throw ManifestStoreError(
                     .immutable, "dataset version \(versionId) is published and immutable; create a new draft instead")
             }
+            let columns = "(version_id, source_key, sha256, size, width, height, format, annotations, variants, status, reason)"
+            let empty = try session.query("SELECT NOT EXISTS (SELECT 1 FROM items WHERE version_id = $1)", [versionId])
+            if empty.values.first?.first == "t" {
+                // Nothing to replace: straight into the table.
+                try session.copyIn("COPY items \(columns) FROM STDIN", data: data)
+                return
+            }
             try session.query("CREATE TEMP TABLE IF NOT EXISTS items_load (LIKE items) ON COMMIT DELETE ROWS")
             try session.copyIn(
                 "COPY items_load (version_id, source_key, sha256, size, width, height, format, annotations, variants, status, reason) FROM STDIN",
                 data: data)
             try session.query(
                 """
-                INSERT INTO items SELECT DISTINCT ON (source_key) * FROM items_load
+                INSERT INTO items SELECT * FROM items_load
                 ON CONFLICT (version_id, source_key) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size,
                     width = excluded.width, height = excluded.height, format = excluded.format,
                     annotations = excluded.annotations, variants = excluded.variants, status = excluded.status,

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+
+@testable import PipelineCommon
+
+/// Separate worker processes sharing one queue, as replicas on several machines would.
+@Suite("Work claims across worker processes")
+struct WorkerProcessesTests {
+    static let items = 10_000
+
+    @Test(arguments: ManifestKind.available)
+    func fourWorkersCompleteEveryItemExactlyOnceEvenWhenOneIsKilled(_ kind: ManifestKind) async throws {
+        let scratch = try await ScratchManifest.make(kind, maxAttempts: 5)
+        defer { scratch.dir.remove() }
+        let store = scratch.store
+        let keys = (0..<Self.items).map { String(format: "item-%07d", $0) }
+        for start in stride(from: 0, to: keys.count, by: 5000) {
+            try await store.enqueue(queue: "q", items: keys[start..<min(start + 5000, keys.count)].map { ($0, "{}") })
+        }
+        // Worker 0 works slowly so that it is surely holding a batch when it is killed.
+        var workers: [Process] = []
+        for index in 0..<4 {
+            let process = Process()
+            process.executableURL = Command.buildDirectory.appendingPathComponent("manifest-bench")
+            process.arguments = [
+                "worker", scratch.uri, "q", "worker-\(index)", scratch.dir.file("record-\(index)"), "100", "2000",
+                index == 0 ? "400" : "20",
+            ]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            workers.append(process)
+        }
+        // Kill -9 worker 0 once it has completed a batch and claimed the next.
+        var killedHolding = 0
+        for _ in 0..<300 {
+            try await Task.sleep(for: .milliseconds(20))
+            let recorded = (try? String(contentsOfFile: scratch.dir.file("record-0"), encoding: .utf8))?.count ?? 0
+            if recorded > 0 {
+                try await Task.sleep(for: .milliseconds(100))
+                kill(workers[0].processIdentifier, SIGKILL)
+                break
+            }
+        }
+        workers[0].waitUntilExit()
+        #expect(workers[0].terminationReason == .uncaughtSignal, "worker 0 should have been killed")
+        killedHolding = try await claimedCount(scratch, by: "worker-0")
+        #expect(killedHolding > 0, "the killed worker should have died holding claimed items")
+
+        for worker in workers.dropFirst() {
+            while worker.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(worker.terminationStatus == 0)
+        }
+        let counts = try await store.queueCounts(queue: "q")
+        #expect(counts[.completed] == Self.items, "\(counts)")
+        #expect(counts[.claimed] == 0 && counts[.available] == 0 && counts[.dead] == 0)
+
+        // Every key completed once: no key in two workers' records, and the records agree
+        // with who the database says completed each item.
+        var completedBy: [String: String] = [:]
+        for index in 0..<4 {
+            let text = (try? String(contentsOfFile: scratch.dir.file("record-\(index)"), encoding: .utf8)) ?? ""
+            for key in text.split(separator: "\n") {
+                #expect(completedBy.updateValue("worker-\(index)", forKey: String(key)) == nil, "\(key) completed twice")
+            }
+        }
+        let owners = try await completers(scratch)
+        #expect(owners.count == Self.items)
+        for (key, owner) in owners {
+            if let recorded = completedBy[key] {
+                #expect(recorded == owner, "\(key)")
+            } else {
+                // Completed by the killed worker just before it died, before it could record it.
+                #expect(owner == "worker-0", "\(key) completed by \(owner) but in no record")
+            }
+        }
+        // The killed worker's batch came back after its lease and was done by another worker.
+        #expect(try await retriedCount(scratch) >= killedHolding)
+    }
+
+    func claimedCount(_ scratch: ScratchManifest, by worker: String) async throws -> Int {
+        try await scalar(scratch, "SELECT count(*) FROM work_items WHERE state = 'claimed' AND claimed_by = '\(worker)'")
+    }
+
+    func retriedCount(_ scratch: ScratchManifest) async throws -> Int {
+        try await scalar(scratch, "SELECT count(*) FROM work_items WHERE attempts > 1 AND claimed_by <> 'worker-0'")
+    }
+
+    func scalar(_ scratch: ScratchManifest, _ sql: String) async throws -> Int {
+        if scratch.uri.hasPrefix("sqlite://") {
+            let database = try await SQLiteDatabase.open(path: String(scratch.uri.dropFirst("sqlite://".count)))
+            return Int(try await database.query(sql).first?.first?.integer ?? -1)
+        }
+        let connection = try await PostgresConnection.connect(uri: Secret(scratch.uri))
+        return Int(try await connection.query(sql).values.first?.first??.description ?? "-1") ?? -1
+    }
+
+    func completers(_ scratch: ScratchManifest) async throws -> [String: String] {
+        var owners: [String: String] = [:]
+        if scratch.uri.hasPrefix("sqlite://") {
+            let database = try await SQLiteDatabase.open(path: String(scratch.uri.dropFirst("sqlite://".count)))
+            for row in try await database.query("SELECT key, claimed_by FROM work_items WHERE state = 'completed'") {
+                owners[row[0].blobText ?? ""] = row[1].text ?? ""
+            }
+        } else {
+            let connection = try await PostgresConnection.connect(uri: Secret(scratch.uri))
+            for row in try await connection.query(
+                "SELECT convert_from(key, 'UTF8'), claimed_by FROM work_items WHERE state = 'completed'"
+            ).values {
+                owners[row[0] ?? ""] = row[1] ?? ""
+            }
+        }
+        return owners
+    }
+}
