@@ -1,0 +1,140 @@
+import ArgumentParser
+import Foundation
+import PipelineCommon
+
+struct DatasetsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "datasets", abstract: "Inspect dataset versions in the manifest store.",
+        subcommands: [List.self, Show.self, LineageCommand.self])
+
+    static func open(_ options: GlobalOptions) async throws -> any ManifestStore {
+        let (configuration, _) = try options.bootstrap()
+        let store = try await ManifestStoreFactory.make(configuration)
+        try await store.migrate()
+        return store
+    }
+
+    static func printJSON(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    static func date(_ date: Date?) -> String {
+        guard let date else { return "-" }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        return formatter.string(from: date)
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List dataset versions, newest first.")
+        @OptionGroup var options: GlobalOptions
+        @Option(help: "Only versions of this dataset name.") var name: String?
+        @Option(help: "Only versions made by this stage.") var stage: String?
+        @Option(help: "At most this many versions.") var limit: Int = 50
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let store = try await DatasetsCommand.open(options)
+            let versions = try await store.versions(name: name, stage: stage, limit: limit)
+            if json { return try DatasetsCommand.printJSON(versions) }
+            let rows = versions.map {
+                [$0.id, $0.name, $0.stage, $0.status.rawValue, "\($0.itemCount)", DatasetsCommand.date($0.createdAt),
+                 $0.parents.joined(separator: ",")]
+            }
+            print(Table.render(header: ["ID", "NAME", "STAGE", "STATUS", "ITEMS", "CREATED (UTC)", "PARENTS"], rows: rows))
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one version and a sample of its items.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Version id.") var id: String
+        @Option(help: "Items to list.") var items: Int = 20
+        @Flag(help: "Print JSON.") var json = false
+
+        static func row(_ item: DatasetItem) -> [String] {
+            let status = item.status == .ok ? "ok" : "rejected: \(item.reason ?? "")"
+            var size = "-"
+            if let width = item.width, let height = item.height { size = "\(width)x\(height)" }
+            return [item.sourceKey, status, "\(item.size)", size, item.format ?? "-", String(item.sha256.prefix(12))]
+        }
+
+        func run() async throws {
+            let store = try await DatasetsCommand.open(options)
+            guard let version = try await store.version(id) else {
+                FileHandle.standardError.write(Data("pipelinectl: no dataset version \(id); see `pipelinectl datasets list`\n".utf8))
+                throw ExitCode.failure
+            }
+            let sample = try await store.items(of: id, after: nil, limit: items)
+            if json {
+                struct Shown: Encodable {
+                    let version: DatasetVersion
+                    let items: [DatasetItem]
+                }
+                return try DatasetsCommand.printJSON(Shown(version: version, items: sample))
+            }
+            print(Table.render(header: ["FIELD", "VALUE"], rows: [
+                ["id", version.id], ["name", version.name], ["stage", version.stage], ["status", version.status.rawValue],
+                ["items", "\(version.itemCount)"], ["parents", version.parents.joined(separator: ", ")],
+                ["config hash", version.configHash], ["content digest", version.contentDigest ?? "-"],
+                ["manifest", version.manifestURI ?? "-"], ["created", DatasetsCommand.date(version.createdAt)],
+                ["published", DatasetsCommand.date(version.publishedAt)],
+            ]))
+            if !sample.isEmpty {
+                print("")
+                print(Table.render(
+                    header: ["SOURCE KEY", "STATUS", "SIZE", "WxH", "FORMAT", "SHA256"],
+                    rows: sample.map(Self.row)))
+            }
+        }
+    }
+
+    struct LineageCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "lineage", abstract: "Show what a version was made from and what was made from it.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "Version id.") var id: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let store = try await DatasetsCommand.open(options)
+            let lineage = try await store.lineage(of: id)
+            if json {
+                struct Entry: Encodable {
+                    let id: String
+                    let stage: String
+                    let depth: Int
+                }
+                struct Shown: Encodable {
+                    let version: String
+                    let ancestors: [Entry]
+                    let descendants: [Entry]
+                }
+                return try DatasetsCommand.printJSON(Shown(
+                    version: id, ancestors: lineage.ancestors.map { Entry(id: $0.version.id, stage: $0.version.stage, depth: $0.depth) },
+                    descendants: lineage.descendants.map { Entry(id: $0.version.id, stage: $0.version.stage, depth: $0.depth) }))
+            }
+            let rows = lineage.ancestors.reversed().map { ["-\($0.depth)", $0.version.id, $0.version.stage, $0.version.status.rawValue] }
+                + [["0", lineage.version.id, lineage.version.stage, lineage.version.status.rawValue]]
+                + lineage.descendants.map { ["+\($0.depth)", $0.version.id, $0.version.stage, $0.version.status.rawValue] }
+            print(Table.render(header: ["DEPTH", "ID", "STAGE", "STATUS"], rows: rows))
+        }
+    }
+}
+
+/// Plain-text tables with aligned columns.
+enum Table {
+    static func render(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+}
