@@ -1,32 +1,35 @@
 #!/usr/bin/env bash
-# `make bench`: this project's components side by side with the peer a user would otherwise
-# use, on this machine, in the same run, reported as ratios.
-#   object store: PUT and GET of 1 KiB x 2000 and 64 MiB x 4, this client vs boto3, same S3 server
+# `make bench`: this project's components side by side with the peer or baseline a user
+# would otherwise have, on this machine, in the same run, reported as ratios.
+#   objects:  PUT and GET of 1 KiB x 2000 and 64 MiB x 4, this client vs boto3, same S3 server
+#   manifest: publish 100 000 items (bulk vs one INSERT a row), claim+complete with 1 and 4 worker processes
+# BENCH=objects or BENCH=manifest runs one part.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PIPELINE_SERVICES_DIR="${PIPELINE_SERVICES_DIR:-$ROOT/.services-bench}"
 SERVICES=scripts/services.sh
-
-$SERVICES up s3
-trap '$SERVICES down' EXIT
-set -a; . "$PIPELINE_SERVICES_DIR/env"; set +a
-export AWS_ACCESS_KEY_ID=$PIPELINE_TEST_S3_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$PIPELINE_TEST_S3_SECRET_ACCESS_KEY \
-       AWS_REGION=$PIPELINE_TEST_S3_REGION AWS_ENDPOINT_URL_S3=$PIPELINE_TEST_S3_ENDPOINT
-
-echo "bench: building release binaries" >&2
-swift build -c release --product object-store-bench >&2
-BIN="$(swift build -c release --show-bin-path)"
+PARTS="${BENCH:-objects,manifest}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"; $SERVICES down' EXIT
 
-echo "bench: object store, this client" >&2
-swift_result=$("$BIN/object-store-bench" "$PIPELINE_TEST_S3_ENDPOINT" "$PIPELINE_TEST_S3_BUCKET" bench-swift/ "$WORK/swift")
-echo "bench: object store, boto3" >&2
-boto_result=$("$PIPELINE_TEST_PYTHON" Benchmarks/peers/boto3_object_store.py "$PIPELINE_TEST_S3_ENDPOINT" \
-    "$PIPELINE_TEST_S3_BUCKET" bench-boto3/ "$WORK/boto3")
+$SERVICES up s3 postgres
+set -a; . "$PIPELINE_SERVICES_DIR/env"; set +a
 
-python3 - "$swift_result" "$boto_result" <<'PY'
+echo "bench: building release binaries" >&2
+swift build -c release --product object-store-bench >&2
+swift build -c release --product manifest-bench >&2
+BIN="$(swift build -c release --show-bin-path)"
+
+if [[ ",$PARTS," == *",objects,"* ]]; then
+    export AWS_ACCESS_KEY_ID=$PIPELINE_TEST_S3_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$PIPELINE_TEST_S3_SECRET_ACCESS_KEY \
+           AWS_REGION=$PIPELINE_TEST_S3_REGION AWS_ENDPOINT_URL_S3=$PIPELINE_TEST_S3_ENDPOINT
+    echo "bench: object store, this client" >&2
+    swift_result=$("$BIN/object-store-bench" "$PIPELINE_TEST_S3_ENDPOINT" "$PIPELINE_TEST_S3_BUCKET" bench-swift/ "$WORK/swift")
+    echo "bench: object store, boto3" >&2
+    boto_result=$("$PIPELINE_TEST_PYTHON" Benchmarks/peers/boto3_object_store.py "$PIPELINE_TEST_S3_ENDPOINT" \
+        "$PIPELINE_TEST_S3_BUCKET" bench-boto3/ "$WORK/boto3")
+    python3 - "$swift_result" "$boto_result" <<'PY'
 import json, os, sys
 swift, boto = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 small = int(os.environ.get("BENCH_SMALL_COUNT", "2000")); large = int(os.environ.get("BENCH_LARGE_COUNT", "4"))
@@ -40,3 +43,42 @@ for name, key, count, size in rows:
     print(f"{name:<12} {count:>6} | {count / s:>11.1f} {size / s:>8.1f} | {count / b:>11.1f} {size / b:>8.1f} | {b / s:>5.2f}x")
 print("ratio = boto3 time / this client's time (above 1: this client is faster)")
 PY
+fi
+
+if [[ ",$PARTS," == *",manifest,"* ]]; then
+    ITEMS="${BENCH_MANIFEST_ITEMS:-100000}"
+    CLAIMS="${BENCH_CLAIM_ITEMS:-40000}"
+    declare -A publish claim1 claim4
+    for store in postgres sqlite; do
+        if [ $store = postgres ]; then url=$PIPELINE_TEST_POSTGRES_URL; else url="sqlite://$WORK/manifest.db"; fi
+        echo "bench: manifest store ($store), publish $ITEMS items" >&2
+        publish[$store]=$("$BIN/manifest-bench" publish "$url" "$ITEMS")
+        for workers in 1 4; do
+            queue="bench-$store-$workers-$RANDOM"
+            "$BIN/manifest-bench" enqueue "$url" "$queue" "$CLAIMS" >/dev/null
+            echo "bench: manifest store ($store), claim+complete $CLAIMS items with $workers worker(s)" >&2
+            start=$(date +%s.%N)
+            pids=()
+            for w in $(seq "$workers"); do
+                "$BIN/manifest-bench" worker "$url" "$queue" "w$w" "$WORK/record-$queue-$w" 500 30000 0 >/dev/null &
+                pids+=($!)
+            done
+            for pid in "${pids[@]}"; do wait "$pid"; done
+            elapsed=$(python3 -c "import time; print(time.time() - $start)")
+            if [ "$workers" = 1 ]; then claim1[$store]=$elapsed; else claim4[$store]=$elapsed; fi
+        done
+    done
+    python3 - "${publish[postgres]}" "${publish[sqlite]}" "${claim1[postgres]}" "${claim4[postgres]}" \
+        "${claim1[sqlite]}" "${claim4[sqlite]}" "$CLAIMS" <<'PY'
+import json, sys
+pg, lite = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+c1pg, c4pg, c1lite, c4lite, n = map(float, sys.argv[3:8])
+print("\nManifest store, same run")
+print(f"{'store':<10} | {'publish rows/s':>14} {'1 INSERT/row':>13} {'ratio':>7} | {'claim+complete/s 1w':>20} {'4w':>9} {'4w/1w':>6}")
+for name, p, c1, c4 in (("postgres", pg, c1pg, c4pg), ("sqlite", lite, c1lite, c4lite)):
+    print(f"{name:<10} | {p['bulk_rows_per_s']:>14,.0f} {p['single_rows_per_s']:>13,.0f} {p['bulk_rows_per_s'] / p['single_rows_per_s']:>6.1f}x"
+          f" | {n / c1:>20,.0f} {n / c4:>9,.0f} {c1 / c4:>5.2f}x")
+print("publish: bulk addItems (COPY on PostgreSQL, one transaction on SQLite) + publish; baseline: one autocommitted INSERT a row")
+print("claim+complete: batches of 500, separate processes, wall time from first start to last exit (process start-up included)")
+PY
+fi

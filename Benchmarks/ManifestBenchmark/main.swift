@@ -93,8 +93,8 @@ case "publish":
     let singleDraft = try await store.createDraft(name: "bench", stage: "single", parents: [], configHash: "s", config: "{}")
     let sample = min(count, 5000)
     let insert = """
-        INSERT INTO items (version_id, source_key, sha256, size, width, height, format, annotations, variants, status)
-        VALUES (%1, %2, %3, %4, %5, %6, %7, %8, '{}', 'ok')
+        INSERT INTO items (version_seq, source_key, sha256, size, width, height, format, annotations, variants, status)
+        VALUES ((SELECT seq FROM dataset_versions WHERE id = %1), %2, %3, %4, %5, %6, %7, %8, '{}', 'ok')
         """
     start = ContinuousClock.now
     switch ManifestLocation.parse(arguments[2]) {

@@ -61,9 +61,10 @@ public struct PostgresManifestStore: ManifestStore {
 
     static let versionColumns = """
         v.id, v.name, v.stage, v.config_hash, v.config, v.status,
-        CASE WHEN v.status = 'published' THEN v.item_count ELSE (SELECT count(*) FROM items i WHERE i.version_id = v.id) END,
+        CASE WHEN v.status = 'published' THEN v.item_count ELSE (SELECT count(*) FROM items i WHERE i.version_seq = v.seq) END,
         v.content_digest, v.manifest_uri, extract(epoch FROM v.created_at), extract(epoch FROM v.published_at),
-        (SELECT string_agg(parent_id, E'\\n' ORDER BY position) FROM dataset_parents p WHERE p.version_id = v.id)
+        (SELECT string_agg(pv.id, E'\\n' ORDER BY p.position) FROM dataset_parents p
+            JOIN dataset_versions pv ON pv.seq = p.parent_seq WHERE p.version_seq = v.seq)
         """
 
     static func version(from row: [String?]) -> DatasetVersion {
@@ -76,21 +77,50 @@ public struct PostgresManifestStore: ManifestStore {
             publishedAt: row[10].flatMap(Double.init).map { Date(timeIntervalSince1970: $0) })
     }
 
+    /// The row number and status of version `id`, locked as asked.
+    static func find(_ id: String, _ session: PostgresConnection.Session, lock: String = "") throws -> (seq: Int64, status: String)? {
+        try session.query("SELECT seq, status FROM dataset_versions WHERE id = $1 \(lock)", [id]).values.first.map {
+            (Int64($0[0] ?? "0") ?? 0, $0[1] ?? "")
+        }
+    }
+
+    @discardableResult
+    static func requireDraft(_ id: String, _ session: PostgresConnection.Session, lock: String = "FOR UPDATE") throws -> Int64 {
+        guard let found = try find(id, session, lock: lock) else {
+            throw ManifestStoreError(.notFound, "dataset version \(id) does not exist")
+        }
+        guard found.status == "draft" else {
+            throw ManifestStoreError(.immutable, "dataset version \(id) is published and immutable; create a new draft instead")
+        }
+        return found.seq
+    }
+
+    static func deleteDraft(_ seq: Int64, _ session: PostgresConnection.Session) throws {
+        try session.query("DELETE FROM items WHERE version_seq = $1", ["\(seq)"])
+        try session.query("DELETE FROM dataset_parents WHERE version_seq = $1", ["\(seq)"])
+        try session.query("DELETE FROM dataset_versions WHERE seq = $1 AND status = 'draft'", ["\(seq)"])
+    }
+
     public func createDraft(name: String, stage: String, parents: [String], configHash: String, config: String) async throws
         -> DatasetVersion
     {
         let id = "draft-" + UUID().uuidString.lowercased()
         try await run { session in
-            for parent in parents where try session.query("SELECT 1 FROM dataset_versions WHERE id = $1", [parent]).values.isEmpty {
-                throw ManifestStoreError(.notFound, "parent dataset version \(parent) does not exist")
+            var parentSeqs: [Int64] = []
+            for parent in parents {
+                guard let found = try Self.find(parent, session) else {
+                    throw ManifestStoreError(.notFound, "parent dataset version \(parent) does not exist")
+                }
+                parentSeqs.append(found.seq)
             }
-            try session.query(
-                "INSERT INTO dataset_versions (id, name, stage, config_hash, config, status) VALUES ($1, $2, $3, $4, $5, 'draft')",
-                [id, name, stage, configHash, config])
-            for (position, parent) in parents.enumerated() {
+            let seq = try session.query(
+                "INSERT INTO dataset_versions (id, name, stage, config_hash, config, status) VALUES ($1, $2, $3, $4, $5, 'draft') RETURNING seq",
+                [id, name, stage, configHash, config]
+            ).values.first?.first.flatMap { $0 } ?? "0"
+            for (position, parent) in parentSeqs.enumerated() {
                 try session.query(
-                    "INSERT INTO dataset_parents (version_id, parent_id, position) VALUES ($1, $2, $3)",
-                    [id, parent, "\(position)"])
+                    "INSERT INTO dataset_parents (version_seq, parent_seq, position) VALUES ($1, $2, $3)",
+                    [seq, "\(parent)", "\(position)"])
             }
         }
         guard let version = try await version(id) else { throw ManifestStoreError(.database, "draft \(id) vanished") }
@@ -103,12 +133,14 @@ public struct PostgresManifestStore: ManifestStore {
         // The last item of a key wins, as it would one statement at a time.
         var seen = Set<String>()
         let items = items.reversed().filter { seen.insert($0.sourceKey).inserted }.reversed()
-        // COPY into a session-local staging table, then upsert: COPY's speed with replace-by-key semantics.
+        guard let seq = try await query("SELECT seq FROM dataset_versions WHERE id = $1", [versionId]).values.first?.first??
+            .description
+        else { throw ManifestStoreError(.notFound, "dataset version \(versionId) does not exist") }
         var stream = ""
         stream.reserveCapacity(items.count * 200)
         for item in items {
             let fields = [
-                PostgresText.copyField(versionId), PostgresText.copyBytea(item.sourceKey), PostgresText.copyField(item.sha256),
+                seq, PostgresText.copyBytea(item.sourceKey), PostgresText.copyField(item.sha256),
                 "\(item.size)", PostgresText.copyField(item.width.map(String.init)),
                 PostgresText.copyField(item.height.map(String.init)), PostgresText.copyField(item.format),
                 PostgresText.copyField(item.annotations), PostgresText.copyField(item.variantsJSON),
@@ -119,30 +151,22 @@ public struct PostgresManifestStore: ManifestStore {
         }
         let data = Data(stream.utf8)
         try await run { session in
-            guard
-                let status = try session.query(
-                    "SELECT status FROM dataset_versions WHERE id = $1 FOR SHARE", [versionId]
-                ).values.first?.first
-            else { throw ManifestStoreError(.notFound, "dataset version \(versionId) does not exist") }
-            guard status == "draft" else {
-                throw ManifestStoreError(
-                    .immutable, "dataset version \(versionId) is published and immutable; create a new draft instead")
+            guard try Self.requireDraft(versionId, session, lock: "FOR SHARE") == Int64(seq) else {
+                throw ManifestStoreError(.notFound, "dataset version \(versionId) was replaced while items were added")
             }
-            let columns = "(version_id, source_key, sha256, size, width, height, format, annotations, variants, status, reason)"
-            let empty = try session.query("SELECT NOT EXISTS (SELECT 1 FROM items WHERE version_id = $1)", [versionId])
+            let columns = "(version_seq, source_key, sha256, size, width, height, format, annotations, variants, status, reason)"
+            let empty = try session.query("SELECT NOT EXISTS (SELECT 1 FROM items WHERE version_seq = $1)", [seq])
             if empty.values.first?.first == "t" {
                 // Nothing to replace: straight into the table.
                 try session.copyIn("COPY items \(columns) FROM STDIN", data: data)
                 return
             }
             try session.query("CREATE TEMP TABLE IF NOT EXISTS items_load (LIKE items) ON COMMIT DELETE ROWS")
-            try session.copyIn(
-                "COPY items_load (version_id, source_key, sha256, size, width, height, format, annotations, variants, status, reason) FROM STDIN",
-                data: data)
+            try session.copyIn("COPY items_load \(columns) FROM STDIN", data: data)
             try session.query(
                 """
                 INSERT INTO items SELECT * FROM items_load
-                ON CONFLICT (version_id, source_key) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size,
+                ON CONFLICT (version_seq, source_key) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size,
                     width = excluded.width, height = excluded.height, format = excluded.format,
                     annotations = excluded.annotations, variants = excluded.variants, status = excluded.status,
                     reason = excluded.reason
@@ -154,7 +178,8 @@ public struct PostgresManifestStore: ManifestStore {
         let rows = try await query(
             """
             SELECT source_key, sha256, size, width, height, format, annotations, variants, status, reason
-            FROM items WHERE version_id = $1 AND ($2::bytea IS NULL OR source_key > $2::bytea)
+            FROM items WHERE version_seq = (SELECT seq FROM dataset_versions WHERE id = $1)
+              AND ($2::bytea IS NULL OR source_key > $2::bytea)
             ORDER BY source_key LIMIT $3
             """, [versionId, after.map(PostgresText.bytea), "\(limit)"])
         return rows.values.map { row in
@@ -176,7 +201,7 @@ public struct PostgresManifestStore: ManifestStore {
             """
             SELECT \(Self.versionColumns) FROM dataset_versions v
             WHERE ($1::text IS NULL OR v.name = $1) AND ($2::text IS NULL OR v.stage = $2)
-            ORDER BY v.created_at DESC, v.id LIMIT $3
+            ORDER BY v.created_at DESC, v.seq DESC LIMIT $3
             """, [name, stage, "\(limit)"]
         ).values.map(Self.version(from:))
     }
@@ -187,38 +212,21 @@ public struct PostgresManifestStore: ManifestStore {
         for attempt in 1...2 {
             do {
                 try await run { session in
-                    let existing = try session.query("SELECT status FROM dataset_versions WHERE id = $1 FOR UPDATE", [finalId])
-                    if existing.values.first?.first == "published" {
-                        if draft != finalId {
-                            try session.query("DELETE FROM items WHERE version_id = $1", [draft])
-                            try session.query("DELETE FROM dataset_parents WHERE version_id = $1", [draft])
-                            try session.query("DELETE FROM dataset_versions WHERE id = $1 AND status = 'draft'", [draft])
+                    if let existing = try Self.find(finalId, session, lock: "FOR UPDATE"), existing.status == "published" {
+                        // Same content, same configuration: the version exists; this draft was a re-run.
+                        if draft != finalId, let found = try Self.find(draft, session, lock: "FOR UPDATE"), found.status == "draft" {
+                            try Self.deleteDraft(found.seq, session)
                         }
                         return
                     }
-                    let status = try session.query("SELECT status FROM dataset_versions WHERE id = $1 FOR UPDATE", [draft])
-                    guard let current = status.values.first?.first else {
-                        throw ManifestStoreError(.notFound, "dataset version \(draft) does not exist")
-                    }
-                    guard current == "draft" else {
-                        throw ManifestStoreError(.immutable, "dataset version \(draft) is published already")
-                    }
-                    if draft != finalId {
-                        try session.query(
-                            """
-                            INSERT INTO dataset_versions (id, name, stage, config_hash, config, status, created_at)
-                            SELECT $2, name, stage, config_hash, config, 'draft', created_at FROM dataset_versions WHERE id = $1
-                            """, [draft, finalId])
-                        try session.query("UPDATE items SET version_id = $2 WHERE version_id = $1", [draft, finalId])
-                        try session.query("UPDATE dataset_parents SET version_id = $2 WHERE version_id = $1", [draft, finalId])
-                        try session.query("DELETE FROM dataset_versions WHERE id = $1", [draft])
-                    }
+                    let seq = try Self.requireDraft(draft, session)
+                    // Items hang off the row number, so renaming the version moves no item.
                     try session.query(
                         """
-                        UPDATE dataset_versions SET status = 'published', content_digest = $2, manifest_uri = $3,
-                            published_at = now(), item_count = (SELECT count(*) FROM items WHERE version_id = $1)
-                        WHERE id = $1
-                        """, [finalId, contentDigest, manifestURI])
+                        UPDATE dataset_versions SET id = $2, status = 'published', content_digest = $3, manifest_uri = $4,
+                            published_at = now(), item_count = (SELECT count(*) FROM items WHERE version_seq = $1)
+                        WHERE seq = $1
+                        """, ["\(seq)", finalId, contentDigest, manifestURI])
                 }
                 break
             } catch let error as DatabaseError where error.sqlState == "23505" && attempt == 1 {
@@ -234,16 +242,7 @@ public struct PostgresManifestStore: ManifestStore {
 
     public func discardDraft(_ id: String) async throws {
         try await run { session in
-            let status = try session.query("SELECT status FROM dataset_versions WHERE id = $1 FOR UPDATE", [id])
-            guard let current = status.values.first?.first else {
-                throw ManifestStoreError(.notFound, "dataset version \(id) does not exist")
-            }
-            guard current == "draft" else {
-                throw ManifestStoreError(.immutable, "dataset version \(id) is published and immutable")
-            }
-            try session.query("DELETE FROM items WHERE version_id = $1", [id])
-            try session.query("DELETE FROM dataset_parents WHERE version_id = $1", [id])
-            try session.query("DELETE FROM dataset_versions WHERE id = $1", [id])
+            try Self.deleteDraft(try Self.requireDraft(id, session), session)
         }
     }
 
@@ -253,23 +252,23 @@ public struct PostgresManifestStore: ManifestStore {
         }
         func walk(_ sql: String) async throws -> [(DatasetVersion, Int)] {
             try await query(
-                "WITH RECURSIVE \(sql) SELECT \(Self.versionColumns), g.depth FROM graph g JOIN dataset_versions v ON v.id = g.id ORDER BY g.depth, v.id",
+                "WITH RECURSIVE \(sql) SELECT \(Self.versionColumns), g.depth FROM graph g JOIN dataset_versions v ON v.seq = g.seq ORDER BY g.depth, v.id",
                 [id]
             ).values.map { (Self.version(from: $0), Int($0[12] ?? "0") ?? 0) }
         }
         let ancestors = try await walk(
             """
-            walk(id, depth) AS (
-                SELECT parent_id, 1 FROM dataset_parents WHERE version_id = $1
-                UNION SELECT p.parent_id, w.depth + 1 FROM dataset_parents p JOIN walk w ON p.version_id = w.id WHERE w.depth < 100
-            ), graph AS (SELECT id, MIN(depth) AS depth FROM walk GROUP BY id)
+            walk(seq, depth) AS (
+                SELECT p.parent_seq, 1 FROM dataset_parents p JOIN dataset_versions v ON v.seq = p.version_seq WHERE v.id = $1
+                UNION SELECT p.parent_seq, w.depth + 1 FROM dataset_parents p JOIN walk w ON p.version_seq = w.seq WHERE w.depth < 100
+            ), graph AS (SELECT seq, MIN(depth) AS depth FROM walk GROUP BY seq)
             """)
         let descendants = try await walk(
             """
-            walk(id, depth) AS (
-                SELECT version_id, 1 FROM dataset_parents WHERE parent_id = $1
-                UNION SELECT p.version_id, w.depth + 1 FROM dataset_parents p JOIN walk w ON p.parent_id = w.id WHERE w.depth < 100
-            ), graph AS (SELECT id, MIN(depth) AS depth FROM walk GROUP BY id)
+            walk(seq, depth) AS (
+                SELECT p.version_seq, 1 FROM dataset_parents p JOIN dataset_versions v ON v.seq = p.parent_seq WHERE v.id = $1
+                UNION SELECT p.version_seq, w.depth + 1 FROM dataset_parents p JOIN walk w ON p.parent_seq = w.seq WHERE w.depth < 100
+            ), graph AS (SELECT seq, MIN(depth) AS depth FROM walk GROUP BY seq)
             """)
         return Lineage(
             version: version, ancestors: ancestors.map { ($0.0, $0.1) }, descendants: descendants.map { ($0.0, $0.1) })

@@ -9,7 +9,8 @@ enum PostgresMigrations {
             [
                 """
                 CREATE TABLE dataset_versions (
-                    id TEXT PRIMARY KEY,
+                    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    id TEXT NOT NULL UNIQUE,
                     name TEXT NOT NULL,
                     stage TEXT NOT NULL,
                     config_hash TEXT NOT NULL,
@@ -35,16 +36,16 @@ enum PostgresMigrations {
                 """,
                 """
                 CREATE TABLE dataset_parents (
-                    version_id TEXT NOT NULL,
-                    parent_id TEXT NOT NULL,
+                    version_seq BIGINT NOT NULL,
+                    parent_seq BIGINT NOT NULL,
                     position INTEGER NOT NULL,
-                    PRIMARY KEY (version_id, parent_id)
+                    PRIMARY KEY (version_seq, parent_seq)
                 )
                 """,
-                "CREATE INDEX dataset_parents_by_parent ON dataset_parents (parent_id)",
+                "CREATE INDEX dataset_parents_by_parent ON dataset_parents (parent_seq)",
                 """
                 CREATE TABLE items (
-                    version_id TEXT NOT NULL,
+                    version_seq BIGINT NOT NULL,
                     source_key BYTEA NOT NULL,
                     sha256 TEXT NOT NULL,
                     size BIGINT NOT NULL,
@@ -55,7 +56,7 @@ enum PostgresMigrations {
                     variants TEXT NOT NULL,
                     status TEXT NOT NULL CHECK (status IN ('ok', 'rejected')),
                     reason TEXT,
-                    PRIMARY KEY (version_id, source_key)
+                    PRIMARY KEY (version_seq, source_key)
                 )
                 """,
                 """

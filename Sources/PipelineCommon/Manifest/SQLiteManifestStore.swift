@@ -53,19 +53,28 @@ public struct SQLiteManifestStore: ManifestStore {
 
     static let versionColumns = """
         v.id, v.name, v.stage, v.config_hash, v.config, v.status,
-        CASE WHEN v.status = 'published' THEN v.item_count ELSE (SELECT count(*) FROM items i WHERE i.version_id = v.id) END,
+        CASE WHEN v.status = 'published' THEN v.item_count ELSE (SELECT count(*) FROM items i WHERE i.version_seq = v.seq) END,
         v.content_digest, v.manifest_uri, v.created_at, v.published_at,
-        (SELECT group_concat(parent_id, char(10)) FROM (SELECT parent_id FROM dataset_parents p WHERE p.version_id = v.id ORDER BY position))
+        (SELECT group_concat(id, char(10)) FROM (
+            SELECT pv.id FROM dataset_parents p JOIN dataset_versions pv ON pv.seq = p.parent_seq
+            WHERE p.version_seq = v.seq ORDER BY p.position))
         """
 
     static func version(from row: [SQLiteDatabase.Value]) -> DatasetVersion {
         DatasetVersion(
-            id: row[0].text ?? "", name: row[1].text ?? "", stage: row[2].text ?? "", parents: (row[11].text ?? "").split(separator: "\n").map(String.init),
-            configHash: row[3].text ?? "", config: row[4].text ?? "",
-            status: DatasetVersion.Status(rawValue: row[5].text ?? "") ?? .draft, itemCount: Int(row[6].integer ?? 0),
-            contentDigest: row[7].text, manifestURI: row[8].text,
+            id: row[0].text ?? "", name: row[1].text ?? "", stage: row[2].text ?? "",
+            parents: (row[11].text ?? "").split(separator: "\n").map(String.init), configHash: row[3].text ?? "",
+            config: row[4].text ?? "", status: DatasetVersion.Status(rawValue: row[5].text ?? "") ?? .draft,
+            itemCount: Int(row[6].integer ?? 0), contentDigest: row[7].text, manifestURI: row[8].text,
             createdAt: Date(timeIntervalSince1970: row[9].real ?? 0),
             publishedAt: row[10].real.map { Date(timeIntervalSince1970: $0) })
+    }
+
+    /// The internal row number and status of version `id`.
+    static func find(_ id: String, _ db: SQLiteDatabase.Connection) throws -> (seq: Int64, status: String)? {
+        try db.run("SELECT seq, status FROM dataset_versions WHERE id = ?1", [.text(id)]).first.map {
+            ($0[0].integer ?? 0, $0[1].text ?? "")
+        }
     }
 
     public func createDraft(name: String, stage: String, parents: [String], configHash: String, config: String) async throws
@@ -73,17 +82,22 @@ public struct SQLiteManifestStore: ManifestStore {
     {
         let id = "draft-" + UUID().uuidString.lowercased()
         try await database.transaction { db in
-            for parent in parents where try db.run("SELECT 1 FROM dataset_versions WHERE id = ?1", [.text(parent)]).isEmpty {
-                throw ManifestStoreError(.notFound, "parent dataset version \(parent) does not exist")
+            var parentSeqs: [Int64] = []
+            for parent in parents {
+                guard let found = try Self.find(parent, db) else {
+                    throw ManifestStoreError(.notFound, "parent dataset version \(parent) does not exist")
+                }
+                parentSeqs.append(found.seq)
             }
-            try db.run(
+            let seq = try db.run(
                 """
                 INSERT INTO dataset_versions (id, name, stage, config_hash, config, status, created_at)
-                VALUES (?1, ?2, ?3, ?4, ?5, 'draft', \(Self.now))
-                """, [.text(id), .text(name), .text(stage), .text(configHash), .text(config)])
+                VALUES (?1, ?2, ?3, ?4, ?5, 'draft', \(Self.now)) RETURNING seq
+                """, [.text(id), .text(name), .text(stage), .text(configHash), .text(config)]
+            ).first?.first?.integer ?? 0
             try db.runBatch(
-                "INSERT INTO dataset_parents (version_id, parent_id, position) VALUES (?1, ?2, ?3)",
-                parents.enumerated().map { [.text(id), .text($0.element), .integer(Int64($0.offset))] })
+                "INSERT INTO dataset_parents (version_seq, parent_seq, position) VALUES (?1, ?2, ?3)",
+                parentSeqs.enumerated().map { [.integer(seq), .integer($0.element), .integer(Int64($0.offset))] })
         }
         guard let version = try await version(id) else { throw ManifestStoreError(.database, "draft \(id) vanished") }
         return version
@@ -92,16 +106,16 @@ public struct SQLiteManifestStore: ManifestStore {
     public func addItems(_ items: [DatasetItem], to versionId: String) async throws {
         try ManifestValidation.check(items)
         try await database.transaction { db in
-            try Self.requireDraft(versionId, db)
+            let seq = try Self.requireDraft(versionId, db)
             try db.runBatch(
                 """
                 INSERT OR REPLACE INTO items
-                (version_id, source_key, sha256, size, width, height, format, annotations, variants, status, reason)
+                (version_seq, source_key, sha256, size, width, height, format, annotations, variants, status, reason)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                 """,
                 items.map { item in
                     [
-                        .text(versionId), .utf8(item.sourceKey), .text(item.sha256), .integer(Int64(item.size)),
+                        .integer(seq), .utf8(item.sourceKey), .text(item.sha256), .integer(Int64(item.size)),
                         .optional(item.width), .optional(item.height), .optional(item.format), .text(item.annotations),
                         .text(item.variantsJSON), .text(item.status.rawValue), .optional(item.reason),
                     ]
@@ -109,19 +123,21 @@ public struct SQLiteManifestStore: ManifestStore {
         }
     }
 
-    static func requireDraft(_ id: String, _ db: SQLiteDatabase.Connection) throws {
-        guard let status = try db.run("SELECT status FROM dataset_versions WHERE id = ?1", [.text(id)]).first?.first?.text
-        else { throw ManifestStoreError(.notFound, "dataset version \(id) does not exist") }
-        guard status == "draft" else {
+    @discardableResult
+    static func requireDraft(_ id: String, _ db: SQLiteDatabase.Connection) throws -> Int64 {
+        guard let found = try find(id, db) else { throw ManifestStoreError(.notFound, "dataset version \(id) does not exist") }
+        guard found.status == "draft" else {
             throw ManifestStoreError(.immutable, "dataset version \(id) is published and immutable; create a new draft instead")
         }
+        return found.seq
     }
 
     public func items(of versionId: String, after: String?, limit: Int) async throws -> [DatasetItem] {
         let rows = try await database.query(
             """
             SELECT source_key, sha256, size, width, height, format, annotations, variants, status, reason
-            FROM items WHERE version_id = ?1 AND (?2 IS NULL OR source_key > ?2) ORDER BY source_key LIMIT ?3
+            FROM items WHERE version_seq = (SELECT seq FROM dataset_versions WHERE id = ?1)
+              AND (?2 IS NULL OR source_key > ?2) ORDER BY source_key LIMIT ?3
             """, [.text(versionId), after.map { .utf8($0) } ?? .null, .integer(Int64(limit))])
         return rows.map { row in
             DatasetItem(
@@ -142,43 +158,36 @@ public struct SQLiteManifestStore: ManifestStore {
             """
             SELECT \(Self.versionColumns) FROM dataset_versions v
             WHERE (?1 IS NULL OR v.name = ?1) AND (?2 IS NULL OR v.stage = ?2)
-            ORDER BY v.created_at DESC, v.id LIMIT ?3
+            ORDER BY v.created_at DESC, v.seq DESC LIMIT ?3
             """, [.optional(name), .optional(stage), .integer(Int64(limit))]
         ).map(Self.version(from:))
+    }
+
+    static func deleteDraft(_ seq: Int64, _ db: SQLiteDatabase.Connection) throws {
+        try db.run("DELETE FROM items WHERE version_seq = ?1", [.integer(seq)])
+        try db.run("DELETE FROM dataset_parents WHERE version_seq = ?1", [.integer(seq)])
+        try db.run("DELETE FROM dataset_versions WHERE seq = ?1 AND status = 'draft'", [.integer(seq)])
     }
 
     public func publish(draft: String, as finalId: String, contentDigest: String, manifestURI: String) async throws
         -> DatasetVersion
     {
         try await database.transaction { db in
-            if let status = try db.run("SELECT status FROM dataset_versions WHERE id = ?1", [.text(finalId)]).first?.first?.text,
-                status == "published"
-            {
+            if let existing = try Self.find(finalId, db), existing.status == "published" {
                 // Same content, same configuration: the version exists; this draft was a re-run.
-                if draft != finalId {
-                    try db.run("DELETE FROM items WHERE version_id = ?1", [.text(draft)])
-                    try db.run("DELETE FROM dataset_parents WHERE version_id = ?1", [.text(draft)])
-                    try db.run("DELETE FROM dataset_versions WHERE id = ?1 AND status = 'draft'", [.text(draft)])
+                if draft != finalId, let found = try Self.find(draft, db), found.status == "draft" {
+                    try Self.deleteDraft(found.seq, db)
                 }
                 return
             }
-            try Self.requireDraft(draft, db)
-            if draft != finalId {
-                try db.run(
-                    """
-                    INSERT INTO dataset_versions (id, name, stage, config_hash, config, status, created_at)
-                    SELECT ?2, name, stage, config_hash, config, 'draft', created_at FROM dataset_versions WHERE id = ?1
-                    """, [.text(draft), .text(finalId)])
-                try db.run("UPDATE items SET version_id = ?2 WHERE version_id = ?1", [.text(draft), .text(finalId)])
-                try db.run("UPDATE dataset_parents SET version_id = ?2 WHERE version_id = ?1", [.text(draft), .text(finalId)])
-                try db.run("DELETE FROM dataset_versions WHERE id = ?1", [.text(draft)])
-            }
+            let seq = try Self.requireDraft(draft, db)
+            // Items hang off the row number, so renaming the version moves no item.
             try db.run(
                 """
-                UPDATE dataset_versions SET status = 'published', content_digest = ?2, manifest_uri = ?3,
-                    published_at = \(Self.now), item_count = (SELECT count(*) FROM items WHERE version_id = ?1)
-                WHERE id = ?1
-                """, [.text(finalId), .text(contentDigest), .text(manifestURI)])
+                UPDATE dataset_versions SET id = ?2, status = 'published', content_digest = ?3, manifest_uri = ?4,
+                    published_at = \(Self.now), item_count = (SELECT count(*) FROM items WHERE version_seq = ?1)
+                WHERE seq = ?1
+                """, [.integer(seq), .text(finalId), .text(contentDigest), .text(manifestURI)])
         }
         guard let version = try await version(finalId) else {
             throw ManifestStoreError(.database, "published version \(finalId) vanished")
@@ -188,10 +197,7 @@ public struct SQLiteManifestStore: ManifestStore {
 
     public func discardDraft(_ id: String) async throws {
         try await database.transaction { db in
-            try Self.requireDraft(id, db)
-            try db.run("DELETE FROM items WHERE version_id = ?1", [.text(id)])
-            try db.run("DELETE FROM dataset_parents WHERE version_id = ?1", [.text(id)])
-            try db.run("DELETE FROM dataset_versions WHERE id = ?1", [.text(id)])
+            try Self.deleteDraft(try Self.requireDraft(id, db), db)
         }
     }
 
@@ -200,26 +206,24 @@ public struct SQLiteManifestStore: ManifestStore {
             throw ManifestStoreError(.notFound, "dataset version \(id) does not exist")
         }
         func walk(_ sql: String) async throws -> [(DatasetVersion, Int)] {
-            let rows = try await database.query(sql, [.text(id)])
-            var result: [(DatasetVersion, Int)] = []
-            for row in rows {
-                if let found = try await self.version(row[0].text ?? "") { result.append((found, Int(row[1].integer ?? 0))) }
-            }
-            return result
+            try await database.query(
+                "WITH RECURSIVE \(sql) SELECT \(Self.versionColumns), g.depth FROM graph g JOIN dataset_versions v ON v.seq = g.seq ORDER BY g.depth, v.id",
+                [.text(id)]
+            ).map { (Self.version(from: $0), Int($0[12].integer ?? 0)) }
         }
         let ancestors = try await walk(
             """
-            WITH RECURSIVE up(id, depth) AS (
-                SELECT parent_id, 1 FROM dataset_parents WHERE version_id = ?1
-                UNION SELECT p.parent_id, up.depth + 1 FROM dataset_parents p JOIN up ON p.version_id = up.id WHERE up.depth < 100
-            ) SELECT id, MIN(depth) FROM up GROUP BY id ORDER BY MIN(depth), id
+            walk(seq, depth) AS (
+                SELECT p.parent_seq, 1 FROM dataset_parents p JOIN dataset_versions v ON v.seq = p.version_seq WHERE v.id = ?1
+                UNION SELECT p.parent_seq, w.depth + 1 FROM dataset_parents p JOIN walk w ON p.version_seq = w.seq WHERE w.depth < 100
+            ), graph AS (SELECT seq, MIN(depth) AS depth FROM walk GROUP BY seq)
             """)
         let descendants = try await walk(
             """
-            WITH RECURSIVE down(id, depth) AS (
-                SELECT version_id, 1 FROM dataset_parents WHERE parent_id = ?1
-                UNION SELECT p.version_id, down.depth + 1 FROM dataset_parents p JOIN down ON p.parent_id = down.id WHERE down.depth < 100
-            ) SELECT id, MIN(depth) FROM down GROUP BY id ORDER BY MIN(depth), id
+            walk(seq, depth) AS (
+                SELECT p.version_seq, 1 FROM dataset_parents p JOIN dataset_versions v ON v.seq = p.parent_seq WHERE v.id = ?1
+                UNION SELECT p.version_seq, w.depth + 1 FROM dataset_parents p JOIN walk w ON p.parent_seq = w.seq WHERE w.depth < 100
+            ), graph AS (SELECT seq, MIN(depth) AS depth FROM walk GROUP BY seq)
             """)
         return Lineage(
             version: version, ancestors: ancestors.map { ($0.0, $0.1) }, descendants: descendants.map { ($0.0, $0.1) })

@@ -6,7 +6,8 @@ enum SQLiteMigrations {
             [
                 """
                 CREATE TABLE dataset_versions (
-                    id TEXT PRIMARY KEY,
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
                     name TEXT NOT NULL,
                     stage TEXT NOT NULL,
                     config_hash TEXT NOT NULL,
@@ -32,16 +33,16 @@ enum SQLiteMigrations {
                 """,
                 """
                 CREATE TABLE dataset_parents (
-                    version_id TEXT NOT NULL,
-                    parent_id TEXT NOT NULL,
+                    version_seq INTEGER NOT NULL,
+                    parent_seq INTEGER NOT NULL,
                     position INTEGER NOT NULL,
-                    PRIMARY KEY (version_id, parent_id)
+                    PRIMARY KEY (version_seq, parent_seq)
                 )
                 """,
-                "CREATE INDEX dataset_parents_by_parent ON dataset_parents (parent_id)",
+                "CREATE INDEX dataset_parents_by_parent ON dataset_parents (parent_seq)",
                 """
                 CREATE TABLE items (
-                    version_id TEXT NOT NULL,
+                    version_seq INTEGER NOT NULL,
                     source_key BLOB NOT NULL,
                     sha256 TEXT NOT NULL,
                     size INTEGER NOT NULL,
@@ -52,7 +53,7 @@ enum SQLiteMigrations {
                     variants TEXT NOT NULL,
                     status TEXT NOT NULL CHECK (status IN ('ok', 'rejected')),
                     reason TEXT,
-                    PRIMARY KEY (version_id, source_key)
+                    PRIMARY KEY (version_seq, source_key)
                 ) WITHOUT ROWID
                 """,
                 """
