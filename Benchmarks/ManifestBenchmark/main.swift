@@ -35,7 +35,9 @@ try await store.migrate()
 
 switch arguments[1] {
 case "worker":
-    guard arguments.count >= 6 else { fail("usage: manifest-bench worker URL QUEUE WORKER-ID RECORD-FILE [BATCH] [LEASE-MS] [WORK-MS]") }
+    guard arguments.count >= 6 else {
+        fail("usage: manifest-bench worker URL QUEUE WORKER-ID RECORD-FILE [BATCH] [LEASE-MS] [WORK-MS]")
+    }
     let queue = arguments[3]
     let worker = arguments[4]
     let batch = arguments.count > 6 ? Int(arguments[6]) ?? 100 : 100
@@ -63,11 +65,14 @@ case "worker":
     print("{\"worker\":\"\(worker)\",\"completed\":\(completed)}")
 
 case "enqueue":
-    guard arguments.count >= 5, let count = Int(arguments[4]) else { fail("usage: manifest-bench enqueue URL QUEUE COUNT") }
+    guard arguments.count >= 5, let count = Int(arguments[4]) else {
+        fail("usage: manifest-bench enqueue URL QUEUE COUNT")
+    }
     var added = 0
     for start in stride(from: 0, to: count, by: 5000) {
         added += try await store.enqueue(
-            queue: arguments[3], items: (start..<min(start + 5000, count)).map { (String(format: "item-%07d", $0), "{}") })
+            queue: arguments[3],
+            items: (start..<min(start + 5000, count)).map { (String(format: "item-%07d", $0), "{}") })
     }
     print("{\"enqueued\":\(added)}")
 
@@ -81,16 +86,19 @@ case "publish":
     }
     var logger = Logger(label: "manifest-bench")
     logger.logLevel = .warning
-    let bulkDraft = try await store.createDraft(name: "bench", stage: "bulk", parents: [], configHash: "b", config: "{}")
+    let bulkDraft = try await store.createDraft(
+        name: "bench", stage: "bulk", parents: [], configHash: "b", config: "{}")
     var start = ContinuousClock.now
     for chunk in stride(from: 0, to: count, by: 20_000) {
         try await store.addItems(Array(items[chunk..<min(chunk + 20_000, count)]), to: bulkDraft.id)
     }
-    _ = try await store.publish(draft: bulkDraft.id, as: "bulk-\(UUID().uuidString.prefix(8))", contentDigest: "-", manifestURI: "-")
+    _ = try await store.publish(
+        draft: bulkDraft.id, as: "bulk-\(UUID().uuidString.prefix(8))", contentDigest: "-", manifestURI: "-")
     let bulk = seconds(since: start)
     // The baseline a first version would write: one parameterised INSERT per row, each its
     // own transaction (autocommit), on one connection.
-    let singleDraft = try await store.createDraft(name: "bench", stage: "single", parents: [], configHash: "s", config: "{}")
+    let singleDraft = try await store.createDraft(
+        name: "bench", stage: "single", parents: [], configHash: "s", config: "{}")
     let sample = min(count, 5000)
     let insert = """
         INSERT INTO items (version_seq, source_key, sha256, size, width, height, format, annotations, variants, status)
@@ -100,10 +108,15 @@ case "publish":
     switch ManifestLocation.parse(arguments[2]) {
     case .success(.postgres(let uri)):
         let connection = try await PostgresConnection.connect(uri: uri)
-        let sql = insert.replacingOccurrences(of: "%", with: "$").replacingOccurrences(of: "$2", with: "decode($2, 'hex')")
+        let sql = insert.replacingOccurrences(of: "%", with: "$").replacingOccurrences(
+            of: "$2", with: "decode($2, 'hex')")
         for item in items.prefix(sample) {
             try await connection.query(
-                sql, [singleDraft.id, Hex.encode(item.sourceKey.utf8), item.sha256, "\(item.size)", "4000", "3000", "jpeg", item.annotations])
+                sql,
+                [
+                    singleDraft.id, Hex.encode(item.sourceKey.utf8), item.sha256, "\(item.size)", "4000", "3000",
+                    "jpeg", item.annotations,
+                ])
         }
     case .success(.sqlite(let path)):
         let database = try await SQLiteDatabase.open(path: path)
@@ -111,13 +124,18 @@ case "publish":
         for item in items.prefix(sample) {
             try await database.query(
                 sql,
-                [.text(singleDraft.id), .utf8(item.sourceKey), .text(item.sha256), .integer(Int64(item.size)), .integer(4000),
-                 .integer(3000), .text("jpeg"), .text(item.annotations)])
+                [
+                    .text(singleDraft.id), .utf8(item.sourceKey), .text(item.sha256), .integer(Int64(item.size)),
+                    .integer(4000),
+                    .integer(3000), .text("jpeg"), .text(item.annotations),
+                ])
         }
     case .failure(let error): fail(error.reason)
     }
     let single = seconds(since: start)
-    print("{\"bulk_rows_per_s\":\(Double(count) / bulk),\"single_rows_per_s\":\(Double(sample) / single),\"rows\":\(count),\"single_sample\":\(sample)}")
+    print(
+        "{\"bulk_rows_per_s\":\(Double(count) / bulk),\"single_rows_per_s\":\(Double(sample) / single),\"rows\":\(count),\"single_sample\":\(sample)}"
+    )
 
 default:
     fail("unknown mode \(arguments[1])")

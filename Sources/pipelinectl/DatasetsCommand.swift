@@ -44,10 +44,14 @@ struct DatasetsCommand: AsyncParsableCommand {
             let versions = try await store.versions(name: name, stage: stage, limit: limit)
             if json { return try DatasetsCommand.printJSON(versions) }
             let rows = versions.map {
-                [$0.id, $0.name, $0.stage, $0.status.rawValue, "\($0.itemCount)", DatasetsCommand.date($0.createdAt),
-                 $0.parents.joined(separator: ",")]
+                [
+                    $0.id, $0.name, $0.stage, $0.status.rawValue, "\($0.itemCount)", DatasetsCommand.date($0.createdAt),
+                    $0.parents.joined(separator: ","),
+                ]
             }
-            print(Table.render(header: ["ID", "NAME", "STAGE", "STATUS", "ITEMS", "CREATED (UTC)", "PARENTS"], rows: rows))
+            print(
+                Table.render(
+                    header: ["ID", "NAME", "STAGE", "STATUS", "ITEMS", "CREATED (UTC)", "PARENTS"], rows: rows))
         }
     }
 
@@ -68,7 +72,8 @@ struct DatasetsCommand: AsyncParsableCommand {
         func run() async throws {
             let store = try await DatasetsCommand.open(options)
             guard let version = try await store.version(id) else {
-                FileHandle.standardError.write(Data("pipelinectl: no dataset version \(id); see `pipelinectl datasets list`\n".utf8))
+                FileHandle.standardError.write(
+                    Data("pipelinectl: no dataset version \(id); see `pipelinectl datasets list`\n".utf8))
                 throw ExitCode.failure
             }
             let sample = try await store.items(of: id, after: nil, limit: items)
@@ -79,24 +84,30 @@ struct DatasetsCommand: AsyncParsableCommand {
                 }
                 return try DatasetsCommand.printJSON(Shown(version: version, items: sample))
             }
-            print(Table.render(header: ["FIELD", "VALUE"], rows: [
-                ["id", version.id], ["name", version.name], ["stage", version.stage], ["status", version.status.rawValue],
-                ["items", "\(version.itemCount)"], ["parents", version.parents.joined(separator: ", ")],
-                ["config hash", version.configHash], ["content digest", version.contentDigest ?? "-"],
-                ["manifest", version.manifestURI ?? "-"], ["created", DatasetsCommand.date(version.createdAt)],
-                ["published", DatasetsCommand.date(version.publishedAt)],
-            ]))
+            print(
+                Table.render(
+                    header: ["FIELD", "VALUE"],
+                    rows: [
+                        ["id", version.id], ["name", version.name], ["stage", version.stage],
+                        ["status", version.status.rawValue],
+                        ["items", "\(version.itemCount)"], ["parents", version.parents.joined(separator: ", ")],
+                        ["config hash", version.configHash], ["content digest", version.contentDigest ?? "-"],
+                        ["manifest", version.manifestURI ?? "-"], ["created", DatasetsCommand.date(version.createdAt)],
+                        ["published", DatasetsCommand.date(version.publishedAt)],
+                    ]))
             if !sample.isEmpty {
                 print("")
-                print(Table.render(
-                    header: ["SOURCE KEY", "STATUS", "SIZE", "WxH", "FORMAT", "SHA256"],
-                    rows: sample.map(Self.row)))
+                print(
+                    Table.render(
+                        header: ["SOURCE KEY", "STATUS", "SIZE", "WxH", "FORMAT", "SHA256"],
+                        rows: sample.map(Self.row)))
             }
         }
     }
 
     struct LineageCommand: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "lineage", abstract: "Show what a version was made from and what was made from it.")
+        static let configuration = CommandConfiguration(
+            commandName: "lineage", abstract: "Show what a version was made from and what was made from it.")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "Version id.") var id: String
         @Flag(help: "Print JSON.") var json = false
@@ -115,13 +126,24 @@ struct DatasetsCommand: AsyncParsableCommand {
                     let ancestors: [Entry]
                     let descendants: [Entry]
                 }
-                return try DatasetsCommand.printJSON(Shown(
-                    version: id, ancestors: lineage.ancestors.map { Entry(id: $0.version.id, stage: $0.version.stage, depth: $0.depth) },
-                    descendants: lineage.descendants.map { Entry(id: $0.version.id, stage: $0.version.stage, depth: $0.depth) }))
+                return try DatasetsCommand.printJSON(
+                    Shown(
+                        version: id,
+                        ancestors: lineage.ancestors.map {
+                            Entry(id: $0.version.id, stage: $0.version.stage, depth: $0.depth)
+                        },
+                        descendants: lineage.descendants.map {
+                            Entry(id: $0.version.id, stage: $0.version.stage, depth: $0.depth)
+                        }))
             }
-            let rows = lineage.ancestors.reversed().map { ["-\($0.depth)", $0.version.id, $0.version.stage, $0.version.status.rawValue] }
+            let rows =
+                lineage.ancestors.reversed().map {
+                    ["-\($0.depth)", $0.version.id, $0.version.stage, $0.version.status.rawValue]
+                }
                 + [["0", lineage.version.id, lineage.version.stage, lineage.version.status.rawValue]]
-                + lineage.descendants.map { ["+\($0.depth)", $0.version.id, $0.version.stage, $0.version.status.rawValue] }
+                + lineage.descendants.map {
+                    ["+\($0.depth)", $0.version.id, $0.version.stage, $0.version.status.rawValue]
+                }
             print(Table.render(header: ["DEPTH", "ID", "STAGE", "STATUS"], rows: rows))
         }
     }
@@ -131,7 +153,9 @@ struct DatasetsCommand: AsyncParsableCommand {
 enum Table {
     static func render(header: [String], rows: [[String]]) -> String {
         let all = [header] + rows
-        let widths = header.indices.map { column in all.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0 }
+        let widths = header.indices.map { column in
+            all.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0
+        }
         return all.map { row in
             row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
                 .joined(separator: "  ").trimmingCharacters(in: .whitespaces)

@@ -16,7 +16,9 @@ struct MigrateCommand: AsyncParsableCommand {
         if applied.isEmpty {
             print("\(configuration.manifest.location): schema up to date (version \(version))")
         } else {
-            print("\(configuration.manifest.location): applied \(applied.map(String.init).joined(separator: ", ")); schema version \(version)")
+            print(
+                "\(configuration.manifest.location): applied \(applied.map(String.init).joined(separator: ", ")); schema version \(version)"
+            )
         }
     }
 }

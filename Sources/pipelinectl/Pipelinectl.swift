@@ -7,7 +7,9 @@ struct Pipelinectl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipelinectl",
         abstract: "Operate the image pipeline: configuration, diagnosis, objects, migrations, datasets.",
-        subcommands: [ConfigCommand.self, DoctorCommand.self, ObjectsCommand.self, MigrateCommand.self, DatasetsCommand.self])
+        subcommands: [
+            ConfigCommand.self, DoctorCommand.self, ObjectsCommand.self, MigrateCommand.self, DatasetsCommand.self,
+        ])
 }
 
 /// Runs the CLI with the project's exit codes: 0 ok, 1 failed, 2 bad usage or configuration.

@@ -50,7 +50,7 @@ public struct DatasetItem: Sendable, Equatable, Codable {
     }
 
     /// The variants as canonical JSON text (sorted keys), as stored.
-    var variantsJSON: String { ManifestJSON.string(variants) }
+    var variantsJSON: String { JSONText.variants(variants) }
 
     static func decodeVariants(_ text: String) -> [String: Variant] {
         (try? ManifestJSON.decoder.decode([String: Variant].self, from: Data(text.utf8))) ?? [:]

@@ -4,20 +4,18 @@ import Foundation
 /// embedded as JSON), so the same items always give the same bytes and the same digest.
 enum ManifestLine {
     static func encode(_ item: DatasetItem) -> String {
-        var fields: [(String, String)] = [
-            ("annotations", validJSON(item.annotations) ?? ManifestJSON.string(item.annotations)),
-            ("format", ManifestJSON.string(item.format)),
-            ("height", ManifestJSON.string(item.height)),
-            ("reason", ManifestJSON.string(item.reason)),
-            ("sha256", ManifestJSON.string(item.sha256)),
+        JSONText.object([
+            ("annotations", validJSON(item.annotations) ?? JSONText.quote(item.annotations)),
+            ("format", JSONText.optional(item.format)),
+            ("height", JSONText.optional(item.height)),
+            ("reason", JSONText.optional(item.reason)),
+            ("sha256", JSONText.quote(item.sha256)),
             ("size", "\(item.size)"),
-            ("source_key", ManifestJSON.string(item.sourceKey)),
-            ("status", ManifestJSON.string(item.status.rawValue)),
-            ("variants", ManifestJSON.string(item.variants)),
-            ("width", ManifestJSON.string(item.width)),
-        ]
-        fields.sort { $0.0 < $1.0 }
-        return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+            ("source_key", JSONText.quote(item.sourceKey)),
+            ("status", JSONText.quote(item.status.rawValue)),
+            ("variants", JSONText.variants(item.variants)),
+            ("width", JSONText.optional(item.width)),
+        ])
     }
 
     static func decode(_ line: Substring) throws -> DatasetItem {
@@ -25,10 +23,13 @@ enum ManifestLine {
             let key = object["source_key"] as? String, let sha = object["sha256"] as? String,
             let size = (object["size"] as? NSNumber)?.uint64Value
         else { throw ManifestStoreError(.invalid, "manifest line is not an item: \(line.prefix(120))") }
-        let annotations = object["annotations"].flatMap {
-            try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
-        }.map { String(decoding: $0, as: UTF8.self) } ?? "[]"
-        let variantsData = object["variants"].flatMap { try? JSONSerialization.data(withJSONObject: $0) } ?? Data("{}".utf8)
+        let annotations =
+            object["annotations"].flatMap {
+                try? JSONSerialization.data(
+                    withJSONObject: $0, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
+            }.map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        let variantsData =
+            object["variants"].flatMap { try? JSONSerialization.data(withJSONObject: $0) } ?? Data("{}".utf8)
         return DatasetItem(
             sourceKey: key, sha256: sha, size: size, width: (object["width"] as? NSNumber)?.intValue,
             height: (object["height"] as? NSNumber)?.intValue, format: object["format"] as? String,

@@ -21,7 +21,8 @@ public struct ManifestPublisher: Sendable {
     public func publish(_ draft: DatasetVersion, prefix: String, workDirectory: String) async throws -> DatasetVersion {
         let lines = workDirectory + "/manifest-\(draft.id).jsonl"
         defer { unlink(lines) }
-        guard FileManager.default.createFile(atPath: lines, contents: nil), let handle = FileHandle(forWritingAtPath: lines)
+        guard FileManager.default.createFile(atPath: lines, contents: nil),
+            let handle = FileHandle(forWritingAtPath: lines)
         else { throw ManifestStoreError(.database, "cannot write \(lines)") }
         let digest = SHA256()
         var summary = ManifestSummary.Accumulator()
@@ -49,19 +50,24 @@ public struct ManifestPublisher: Sendable {
             return existing
         }
         let directory = prefix + finalId + "/"
-        _ = try await objects.put(directory + "manifest.jsonl", fromFile: lines, contentType: "application/x-ndjson", sha256: nil)
+        _ = try await objects.put(
+            directory + "manifest.jsonl", fromFile: lines, contentType: "application/x-ndjson", sha256: nil)
         let manifest = summary.summary(
             version: draft, id: finalId, contentDigest: contentDigest, itemsKey: "manifest.jsonl")
         _ = try await objects.put(
-            directory + "manifest.json", data: try ManifestSummary.encoder.encode(manifest), contentType: "application/json")
+            directory + "manifest.json", data: try ManifestSummary.encoder.encode(manifest),
+            contentType: "application/json")
         let uri = objects.location.description + directory + "manifest.json"
         return try await store.publish(draft: draft.id, as: finalId, contentDigest: contentDigest, manifestURI: uri)
     }
 
     /// `<stage>-<20 hex>` from everything that defines the version's content.
     public static func versionId(for draft: DatasetVersion, contentDigest: String) -> String {
-        let identity = ["manifest-v1", draft.name, draft.stage, draft.parents.joined(separator: ","), draft.configHash, contentDigest]
-            .joined(separator: "\n")
+        let identity = [
+            "manifest-v1", draft.name, draft.stage, draft.parents.joined(separator: ","), draft.configHash,
+            contentDigest,
+        ]
+        .joined(separator: "\n")
         return draft.stage + "-" + Hex.encode(SHA256.hash(Data(identity.utf8)).prefix(10))
     }
 }

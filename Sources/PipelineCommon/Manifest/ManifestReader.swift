@@ -21,12 +21,14 @@ public enum ManifestReader {
         guard download.sha256 == summary.contentDigest else {
             throw ManifestStoreError(
                 .invalid,
-                "\(directory + summary.items) hashes to \(download.sha256), but manifest.json records \(summary.contentDigest)")
+                "\(directory + summary.items) hashes to \(download.sha256), but manifest.json records \(summary.contentDigest)"
+            )
         }
         let text = try String(contentsOfFile: linesPath, encoding: .utf8)
         let items = try text.split(separator: "\n", omittingEmptySubsequences: true).map(ManifestLine.decode)
         guard items.count == summary.itemCount else {
-            throw ManifestStoreError(.invalid, "manifest.jsonl has \(items.count) items, manifest.json says \(summary.itemCount)")
+            throw ManifestStoreError(
+                .invalid, "manifest.jsonl has \(items.count) items, manifest.json says \(summary.itemCount)")
         }
         return (summary, items)
     }

@@ -58,19 +58,26 @@ public struct ManifestSummary: Sendable, Codable, Equatable {
             bytes += item.size
             if item.status == .ok { ok += 1 } else { rejected[item.reason ?? "unknown", default: 0] += 1 }
             if let format = item.format { formats[format, default: 0] += 1 }
-            if let width = item.width { widths = (min(widths.min, width), max(widths.max, width), widths.sum + Double(width), widths.n + 1) }
+            if let width = item.width {
+                widths = (min(widths.min, width), max(widths.max, width), widths.sum + Double(width), widths.n + 1)
+            }
             if let height = item.height {
-                heights = (min(heights.min, height), max(heights.max, height), heights.sum + Double(height), heights.n + 1)
+                heights = (
+                    min(heights.min, height), max(heights.max, height), heights.sum + Double(height), heights.n + 1
+                )
             }
         }
 
         func summary(version: DatasetVersion, id: String, contentDigest: String, itemsKey: String) -> ManifestSummary {
             ManifestSummary(
-                id: id, name: version.name, stage: version.stage, parents: version.parents, configHash: version.configHash,
+                id: id, name: version.name, stage: version.stage, parents: version.parents,
+                configHash: version.configHash,
                 config: version.config, contentDigest: contentDigest, items: itemsKey, itemCount: count, okCount: ok,
                 rejectedCount: count - ok, rejectedByReason: rejected, formats: formats, totalBytes: bytes,
-                width: widths.n > 0 ? Range(min: widths.min, max: widths.max, mean: widths.sum / Double(widths.n)) : nil,
-                height: heights.n > 0 ? Range(min: heights.min, max: heights.max, mean: heights.sum / Double(heights.n)) : nil,
+                width: widths.n > 0
+                    ? Range(min: widths.min, max: widths.max, mean: widths.sum / Double(widths.n)) : nil,
+                height: heights.n > 0
+                    ? Range(min: heights.min, max: heights.max, mean: heights.sum / Double(heights.n)) : nil,
                 createdAt: version.createdAt)
         }
     }

@@ -8,7 +8,8 @@ enum ManifestValidation {
                 ("reason", item.reason ?? ""),
             ] where value.utf8.contains(0) {
                 throw ManifestStoreError(
-                    .invalid, "item \(item.sourceKey.debugDescription): \(field) contains a NUL byte; encode it (JSON does)")
+                    .invalid,
+                    "item \(item.sourceKey.debugDescription): \(field) contains a NUL byte; encode it (JSON does)")
             }
         }
     }

@@ -113,7 +113,10 @@ public final class PostgresConnection: @unchecked Sendable {
             var offset = 0
             while offset < raw.count, sent {
                 let chunk = min(1 << 20, raw.count - offset)
-                sent = PQputCopyData(connection, raw.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self), Int32(chunk)) == 1
+                sent =
+                    PQputCopyData(
+                        connection, raw.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self),
+                        Int32(chunk)) == 1
                 offset += chunk
             }
         }

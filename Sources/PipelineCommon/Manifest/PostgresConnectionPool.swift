@@ -51,7 +51,8 @@ public actor PostgresConnectionPool {
     }
 
     /// Runs `body` with a connection of the pool.
-    public func withConnection<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    public func withConnection<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T
+    {
         var attempt = 0
         while true {
             attempt += 1

@@ -14,7 +14,9 @@ public struct PostgresManifestStore: ManifestStore {
         self.maxAttempts = maxAttempts
     }
 
-    private func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection.Session) throws -> T) async throws -> T {
+    private func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection.Session) throws -> T) async throws
+        -> T
+    {
         try await pool.withConnection { connection in try await connection.transaction(body) }
     }
 
@@ -33,13 +35,17 @@ public struct PostgresManifestStore: ManifestStore {
             try await connection.query(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
             )
-            let applied = Set(try await connection.query("SELECT version FROM schema_migrations").values.compactMap { $0[0].flatMap { Int($0) } })
+            let applied = Set(
+                try await connection.query("SELECT version FROM schema_migrations").values.compactMap {
+                    $0[0].flatMap { Int($0) }
+                })
             var done: [Int] = []
             for migration in PostgresMigrations.all where !applied.contains(migration.version) {
                 try await connection.transaction { session in
                     for statement in migration.sql { try session.query(statement) }
                     try session.query(
-                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", ["\(migration.version)", migration.name])
+                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                        ["\(migration.version)", migration.name])
                 }
                 done.append(migration.version)
             }
@@ -54,7 +60,9 @@ public struct PostgresManifestStore: ManifestStore {
     public func schemaVersion() async throws -> Int {
         let exists = try await query("SELECT to_regclass('schema_migrations') IS NOT NULL")
         guard exists.values.first?.first == "t" else { return 0 }
-        return Int(try await query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").values.first?.first??.description ?? "0") ?? 0
+        return Int(
+            try await query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").values.first?.first??.description
+                ?? "0") ?? 0
     }
 
     // MARK: - Versions
@@ -78,19 +86,24 @@ public struct PostgresManifestStore: ManifestStore {
     }
 
     /// The row number and status of version `id`, locked as asked.
-    static func find(_ id: String, _ session: PostgresConnection.Session, lock: String = "") throws -> (seq: Int64, status: String)? {
+    static func find(_ id: String, _ session: PostgresConnection.Session, lock: String = "") throws -> (
+        seq: Int64, status: String
+    )? {
         try session.query("SELECT seq, status FROM dataset_versions WHERE id = $1 \(lock)", [id]).values.first.map {
             (Int64($0[0] ?? "0") ?? 0, $0[1] ?? "")
         }
     }
 
     @discardableResult
-    static func requireDraft(_ id: String, _ session: PostgresConnection.Session, lock: String = "FOR UPDATE") throws -> Int64 {
+    static func requireDraft(_ id: String, _ session: PostgresConnection.Session, lock: String = "FOR UPDATE") throws
+        -> Int64
+    {
         guard let found = try find(id, session, lock: lock) else {
             throw ManifestStoreError(.notFound, "dataset version \(id) does not exist")
         }
         guard found.status == "draft" else {
-            throw ManifestStoreError(.immutable, "dataset version \(id) is published and immutable; create a new draft instead")
+            throw ManifestStoreError(
+                .immutable, "dataset version \(id) is published and immutable; create a new draft instead")
         }
         return found.seq
     }
@@ -101,7 +114,8 @@ public struct PostgresManifestStore: ManifestStore {
         try session.query("DELETE FROM dataset_versions WHERE seq = $1 AND status = 'draft'", ["\(seq)"])
     }
 
-    public func createDraft(name: String, stage: String, parents: [String], configHash: String, config: String) async throws
+    public func createDraft(name: String, stage: String, parents: [String], configHash: String, config: String)
+        async throws
         -> DatasetVersion
     {
         let id = "draft-" + UUID().uuidString.lowercased()
@@ -113,10 +127,11 @@ public struct PostgresManifestStore: ManifestStore {
                 }
                 parentSeqs.append(found.seq)
             }
-            let seq = try session.query(
-                "INSERT INTO dataset_versions (id, name, stage, config_hash, config, status) VALUES ($1, $2, $3, $4, $5, 'draft') RETURNING seq",
-                [id, name, stage, configHash, config]
-            ).values.first?.first.flatMap { $0 } ?? "0"
+            let seq =
+                try session.query(
+                    "INSERT INTO dataset_versions (id, name, stage, config_hash, config, status) VALUES ($1, $2, $3, $4, $5, 'draft') RETURNING seq",
+                    [id, name, stage, configHash, config]
+                ).values.first?.first.flatMap { $0 } ?? "0"
             for (position, parent) in parentSeqs.enumerated() {
                 try session.query(
                     "INSERT INTO dataset_parents (version_seq, parent_seq, position) VALUES ($1, $2, $3)",
@@ -133,8 +148,10 @@ public struct PostgresManifestStore: ManifestStore {
         // The last item of a key wins, as it would one statement at a time.
         var seen = Set<String>()
         let items = items.reversed().filter { seen.insert($0.sourceKey).inserted }.reversed()
-        guard let seq = try await query("SELECT seq FROM dataset_versions WHERE id = $1", [versionId]).values.first?.first??
-            .description
+        guard
+            let seq = try await query("SELECT seq FROM dataset_versions WHERE id = $1", [versionId]).values.first?
+                .first??
+                .description
         else { throw ManifestStoreError(.notFound, "dataset version \(versionId) does not exist") }
         var stream = ""
         stream.reserveCapacity(items.count * 200)
@@ -154,12 +171,17 @@ public struct PostgresManifestStore: ManifestStore {
             guard try Self.requireDraft(versionId, session, lock: "FOR SHARE") == Int64(seq) else {
                 throw ManifestStoreError(.notFound, "dataset version \(versionId) was replaced while items were added")
             }
-            let columns = "(version_seq, source_key, sha256, size, width, height, format, annotations, variants, status, reason)"
-            let empty = try session.query("SELECT NOT EXISTS (SELECT 1 FROM items WHERE version_seq = $1)", [seq])
-            if empty.values.first?.first == "t" {
-                // Nothing to replace: straight into the table.
+            let columns =
+                "(version_seq, source_key, sha256, size, width, height, format, annotations, variants, status, reason)"
+            // New keys, the usual case, go straight into the table; if one of them was there
+            // already, the savepoint undoes that COPY and the upsert path below replaces.
+            try session.query("SAVEPOINT direct_copy")
+            do {
                 try session.copyIn("COPY items \(columns) FROM STDIN", data: data)
+                try session.query("RELEASE SAVEPOINT direct_copy")
                 return
+            } catch let error as DatabaseError where error.sqlState == "23505" {
+                try session.query("ROLLBACK TO SAVEPOINT direct_copy")
             }
             try session.query("CREATE TEMP TABLE IF NOT EXISTS items_load (LIKE items) ON COMMIT DELETE ROWS")
             try session.copyIn("COPY items_load \(columns) FROM STDIN", data: data)
@@ -184,7 +206,8 @@ public struct PostgresManifestStore: ManifestStore {
             """, [versionId, after.map(PostgresText.bytea), "\(limit)"])
         return rows.values.map { row in
             DatasetItem(
-                sourceKey: PostgresText.string(fromBytea: row[0]), sha256: row[1] ?? "", size: UInt64(row[2] ?? "0") ?? 0,
+                sourceKey: PostgresText.string(fromBytea: row[0]), sha256: row[1] ?? "",
+                size: UInt64(row[2] ?? "0") ?? 0,
                 width: row[3].flatMap { Int($0) }, height: row[4].flatMap { Int($0) }, format: row[5],
                 annotations: row[6] ?? "[]", variants: DatasetItem.decodeVariants(row[7] ?? "{}"),
                 status: DatasetItem.Status(rawValue: row[8] ?? "") ?? .ok, reason: row[9])
@@ -212,9 +235,13 @@ public struct PostgresManifestStore: ManifestStore {
         for attempt in 1...2 {
             do {
                 try await run { session in
-                    if let existing = try Self.find(finalId, session, lock: "FOR UPDATE"), existing.status == "published" {
+                    if let existing = try Self.find(finalId, session, lock: "FOR UPDATE"),
+                        existing.status == "published"
+                    {
                         // Same content, same configuration: the version exists; this draft was a re-run.
-                        if draft != finalId, let found = try Self.find(draft, session, lock: "FOR UPDATE"), found.status == "draft" {
+                        if draft != finalId, let found = try Self.find(draft, session, lock: "FOR UPDATE"),
+                            found.status == "draft"
+                        {
                             try Self.deleteDraft(found.seq, session)
                         }
                         return
@@ -277,7 +304,8 @@ public struct PostgresManifestStore: ManifestStore {
     // MARK: - Checkpoints
 
     public func checkpoint(stage: String, name: String) async throws -> String? {
-        try await query("SELECT value FROM checkpoints WHERE stage = $1 AND name = $2", [stage, name]).values.first?.first
+        try await query("SELECT value FROM checkpoints WHERE stage = $1 AND name = $2", [stage, name]).values.first?
+            .first
             .map { PostgresText.string(fromBytea: $0) }
     }
 
@@ -334,7 +362,8 @@ public struct PostgresManifestStore: ManifestStore {
             RETURNING w.key, w.payload, w.attempts
             """, [queue, worker, "\(seconds)", "\(maxAttempts)", "\(limit)"])
         return rows.values.map {
-            ClaimedWork(key: PostgresText.string(fromBytea: $0[0]), payload: $0[1] ?? "", attempt: Int($0[2] ?? "0") ?? 0)
+            ClaimedWork(
+                key: PostgresText.string(fromBytea: $0[0]), payload: $0[1] ?? "", attempt: Int($0[2] ?? "0") ?? 0)
         }.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
     }
 
@@ -356,7 +385,10 @@ public struct PostgresManifestStore: ManifestStore {
             let k: String
             let e: String
         }
-        let json = ManifestJSON.string(failures.map { Entry(k: Hex.encode($0.key.utf8), e: $0.error.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")) })
+        let json = ManifestJSON.string(
+            failures.map {
+                Entry(k: Hex.encode($0.key.utf8), e: $0.error.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"))
+            })
         try await query(
             """
             UPDATE work_items w SET state = CASE WHEN w.attempts >= $4 THEN 'dead' ELSE 'available' END,
@@ -368,7 +400,9 @@ public struct PostgresManifestStore: ManifestStore {
 
     public func queueCounts(queue: String) async throws -> [WorkState: Int] {
         var counts = Dictionary(uniqueKeysWithValues: WorkState.allCases.map { ($0, 0) })
-        for row in try await query("SELECT state, count(*) FROM work_items WHERE queue = $1 GROUP BY state", [queue]).values {
+        for row in try await query("SELECT state, count(*) FROM work_items WHERE queue = $1 GROUP BY state", [queue])
+            .values
+        {
             if let state = WorkState(rawValue: row[0] ?? "") { counts[state] = Int(row[1] ?? "0") ?? 0 }
         }
         return counts

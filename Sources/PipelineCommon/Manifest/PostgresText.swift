@@ -6,7 +6,9 @@ enum PostgresText {
 
     /// The string a bytea column holds, read back from its `\x…` text output.
     static func string(fromBytea text: String?) -> String {
-        guard let text, text.hasPrefix("\\x"), let bytes = Hex.decode(String(text.dropFirst(2))) else { return text ?? "" }
+        guard let text, text.hasPrefix("\\x"), let bytes = Hex.decode(String(text.dropFirst(2))) else {
+            return text ?? ""
+        }
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -16,6 +18,15 @@ enum PostgresText {
     /// One field of a COPY text-format row: `\N` for NULL, backslash escapes otherwise.
     static func copyField(_ value: String?) -> String {
         guard let value else { return "\\N" }
+        var plain = true
+        for byte in value.utf8
+        where byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\n")
+            || byte == UInt8(ascii: "\r")
+        {
+            plain = false
+            break
+        }
+        if plain { return value }
         var out = ""
         out.reserveCapacity(value.utf8.count)
         for char in value.unicodeScalars {

@@ -73,7 +73,8 @@ public final class SQLiteDatabase: @unchecked Sendable {
             let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX
             let code = sqlite3_open_v2(path, &handle, flags, nil)
             guard code == SQLITE_OK, let handle else {
-                let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
+                let message =
+                    handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
                 sqlite3_close(handle)
                 throw DatabaseError(database: "sqlite://\(path)", operation: "open", message: message, sqlState: nil)
             }
@@ -165,9 +166,12 @@ public final class SQLiteDatabase: @unchecked Sendable {
                 }
             case .blob(let bytes):
                 // A zero-length blob still needs a non-null pointer to be a blob rather than NULL.
-                code = bytes.isEmpty
+                code =
+                    bytes.isEmpty
                     ? sqlite3_bind_zeroblob(statement, index, 0)
-                    : bytes.withUnsafeBytes { pl_sqlite3_bind_blob_transient(statement, index, $0.baseAddress, Int32($0.count)) }
+                    : bytes.withUnsafeBytes {
+                        pl_sqlite3_bind_blob_transient(statement, index, $0.baseAddress, Int32($0.count))
+                    }
             }
             guard code == SQLITE_OK else { throw error("bind") }
         }

@@ -46,7 +46,9 @@ public struct SQLiteManifestStore: ManifestStore {
         let exists = try await database.query(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
         guard exists.first?.first?.integer == 1 else { return 0 }
-        return Int(try await database.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.first?.integer ?? 0)
+        return Int(
+            try await database.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.first?.integer
+                ?? 0)
     }
 
     // MARK: - Versions
@@ -77,7 +79,8 @@ public struct SQLiteManifestStore: ManifestStore {
         }
     }
 
-    public func createDraft(name: String, stage: String, parents: [String], configHash: String, config: String) async throws
+    public func createDraft(name: String, stage: String, parents: [String], configHash: String, config: String)
+        async throws
         -> DatasetVersion
     {
         let id = "draft-" + UUID().uuidString.lowercased()
@@ -89,12 +92,13 @@ public struct SQLiteManifestStore: ManifestStore {
                 }
                 parentSeqs.append(found.seq)
             }
-            let seq = try db.run(
-                """
-                INSERT INTO dataset_versions (id, name, stage, config_hash, config, status, created_at)
-                VALUES (?1, ?2, ?3, ?4, ?5, 'draft', \(Self.now)) RETURNING seq
-                """, [.text(id), .text(name), .text(stage), .text(configHash), .text(config)]
-            ).first?.first?.integer ?? 0
+            let seq =
+                try db.run(
+                    """
+                    INSERT INTO dataset_versions (id, name, stage, config_hash, config, status, created_at)
+                    VALUES (?1, ?2, ?3, ?4, ?5, 'draft', \(Self.now)) RETURNING seq
+                    """, [.text(id), .text(name), .text(stage), .text(configHash), .text(config)]
+                ).first?.first?.integer ?? 0
             try db.runBatch(
                 "INSERT INTO dataset_parents (version_seq, parent_seq, position) VALUES (?1, ?2, ?3)",
                 parentSeqs.enumerated().map { [.integer(seq), .integer($0.element), .integer(Int64($0.offset))] })
@@ -125,9 +129,12 @@ public struct SQLiteManifestStore: ManifestStore {
 
     @discardableResult
     static func requireDraft(_ id: String, _ db: SQLiteDatabase.Connection) throws -> Int64 {
-        guard let found = try find(id, db) else { throw ManifestStoreError(.notFound, "dataset version \(id) does not exist") }
+        guard let found = try find(id, db) else {
+            throw ManifestStoreError(.notFound, "dataset version \(id) does not exist")
+        }
         guard found.status == "draft" else {
-            throw ManifestStoreError(.immutable, "dataset version \(id) is published and immutable; create a new draft instead")
+            throw ManifestStoreError(
+                .immutable, "dataset version \(id) is published and immutable; create a new draft instead")
         }
         return found.seq
     }

@@ -94,16 +94,22 @@ struct ManifestStoreContractTests {
         let scratch = try await ScratchManifest.make(kind)
         defer { scratch.dir.remove() }
         let store = scratch.store
-        let draft = try await store.createDraft(name: "pets", stage: "ingest", parents: [], configHash: "c1", config: "{}")
+        let draft = try await store.createDraft(
+            name: "pets", stage: "ingest", parents: [], configHash: "c1", config: "{}")
         #expect(draft.status == .draft)
         try await store.addItems([Self.item], to: draft.id)
         // Re-adding a key replaces it.
         try await store.addItems(
             [DatasetItem(sourceKey: "raw/cat.jpg", sha256: String(repeating: "b", count: 64), size: 99)], to: draft.id)
-        try await store.addItems([Self.item, DatasetItem(sourceKey: "raw/bad.jpg", sha256: "", size: 0, status: .rejected, reason: "zero bytes")], to: draft.id)
+        try await store.addItems(
+            [
+                Self.item,
+                DatasetItem(sourceKey: "raw/bad.jpg", sha256: "", size: 0, status: .rejected, reason: "zero bytes"),
+            ], to: draft.id)
         #expect(try await store.version(draft.id)?.itemCount == 2)
 
-        let published = try await store.publish(draft: draft.id, as: "ingest-abc", contentDigest: "d1", manifestURI: "file:///m.json")
+        let published = try await store.publish(
+            draft: draft.id, as: "ingest-abc", contentDigest: "d1", manifestURI: "file:///m.json")
         #expect(published.id == "ingest-abc")
         #expect(published.status == .published)
         #expect(published.itemCount == 2)
@@ -122,9 +128,11 @@ struct ManifestStoreContractTests {
         await #expect(throws: (any Error).self) { try await store.discardDraft("ingest-abc") }
 
         // The same content published again returns the existing version, not a duplicate.
-        let again = try await store.createDraft(name: "pets", stage: "ingest", parents: [], configHash: "c1", config: "{}")
+        let again = try await store.createDraft(
+            name: "pets", stage: "ingest", parents: [], configHash: "c1", config: "{}")
         try await store.addItems([Self.item], to: again.id)
-        let republished = try await store.publish(draft: again.id, as: "ingest-abc", contentDigest: "d1", manifestURI: "file:///m.json")
+        let republished = try await store.publish(
+            draft: again.id, as: "ingest-abc", contentDigest: "d1", manifestURI: "file:///m.json")
         #expect(republished == published)
         #expect(try await store.version(again.id) == nil)
         #expect(try await store.versions(name: "pets", stage: nil, limit: 10).map(\.id) == ["ingest-abc"])
@@ -139,7 +147,8 @@ struct ManifestStoreContractTests {
             "it's \"quoted\"", #"back\slash\\"#, "nul\u{0}inside", "ünïcødé/日本/🖼.jpg", "'); DROP TABLE items; --",
             "tab\there\nnewline\rcr", "$1 ?1 %s", "comma,separated",
         ]
-        let draft = try await store.createDraft(name: "hostile'; --", stage: "ingest", parents: [], configHash: "h", config: #"{"q":"'\""}"#)
+        let draft = try await store.createDraft(
+            name: "hostile'; --", stage: "ingest", parents: [], configHash: "h", config: #"{"q":"'\""}"#)
         let items = hostile.map { key in
             DatasetItem(
                 sourceKey: key, sha256: "00", size: 1, format: key.replacingOccurrences(of: "\u{0}", with: ""),
@@ -162,7 +171,8 @@ struct ManifestStoreContractTests {
         #expect(Set(claimed.map(\.key)) == Set(hostile))
         #expect(Set(try await store.complete(queue: "q'", worker: "w", keys: hostile)) == Set(hostile))
         await #expect(throws: ManifestStoreError.self) {
-            try await store.addItems([DatasetItem(sourceKey: "k", sha256: "x", size: 1, reason: "nul\u{0}")], to: draft.id)
+            try await store.addItems(
+                [DatasetItem(sourceKey: "k", sha256: "x", size: 1, reason: "nul\u{0}")], to: draft.id)
         }
     }
 
@@ -172,7 +182,8 @@ struct ManifestStoreContractTests {
         defer { scratch.dir.remove() }
         let store = scratch.store
         let raw = try await store.createDraft(name: "pets", stage: "ingest", parents: [], configHash: "a", config: "{}")
-        try await store.addItems((0..<25).map { DatasetItem(sourceKey: String(format: "k%03d", $0), sha256: "s", size: 1) }, to: raw.id)
+        try await store.addItems(
+            (0..<25).map { DatasetItem(sourceKey: String(format: "k%03d", $0), sha256: "s", size: 1) }, to: raw.id)
         var keys: [String] = []
         var after: String?
         repeat {
@@ -182,11 +193,15 @@ struct ManifestStoreContractTests {
         } while after != nil
         #expect(keys == (0..<25).map { String(format: "k%03d", $0) })
         let ingest = try await store.publish(draft: raw.id, as: "ingest-1", contentDigest: "x", manifestURI: "u")
-        let normalizeDraft = try await store.createDraft(name: "pets", stage: "normalize", parents: [ingest.id], configHash: "b", config: "{}")
-        let normalized = try await store.publish(draft: normalizeDraft.id, as: "normalize-1", contentDigest: "y", manifestURI: "u")
-        let otherDraft = try await store.createDraft(name: "extra", stage: "ingest", parents: [], configHash: "c", config: "{}")
+        let normalizeDraft = try await store.createDraft(
+            name: "pets", stage: "normalize", parents: [ingest.id], configHash: "b", config: "{}")
+        let normalized = try await store.publish(
+            draft: normalizeDraft.id, as: "normalize-1", contentDigest: "y", manifestURI: "u")
+        let otherDraft = try await store.createDraft(
+            name: "extra", stage: "ingest", parents: [], configHash: "c", config: "{}")
         let other = try await store.publish(draft: otherDraft.id, as: "ingest-2", contentDigest: "z", manifestURI: "u")
-        let trainDraft = try await store.createDraft(name: "pets", stage: "train", parents: [normalized.id, other.id], configHash: "d", config: "{}")
+        let trainDraft = try await store.createDraft(
+            name: "pets", stage: "train", parents: [normalized.id, other.id], configHash: "d", config: "{}")
         #expect(trainDraft.parents == ["normalize-1", "ingest-2"])
 
         let lineage = try await store.lineage(of: trainDraft.id)
@@ -208,8 +223,10 @@ struct ManifestStoreContractTests {
         let scratch = try await ScratchManifest.make(kind, maxAttempts: 2)
         defer { scratch.dir.remove() }
         let store = scratch.store
-        #expect(try await store.enqueue(queue: "normalize", items: (0..<10).map { ("item-\($0)", "{\"n\":\($0)}") }) == 10)
-        #expect(try await store.enqueue(queue: "normalize", items: [("item-0", "again")]) == 0, "duplicates are ignored")
+        #expect(
+            try await store.enqueue(queue: "normalize", items: (0..<10).map { ("item-\($0)", "{\"n\":\($0)}") }) == 10)
+        #expect(
+            try await store.enqueue(queue: "normalize", items: [("item-0", "again")]) == 0, "duplicates are ignored")
 
         let first = try await store.claimBatch(queue: "normalize", worker: "a", limit: 4, lease: .seconds(60))
         let second = try await store.claimBatch(queue: "normalize", worker: "b", limit: 100, lease: .milliseconds(300))
@@ -221,7 +238,9 @@ struct ManifestStoreContractTests {
 
         // Only the holder can complete; the rest fail back to the queue.
         #expect(try await store.complete(queue: "normalize", worker: "b", keys: first.map(\.key)).isEmpty)
-        #expect(try await store.complete(queue: "normalize", worker: "a", keys: Array(first.map(\.key).prefix(3))).count == 3)
+        #expect(
+            try await store.complete(queue: "normalize", worker: "a", keys: Array(first.map(\.key).prefix(3))).count
+                == 3)
         try await store.fail(queue: "normalize", worker: "a", failures: [(first[3].key, "decode error")])
         let retried = try await store.claimBatch(queue: "normalize", worker: "c", limit: 1, lease: .seconds(60))
         #expect(retried.map(\.key) == [first[3].key])
@@ -233,7 +252,9 @@ struct ManifestStoreContractTests {
         let recovered = try await store.claimBatch(queue: "normalize", worker: "d", limit: 100, lease: .seconds(60))
         #expect(Set(recovered.map(\.key)) == Set(second.map(\.key)))
         #expect(recovered.allSatisfy { $0.attempt == 2 })
-        #expect(try await store.complete(queue: "normalize", worker: "b", keys: second.map(\.key)).isEmpty, "b lost its claims")
+        #expect(
+            try await store.complete(queue: "normalize", worker: "b", keys: second.map(\.key)).isEmpty,
+            "b lost its claims")
         #expect(try await store.complete(queue: "normalize", worker: "d", keys: recovered.map(\.key)).count == 6)
 
         let counts = try await store.queueCounts(queue: "normalize")

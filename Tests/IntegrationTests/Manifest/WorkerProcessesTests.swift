@@ -60,7 +60,8 @@ struct WorkerProcessesTests {
         for index in 0..<4 {
             let text = (try? String(contentsOfFile: scratch.dir.file("record-\(index)"), encoding: .utf8)) ?? ""
             for key in text.split(separator: "\n") {
-                #expect(completedBy.updateValue("worker-\(index)", forKey: String(key)) == nil, "\(key) completed twice")
+                #expect(
+                    completedBy.updateValue("worker-\(index)", forKey: String(key)) == nil, "\(key) completed twice")
             }
         }
         let owners = try await completers(scratch)
@@ -78,7 +79,8 @@ struct WorkerProcessesTests {
     }
 
     func claimedCount(_ scratch: ScratchManifest, by worker: String) async throws -> Int {
-        try await scalar(scratch, "SELECT count(*) FROM work_items WHERE state = 'claimed' AND claimed_by = '\(worker)'")
+        try await scalar(
+            scratch, "SELECT count(*) FROM work_items WHERE state = 'claimed' AND claimed_by = '\(worker)'")
     }
 
     func retriedCount(_ scratch: ScratchManifest) async throws -> Int {

@@ -96,7 +96,8 @@ struct SigV4TestSuiteTests {
     @Test func theSuiteIsThere() {
         #expect(
             Self.cases.count >= 30,
-            "expected the AWS SigV4 test suite at \(Self.suiteDirectory.path) (shared/ beside the checkout, or PIPELINE_SHARED_DIR)")
+            "expected the AWS SigV4 test suite at \(Self.suiteDirectory.path) (shared/ beside the checkout, or PIPELINE_SHARED_DIR)"
+        )
     }
 
     @Test(arguments: cases)
