@@ -110,36 +110,37 @@ public struct Doctor: Sendable {
 
     func checkManifestStore() async -> DoctorCheck {
         let part = "manifest store"
-        switch configuration.manifest.location {
-        case .postgres(let uri):
-            do {
+        let latest = ManifestStoreFactory.latestSchemaVersion(configuration)
+        do {
+            let detail: String
+            switch configuration.manifest.location {
+            case .postgres(let uri):
                 let connection = try await PostgresConnection.connect(uri: uri, connectTimeoutSeconds: 5)
                 let version = try await connection.serverVersion()
-                let short = version.split(separator: " ").prefix(2).joined(separator: " ")
-                return DoctorCheck(
-                    part: part, status: .pass, summary: "\(configuration.manifest.location): connected, \(short)")
-            } catch {
-                return DoctorCheck(
-                    part: part, status: .fail, summary: "\(error)",
-                    fix:
-                        "start PostgreSQL or fix PIPELINE_MANIFEST_URL / manifest.url (host, port, user, password, database)"
-                )
-            }
-        case .sqlite(let path):
-            do {
+                detail = "connected, " + version.split(separator: " ").prefix(2).joined(separator: " ")
+            case .sqlite(let path):
                 try FileManager.default.createDirectory(
                     atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 let database = try await SQLiteDatabase.open(path: path)
-                let mode = try await database.query("PRAGMA journal_mode")
-                let journal = mode.first?.first?.text ?? "?"
-                return DoctorCheck(
-                    part: part, status: .pass,
-                    summary: "sqlite://\(path): opened (SQLite \(SQLiteDatabase.libraryVersion), journal \(journal))")
-            } catch {
-                return DoctorCheck(
-                    part: part, status: .fail, summary: "\(error)",
-                    fix: "make the directory writable or set PIPELINE_MANIFEST_URL / manifest.url")
+                let mode = try await database.query("PRAGMA journal_mode").first?.first?.text ?? "?"
+                detail = "opened (SQLite \(SQLiteDatabase.libraryVersion), journal \(mode))"
             }
+            let schema = try await ManifestStoreFactory.make(configuration).schemaVersion()
+            let summary = "\(configuration.manifest.location): \(detail), schema \(schema) of \(latest)"
+            if schema < latest {
+                return DoctorCheck(
+                    part: part, status: .warn, summary: summary,
+                    fix: "run `pipelinectl migrate` (stages also migrate when they start)")
+            }
+            return DoctorCheck(part: part, status: .pass, summary: summary)
+        } catch {
+            let fix: String
+            switch configuration.manifest.location {
+            case .postgres:
+                fix = "start PostgreSQL or fix PIPELINE_MANIFEST_URL / manifest.url (host, port, user, password, database)"
+            case .sqlite: fix = "make the directory writable or set PIPELINE_MANIFEST_URL / manifest.url"
+            }
+            return DoctorCheck(part: part, status: .fail, summary: "\(error)", fix: fix)
         }
     }
 
