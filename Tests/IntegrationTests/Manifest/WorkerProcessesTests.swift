@@ -36,7 +36,8 @@ struct WorkerProcessesTests {
             try await Task.sleep(for: .milliseconds(20))
             let recorded = (try? String(contentsOfFile: scratch.dir.file("record-0"), encoding: .utf8))?.count ?? 0
             if recorded > 0 {
-                try await Task.sleep(for: .milliseconds(100))
+                // Its next claim follows the record at once; the kill lands during that batch's 400 ms of work.
+                try await Task.sleep(for: .milliseconds(200))
                 kill(workers[0].processIdentifier, SIGKILL)
                 break
             }
