@@ -137,7 +137,8 @@ public struct Doctor: Sendable {
             let fix: String
             switch configuration.manifest.location {
             case .postgres:
-                fix = "start PostgreSQL or fix PIPELINE_MANIFEST_URL / manifest.url (host, port, user, password, database)"
+                fix =
+                    "start PostgreSQL or fix PIPELINE_MANIFEST_URL / manifest.url (host, port, user, password, database)"
             case .sqlite: fix = "make the directory writable or set PIPELINE_MANIFEST_URL / manifest.url"
             }
             return DoctorCheck(part: part, status: .fail, summary: "\(error)", fix: fix)

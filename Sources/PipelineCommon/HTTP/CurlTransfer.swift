@@ -40,6 +40,8 @@ final class TransferState {
     // Response body.
     var memoryLimit: Int
     var outputPath: String?
+    /// Where in an existing file the body goes (`.fileRegion`); nil to create or truncate.
+    var outputOffset: UInt64?
     var outputFD: Int32 = -1
     var sinkDecided = false
     var toMemory = true
@@ -66,7 +68,15 @@ final class TransferState {
             toMemory = true
             return true
         }
-        outputFD = open(outputPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if let outputOffset {
+            outputFD = open(outputPath, O_WRONLY | O_CLOEXEC)
+            if outputFD >= 0, lseek(outputFD, off_t(outputOffset), SEEK_SET) < 0 {
+                close(outputFD)
+                outputFD = -1
+            }
+        } else {
+            outputFD = open(outputPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        }
         guard outputFD >= 0 else {
             failure = .responseFileUnwritable
             return false
@@ -188,6 +198,7 @@ enum CurlTransfer {
         curl_easy_reset(h)  // Keeps the connection and DNS caches.
         let memoryLimit: Int
         var outputPath: String?
+        var outputOffset: UInt64?
         var hashing = false
         switch sink {
         case .memory(let limit): memoryLimit = limit
@@ -195,9 +206,14 @@ enum CurlTransfer {
             memoryLimit = 1 << 20
             outputPath = path
             hashing = sha256
+        case .fileRegion(let path, let offset):
+            memoryLimit = 1 << 20
+            outputPath = path
+            outputOffset = offset
         }
         let state = TransferState(handle: h, cancellation: cancellation, memoryLimit: memoryLimit)
         state.outputPath = outputPath
+        state.outputOffset = outputOffset
         state.progress = request.progress
         if hashing { state.hasher = SHA256() }
         defer { state.closeFiles() }

@@ -44,4 +44,7 @@ public enum HTTPResponseSink: Sendable {
     /// are kept in memory instead, so the file only ever holds a successful body. With
     /// `sha256`, the body's digest is computed as the bytes stream in.
     case file(path: String, sha256: Bool = false)
+    /// Written into an existing file at `offset` (neither created nor truncated), for
+    /// downloading the parts of one object in parallel.
+    case fileRegion(path: String, offset: UInt64)
 }

@@ -141,36 +141,61 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     /// ``get(_:to:range:)`` reporting bytes received so far.
+    ///
+    /// A whole object is fetched as its first part; when it is larger, the other parts follow
+    /// in parallel ranged GETs (`If-Match` on the first part's ETag, so a concurrent
+    /// overwrite cannot tear the file), and the file is then hashed once.
     public func get(
         _ key: String, to path: String, range: Range<UInt64>?, progress: (@Sendable (_ received: UInt64) -> Void)?
     ) async throws -> DownloadResult {
-        var transferProgress: (@Sendable (Int64, Int64) -> Void)?
-        if let progress {
-            transferProgress = { _, received in progress(UInt64(max(0, received))) }
+        let received = SentBytes()
+        func reporter(_ base: UInt64) -> (@Sendable (Int64, Int64) -> Void)? {
+            guard let progress else { return nil }
+            return { _, now in progress(base + UInt64(max(0, now))) }
         }
-        var headers = HTTPHeaders()
-        if let range {
-            guard !range.isEmpty else {
-                throw ObjectStoreError(
-                    kind: .service, operation: "GetObject", location: where_(key), code: "InvalidRange",
-                    message: "empty range")
-            }
-            headers.add("Range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")
+        // A small first request: small objects come whole, large ones learn their size
+        // without waiting for a full part before the parallel parts start.
+        let requested = range ?? 0..<Self.firstRangeSize
+        guard !requested.isEmpty else {
+            throw ObjectStoreError(
+                kind: .service, operation: "GetObject", location: where_(key), code: "InvalidRange",
+                message: "empty range")
         }
-        let response = try await send(
-            "GET", objectURL(key), headers: headers, sink: .file(path: path, sha256: true), operation: "GetObject",
-            key: key, progress: transferProgress)
+        var response = try await send(
+            "GET", objectURL(key), headers: ["Range": "bytes=\(requested.lowerBound)-\(requested.upperBound - 1)"],
+            sink: .file(path: path, sha256: true), operation: "GetObject", key: key, progress: reporter(0))
+        if range == nil, response.status == 416 {
+            // An empty object has no byte 0: ask for it whole.
+            response = try await send(
+                "GET", objectURL(key), sink: .file(path: path, sha256: true), operation: "GetObject", key: key)
+        }
         guard response.isSuccess else { throw failure(response, operation: "GetObject", key: key) }
-        // For a range, the object's size is the total of Content-Range (`bytes 0-9/1234`).
-        let total = response.headers["Content-Range"].flatMap { $0.split(separator: "/").last.flatMap { UInt64($0) } }
-        let info = info(key: key, headers: response.headers, size: total ?? response.bytesWritten)
-        let digest = Hex.encode(response.sha256 ?? [])
-        let expectedLength = response.headers["Content-Length"].flatMap { UInt64($0) }
-        if let expectedLength, expectedLength != response.bytesWritten {
+        // The object's size is the total of Content-Range (`bytes 0-9/1234`), or the body for a 200.
+        let total =
+            response.headers["Content-Range"].flatMap { $0.split(separator: "/").last.flatMap { UInt64($0) } }
+            ?? response.bytesWritten
+        if let expected = response.headers["Content-Length"].flatMap({ UInt64($0) }), expected != response.bytesWritten
+        {
             unlink(path)
             throw ObjectStoreError(
                 kind: .integrity, operation: "GetObject", location: where_(key),
-                message: "expected \(expectedLength) bytes but received \(response.bytesWritten)")
+                message: "expected \(expected) bytes but received \(response.bytesWritten)")
+        }
+        let info = info(key: key, headers: response.headers, size: total)
+        var digest = Hex.encode(response.sha256 ?? [])
+        var written = response.bytesWritten
+        if range == nil, response.status == 206, total > response.bytesWritten {
+            do {
+                _ = received.add(response.bytesWritten)
+                try await downloadRest(
+                    key, to: path, from: response.bytesWritten, total: total, etag: response.headers["ETag"],
+                    received: received, progress: progress)
+                digest = try await BlockingPools.files.runIfActive { Hex.encode(try SHA256.hash(fileAtPath: path)) }
+                written = total
+            } catch {
+                unlink(path)
+                throw error
+            }
         }
         if range == nil, let expected = info.sha256, expected != digest {
             unlink(path)
@@ -178,7 +203,62 @@ public struct S3ObjectStore: ObjectStore {
                 kind: .integrity, operation: "GetObject", location: where_(key),
                 message: "stored SHA-256 \(expected) but received bytes hash to \(digest)")
         }
-        return DownloadResult(info: info, bytesWritten: response.bytesWritten, sha256: digest)
+        return DownloadResult(info: info, bytesWritten: written, sha256: digest)
+    }
+
+    static let firstRangeSize: UInt64 = 1 << 20
+
+    /// Fetches bytes `start..<total` of `key` into `path` in parallel parts.
+    private func downloadRest(
+        _ key: String, to path: String, from start: UInt64, total: UInt64, etag: String?, received: SentBytes,
+        progress: (@Sendable (UInt64) -> Void)?
+    ) async throws {
+        guard truncate(path, off_t(total)) == 0 else {
+            throw ObjectStoreError(
+                kind: .local, operation: "GetObject", location: where_(key),
+                message: "cannot size \(path): \(String(cString: strerror(errno)))")
+        }
+        let partSize = multipart.partSize
+        let offsets = Array(stride(from: start, to: total, by: Int(partSize)))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            func addPart(_ offset: UInt64) {
+                group.addTask { [self] in
+                    let end = min(offset + partSize, total)
+                    var headers: HTTPHeaders = ["Range": "bytes=\(offset)-\(end - 1)"]
+                    if let etag { headers.add("If-Match", etag) }
+                    let response = try await send(
+                        "GET", objectURL(key), headers: headers, sink: .fileRegion(path: path, offset: offset),
+                        operation: "GetObject", key: key)
+                    guard response.status == 206, response.bytesWritten == end - offset else {
+                        if response.status == 412 {
+                            throw ObjectStoreError(
+                                kind: .integrity, operation: "GetObject", location: where_(key),
+                                code: "PreconditionFailed",
+                                message: "the object changed while it was being downloaded; retry", status: 412)
+                        }
+                        throw response.isSuccess
+                            ? ObjectStoreError(
+                                kind: .integrity, operation: "GetObject", location: where_(key),
+                                message:
+                                    "part at \(offset) came back with \(response.bytesWritten) bytes, status \(response.status)"
+                            )
+                            : failure(response, operation: "GetObject", key: key)
+                    }
+                    progress?(received.add(end - offset))
+                }
+            }
+            while next < min(multipart.concurrency, offsets.count) {
+                addPart(offsets[next])
+                next += 1
+            }
+            while try await group.next() != nil {
+                if next < offsets.count {
+                    addPart(offsets[next])
+                    next += 1
+                }
+            }
+        }
     }
 
     public func put(_ key: String, fromFile path: String, contentType: String?, sha256: String?) async throws
