@@ -41,6 +41,7 @@ demo: build
 	@set -a; . $(DEMO_DIR)/services/env; set +a; \
 	  export PIPELINE_DATA_DIR=$(DEMO_DIR) MLFLOW_TRACKING_URI=$$PIPELINE_TEST_MLFLOW_URI; \
 	  .build/debug/pipelinectl config check --config config/demo.yaml && \
+	  .build/debug/pipelinectl migrate --config config/demo.yaml && \
 	  .build/debug/pipelinectl doctor --config config/demo.yaml && \
 	  echo "demo: MLflow UI at $$MLFLOW_TRACKING_URI (stop it with: make demo-down)"
 
