@@ -22,14 +22,7 @@ struct DatasetsCommand: AsyncParsableCommand {
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
-    static func date(_ date: Date?) -> String {
-        guard let date else { return "-" }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter.string(from: date)
-    }
+    static func date(_ date: Date?) -> String { date.map(UTCTime.format) ?? "-" }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List dataset versions, newest first.")

@@ -50,7 +50,7 @@ struct ObjectsCommand: AsyncParsableCommand {
                             withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes])
                         print(String(decoding: data, as: UTF8.self))
                     } else {
-                        let date = object.lastModified.map { Self.format($0) } ?? "                   "
+                        let date = object.lastModified.map(UTCTime.format) ?? "                   "
                         print("\(date) \(String(object.size).leftPadded(12)) \(object.key)")
                     }
                 }
@@ -61,13 +61,6 @@ struct ObjectsCommand: AsyncParsableCommand {
             }
         }
 
-        static func format(_ date: Date) -> String {
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.timeZone = TimeZone(identifier: "UTC")
-            formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-            return formatter.string(from: date)
-        }
     }
 
     struct Copy: AsyncParsableCommand {

@@ -1,40 +1,9 @@
 import CCrypto
 import Foundation
 
-/// Streaming SHA-256 over libcrypto's EVP interface.
-///
-/// Feed bytes as they stream past with ``update(_:)`` and read the digest once with
-/// ``finalize()``. It owns a C context, so it is a class used by one thread at a time.
-public final class SHA256 {
-    private let context: OpaquePointer
-
-    public init() {
-        guard let context = EVP_MD_CTX_new(), EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else {
-            fatalError("libcrypto could not initialise SHA-256; the OpenSSL installation is broken")
-        }
-        self.context = context
-    }
-
-    deinit { EVP_MD_CTX_free(context) }
-
-    public func update(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
-        EVP_DigestUpdate(context, base, bytes.count)
-    }
-
-    public func update(_ data: some DataProtocol) {
-        for region in data.regions {
-            region.withUnsafeBytes { update($0) }
-        }
-    }
-
-    /// The 32-byte digest. The hasher must not be used afterwards.
-    public func finalize() -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: Int(pl_evp_max_md_size()))
-        var length: UInt32 = 0
-        EVP_DigestFinal_ex(context, &digest, &length)
-        return Array(digest.prefix(Int(length)))
-    }
+/// Streaming SHA-256: content hashes, SigV4 payload hashes, manifest digests.
+public final class SHA256: MessageDigest {
+    public init() { super.init(EVP_sha256(), name: "SHA-256") }
 
     /// The digest of `data` in one call.
     public static func hash(_ data: some DataProtocol) -> [UInt8] {

@@ -230,7 +230,7 @@ public struct FileObjectStore: ObjectStore {
     /// then records the metadata: a reader sees the old object or the new one, never half.
     private func store(
         _ key: String, contentType: String?, expectedSHA256: String?,
-        write: (_ temporary: String, _ hashers: [AnyHasher]) throws -> UInt64
+        write: (_ temporary: String, _ hashers: [MessageDigest]) throws -> UInt64
     ) throws -> ObjectInfo {
         let path = dataPath(key)
         let directory = (path as NSString).deletingLastPathComponent
@@ -315,7 +315,7 @@ public struct FileObjectStore: ObjectStore {
 
     // MARK: - File copies
 
-    private func hashFile(_ path: String, hashers: [AnyHasher], key: String, operation: String) throws -> UInt64 {
+    private func hashFile(_ path: String, hashers: [MessageDigest], key: String, operation: String) throws -> UInt64 {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw error(.notFound, operation, key, "no such key") }
         defer { close(fd) }
@@ -337,7 +337,8 @@ public struct FileObjectStore: ObjectStore {
     /// Copies `length` bytes at `offset` of `source` to a new file at `destination`, hashing
     /// them, and fsyncs the copy.
     private func copyFile(
-        from source: String, offset: UInt64, length: UInt64, to destination: String, hashers: [AnyHasher], key: String,
+        from source: String, offset: UInt64, length: UInt64, to destination: String, hashers: [MessageDigest],
+        key: String,
         operation: String
     ) throws -> UInt64 {
         let input = open(source, O_RDONLY | O_CLOEXEC)
@@ -391,11 +392,3 @@ public struct FileObjectStore: ObjectStore {
             kind: kind, operation: operation, location: "file://\(root)/\(key)", code: code, message: message)
     }
 }
-
-/// A digest fed by the copy loops: SHA-256 or MD5.
-protocol AnyHasher: AnyObject {
-    func update(_ bytes: UnsafeRawBufferPointer)
-}
-
-extension SHA256: AnyHasher {}
-extension MD5: AnyHasher {}

@@ -19,6 +19,15 @@ struct S3ObjectStoreTests {
         return (path, data)
     }
 
+    /// Waits until the store shows a multipart upload in progress.
+    static func waitForPendingUpload(_ store: S3ObjectStore) async throws {
+        for _ in 0..<500 {
+            if try await !store.pendingMultipartUploads().isEmpty { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("the multipart upload should have been visible while in progress")
+    }
+
     @Test func multipartUploadOfMoreThanTwoParts() async throws {
         let store = try ScratchStore.makeS3(
             prefix: Self.prefix(), multipart: .init(threshold: 5 << 20, partSize: 5 << 20, concurrency: 3))
@@ -45,15 +54,7 @@ struct S3ObjectStoreTests {
         let known = Hex.encode(SHA256.hash(data))
         let upload = Task { try await store.put("doomed.bin", fromFile: path, contentType: nil, sha256: known) }
         // Once the upload is under way, cut the source short: the next part cannot be read.
-        var sawUpload = false
-        for _ in 0..<500 {
-            if try await !store.pendingMultipartUploads().isEmpty {
-                sawUpload = true
-                break
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        #expect(sawUpload, "the multipart upload should have been visible while in progress")
+        try await Self.waitForPendingUpload(store)
         truncate(path, 1)
         await #expect {
             _ = try await upload.value
@@ -72,15 +73,7 @@ struct S3ObjectStoreTests {
         let (path, data) = try Self.randomFile(dir, "cancelled.bin", bytes: 60 << 20)
         let known = Hex.encode(SHA256.hash(data))
         let upload = Task { try await store.put("cancelled.bin", fromFile: path, contentType: nil, sha256: known) }
-        var sawUpload = false
-        for _ in 0..<500 {
-            if try await !store.pendingMultipartUploads().isEmpty {
-                sawUpload = true
-                break
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        #expect(sawUpload, "the multipart upload should have been visible while in progress")
+        try await Self.waitForPendingUpload(store)
         upload.cancel()
         await #expect(throws: (any Error).self) { _ = try await upload.value }
         #expect(try await store.pendingMultipartUploads().isEmpty)
