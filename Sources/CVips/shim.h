@@ -21,4 +21,25 @@ static inline int pl_vips_thumbnail(const char *filename, VipsImage **out, int w
 }
 
 static inline void pl_g_object_unref(VipsImage *image) { g_object_unref(image); }
+
+/* Opens a file with every decoder warning treated as an error (truncation, bad CRCs). */
+static inline VipsImage *pl_vips_image_new_from_file_strict(const char *filename) {
+    return vips_image_new_from_file(filename, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_WARNING, NULL);
+}
+
+/* The loader that recognised the file ("jpegload", "pngload", ...), or NULL. */
+static inline const char *pl_vips_image_loader(VipsImage *image) {
+    const char *loader = NULL;
+    if (vips_image_get_typeof(image, "vips-loader") && vips_image_get_string(image, "vips-loader", &loader) == 0) {
+        return loader;
+    }
+    return NULL;
+}
+
+/* The mean of every pixel: decodes the whole image, in a streaming fashion. */
+static inline int pl_vips_avg(VipsImage *image, double *out) { return vips_avg(image, out, NULL); }
+
+/* The error buffer's text, cleared; free it with g_free. */
+static inline char *pl_vips_take_error(void) { return vips_error_buffer_copy(); }
+static inline void pl_g_free(void *pointer) { g_free(pointer); }
 #endif

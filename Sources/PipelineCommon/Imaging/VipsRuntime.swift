@@ -2,7 +2,12 @@ import CVips
 
 /// libvips, initialised once per process.
 public enum VipsRuntime {
-    private static let initialised: Bool = pl_vips_init("image-pipeline") == 0
+    private static let initialised: Bool = {
+        guard pl_vips_init("image-pipeline") == 0 else { return false }
+        // Every file is opened once: libvips' operation cache would only hold memory.
+        vips_cache_set_max(0)
+        return true
+    }()
 
     /// Initialises libvips if needed; false when it could not start (a broken installation).
     @discardableResult
