@@ -17,34 +17,35 @@ struct WorkerProcessesTests {
         for start in stride(from: 0, to: keys.count, by: 5000) {
             try await store.enqueue(queue: "q", items: keys[start..<min(start + 5000, keys.count)].map { ($0, "{}") })
         }
-        // Worker 0 works slowly so that it is surely holding a batch when it is killed.
+        // Worker 0 works slowly (400 ms a batch) so that it is surely holding one when it is killed.
         var workers: [Process] = []
         for index in 0..<4 {
             let process = Process()
             process.executableURL = Command.buildDirectory.appendingPathComponent("manifest-bench")
             process.arguments = [
                 "worker", scratch.uri, "q", "worker-\(index)", scratch.dir.file("record-\(index)"), "100", "2000",
-                index == 0 ? "400" : "20",
+                index == 0 ? "400" : "50",
             ]
             process.standardOutput = FileHandle.nullDevice
             try process.run()
             workers.append(process)
         }
-        // Kill -9 worker 0 once it has completed a batch and claimed the next.
-        var killedHolding = 0
-        for _ in 0..<300 {
-            try await Task.sleep(for: .milliseconds(20))
-            let recorded = (try? String(contentsOfFile: scratch.dir.file("record-0"), encoding: .utf8))?.count ?? 0
-            if recorded > 0 {
-                // Its next claim follows the record at once; the kill lands during that batch's 400 ms of work.
-                try await Task.sleep(for: .milliseconds(200))
+        // Kill -9 worker 0 once it has completed a batch and is seen holding the next one.
+        var recorded = false
+        for _ in 0..<1000 {
+            try await Task.sleep(for: .milliseconds(10))
+            if !recorded {
+                recorded = ((try? String(contentsOfFile: scratch.dir.file("record-0"), encoding: .utf8))?.count ?? 0) > 0
+                continue
+            }
+            if try await claimedCount(scratch, by: "worker-0") > 0 {
                 kill(workers[0].processIdentifier, SIGKILL)
                 break
             }
         }
         workers[0].waitUntilExit()
         #expect(workers[0].terminationReason == .uncaughtSignal, "worker 0 should have been killed")
-        killedHolding = try await claimedCount(scratch, by: "worker-0")
+        let killedHolding = try await claimedCount(scratch, by: "worker-0")
         #expect(killedHolding > 0, "the killed worker should have died holding claimed items")
 
         for worker in workers.dropFirst() {
