@@ -35,7 +35,8 @@ struct WorkerProcessesTests {
         for _ in 0..<1000 {
             try await Task.sleep(for: .milliseconds(10))
             if !recorded {
-                recorded = ((try? String(contentsOfFile: scratch.dir.file("record-0"), encoding: .utf8))?.count ?? 0) > 0
+                recorded =
+                    ((try? String(contentsOfFile: scratch.dir.file("record-0"), encoding: .utf8))?.count ?? 0) > 0
                 continue
             }
             if try await claimedCount(scratch, by: "worker-0") > 0 {
