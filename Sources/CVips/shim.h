@@ -39,6 +39,28 @@ static inline const char *pl_vips_image_loader(VipsImage *image) {
 /* The mean of every pixel: decodes the whole image, in a streaming fashion. */
 static inline int pl_vips_avg(VipsImage *image, double *out) { return vips_avg(image, out, NULL); }
 
+/* Geometry and tone operations for augmentation. */
+static inline int pl_vips_flip(VipsImage *in, VipsImage **out, VipsDirection direction) {
+    return vips_flip(in, out, direction, NULL);
+}
+static inline int pl_vips_rot(VipsImage *in, VipsImage **out, VipsAngle angle) { return vips_rot(in, out, angle, NULL); }
+static inline int pl_vips_extract_area(VipsImage *in, VipsImage **out, int left, int top, int width, int height) {
+    return vips_extract_area(in, out, left, top, width, height, NULL);
+}
+/* out = in * a + b on every band, cast back to the input's format. */
+static inline int pl_vips_linear_uchar(VipsImage *in, VipsImage **out, double a, double b) {
+    return vips_linear1(in, out, a, b, "uchar", TRUE, NULL);
+}
+/* Applies EXIF orientation to the pixels and drops the tag. */
+static inline int pl_vips_autorot(VipsImage *in, VipsImage **out) { return vips_autorot(in, out, NULL); }
+static inline VipsImage *pl_vips_image_new_from_file_random(const char *filename) {
+    return vips_image_new_from_file(filename, "access", VIPS_ACCESS_RANDOM, NULL);
+}
+/* Saves by the file name's suffix; metadata is stripped so output bytes depend on pixels only. */
+static inline int pl_vips_write_stripped(VipsImage *image, const char *filename) {
+    return vips_image_write_to_file(image, filename, "strip", TRUE, NULL);
+}
+
 /* The error buffer's text, cleared; free it with g_free. */
 static inline char *pl_vips_take_error(void) { return vips_error_buffer_copy(); }
 static inline void pl_g_free(void *pointer) { g_free(pointer); }
