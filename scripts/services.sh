@@ -18,7 +18,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="${PIPELINE_SERVICES_DIR:-$ROOT/.services}"
 ENV_FILE="$STATE/env"
 REQUIREMENTS="$ROOT/scripts/requirements-services.txt"
-CACHE="${PIPELINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/image-pipeline}"
+CACHE="${PIPELINE_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/image-pipeline}"
 VENV="$CACHE/venv-$(sha256sum "$REQUIREMENTS" | cut -c1-12)"
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)"
 
