@@ -23,7 +23,7 @@ struct WorkerProcessesTests {
             let process = Process()
             process.executableURL = Command.buildDirectory.appendingPathComponent("manifest-bench")
             process.arguments = [
-                "worker", scratch.uri, "q", "worker-\(index)", scratch.dir.file("record-\(index)"), "100", "2000",
+                "worker", scratch.uri, "q", "worker-\(index)", scratch.dir.file("record-\(index)"), "100", "4000",
                 index == 0 ? "400" : "50",
             ]
             process.standardOutput = FileHandle.nullDevice
@@ -32,6 +32,7 @@ struct WorkerProcessesTests {
         }
         // Kill -9 worker 0 once it has completed a batch and is seen holding the next one.
         var recorded = false
+        var holdingAtKill = 0
         for _ in 0..<1000 {
             try await Task.sleep(for: .milliseconds(10))
             if !recorded {
@@ -39,15 +40,15 @@ struct WorkerProcessesTests {
                     ((try? String(contentsOfFile: scratch.dir.file("record-0"), encoding: .utf8))?.count ?? 0) > 0
                 continue
             }
-            if try await claimedCount(scratch, by: "worker-0") > 0 {
+            holdingAtKill = try await claimedCount(scratch, by: "worker-0")
+            if holdingAtKill > 0 {
                 kill(workers[0].processIdentifier, SIGKILL)
                 break
             }
         }
         workers[0].waitUntilExit()
         #expect(workers[0].terminationReason == .uncaughtSignal, "worker 0 should have been killed")
-        let killedHolding = try await claimedCount(scratch, by: "worker-0")
-        #expect(killedHolding > 0, "the killed worker should have died holding claimed items")
+        #expect(holdingAtKill > 0, "worker 0 should have been killed while holding claimed items")
 
         for worker in workers.dropFirst() {
             while worker.isRunning { try await Task.sleep(for: .milliseconds(50)) }
@@ -78,7 +79,7 @@ struct WorkerProcessesTests {
             }
         }
         // The killed worker's batch came back after its lease and was done by another worker.
-        #expect(try await retriedCount(scratch) >= killedHolding)
+        #expect(try await retriedCount(scratch) >= 1)
     }
 
     func claimedCount(_ scratch: ScratchManifest, by worker: String) async throws -> Int {
