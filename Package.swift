@@ -72,15 +72,16 @@ let package = Package(
             ],
             path: "Benchmarks/ManifestBenchmark"),
 
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "PipelineCommonTests",
             dependencies: [
-                "PipelineCommon",
+                "PipelineCommon", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["PipelineCommon"]),
+            dependencies: ["PipelineCommon", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

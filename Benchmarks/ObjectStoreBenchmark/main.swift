@@ -44,21 +44,7 @@ func timed(_ body: () async throws -> Void) async throws -> Double {
 
 /// Runs `operation` for indices 0..<count, `concurrency` at a time.
 func forEach(_ count: Int, _ operation: @escaping @Sendable (Int) async throws -> Void) async throws {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        var next = 0
-        while next < min(concurrency, count) {
-            let index = next
-            group.addTask { try await operation(index) }
-            next += 1
-        }
-        while try await group.next() != nil {
-            if next < count {
-                let index = next
-                group.addTask { try await operation(index) }
-                next += 1
-            }
-        }
-    }
+    _ = try await concurrentMap(count: count, limit: concurrency, operation)
 }
 
 try FileManager.default.createDirectory(atPath: work + "/get", withIntermediateDirectories: true)

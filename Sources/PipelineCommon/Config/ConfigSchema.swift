@@ -115,6 +115,4 @@ public enum ConfigSchema {
             "observability.metrics_port", env: ["PIPELINE_METRICS_PORT"], .integer(0...65_535), default: "9464",
             help: "Port of that server; 0 picks a free one."),
     ]
-
-    public static func key(_ path: String) -> ConfigKey? { keys.first { $0.path == path } }
 }

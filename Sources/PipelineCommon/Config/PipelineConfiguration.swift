@@ -101,6 +101,11 @@ public struct PipelineConfiguration: Sendable {
         self.effectiveValues = effectiveValues
     }
 
+    /// Where the effective value of `key` came from (`.defaultValue` when it was not set).
+    public func source(of key: String) -> ConfigSource {
+        effectiveValues.first { $0.key == key }?.source ?? .defaultValue
+    }
+
     /// The effective configuration as YAML, secrets redacted, each value's source as a comment.
     public func renderEffectiveYAML() -> String {
         var lines: [String] = []

@@ -34,4 +34,39 @@ public class MessageDigest {
         EVP_DigestFinal_ex(context, &digest, &length)
         return Array(digest.prefix(Int(length)))
     }
+
+    /// Feeds every digest the bytes of the file at `path`, read once in 1 MiB chunks, and
+    /// returns how many bytes there were. Throws a `CocoaError` naming the path and errno.
+    @discardableResult
+    public static func update(_ digests: [MessageDigest], withFileAt path: String) throws -> UInt64 {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw CocoaError(
+                errno == ENOENT ? .fileReadNoSuchFile : .fileReadUnknown,
+                userInfo: [
+                    NSFilePathErrorKey: path,
+                    NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(errno)),
+                ])
+        }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var total: UInt64 = 0
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            guard n >= 0 else {
+                throw CocoaError(
+                    .fileReadUnknown,
+                    userInfo: [
+                        NSFilePathErrorKey: path,
+                        NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(errno)),
+                    ])
+            }
+            if n == 0 { return total }
+            buffer.withUnsafeBytes { raw in
+                for digest in digests { digest.update(UnsafeRawBufferPointer(rebasing: raw[0..<n])) }
+            }
+            total += UInt64(n)
+        }
+    }
 }

@@ -112,20 +112,25 @@ public struct Doctor: Sendable {
         let part = "manifest store"
         let latest = ManifestStoreFactory.latestSchemaVersion(configuration)
         do {
+            // One store, one connection: the same one the schema version is read through.
             let detail: String
+            let schema: Int
             switch configuration.manifest.location {
             case .postgres(let uri):
-                let connection = try await PostgresConnection.connect(uri: uri, connectTimeoutSeconds: 5)
-                let version = try await connection.serverVersion()
+                // Answer in seconds: a doctor should not wait out the usual 10 s connect timeout.
+                let quick =
+                    uri.value.contains("connect_timeout")
+                    ? uri.value : uri.value + (uri.value.contains("?") ? "&" : "?") + "connect_timeout=5"
+                let store = PostgresManifestStore(uri: Secret(quick), poolSize: 1)
+                let version = try await store.pool.withConnection { try await $0.serverVersion() }
                 detail = "connected, " + version.split(separator: " ").prefix(2).joined(separator: " ")
+                schema = try await store.schemaVersion()
             case .sqlite(let path):
-                try FileManager.default.createDirectory(
-                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                let database = try await SQLiteDatabase.open(path: path)
-                let mode = try await database.query("PRAGMA journal_mode").first?.first?.text ?? "?"
+                let store = try await SQLiteManifestStore.open(path: path)
+                let mode = try await store.database.query("PRAGMA journal_mode").first?.first?.text ?? "?"
                 detail = "opened (SQLite \(SQLiteDatabase.libraryVersion), journal \(mode))"
+                schema = try await store.schemaVersion()
             }
-            let schema = try await ManifestStoreFactory.make(configuration).schemaVersion()
             let summary = "\(configuration.manifest.location): \(detail), schema \(schema) of \(latest)"
             if schema < latest {
                 return DoctorCheck(
@@ -220,7 +225,7 @@ public struct Doctor: Sendable {
         let root = configuration.staging.root
         let reserve = configuration.staging.reserveBytes
         do {
-            return try await BlockingPools.compute.runIfActive {
+            return try await BlockingPools.files.runIfActive {
                 do {
                     try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
                 } catch {

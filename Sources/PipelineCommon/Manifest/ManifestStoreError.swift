@@ -5,7 +5,6 @@ public struct ManifestStoreError: Error, Sendable, CustomStringConvertible {
         /// The version is published and can no longer change.
         case immutable
         case invalid
-        case schema
         case database
     }
 

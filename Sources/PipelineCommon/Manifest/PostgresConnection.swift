@@ -100,9 +100,6 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Whether the connection is still usable.
     public var isHealthy: Bool { lock.withLock { PQstatus(connection) == CONNECTION_OK } }
 
-    /// The server process of this connection (for tests that cut it).
-    public var backendPID: Int32 { lock.withLock { PQbackendPID(connection) } }
-
     fileprivate func copyIn(_ sql: String, data: Data) throws {
         guard let started = PQexec(connection, sql) else { throw failure("copy", nil) }
         let status = PQresultStatus(started)

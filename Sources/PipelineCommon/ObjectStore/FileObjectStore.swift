@@ -316,22 +316,13 @@ public struct FileObjectStore: ObjectStore {
     // MARK: - File copies
 
     private func hashFile(_ path: String, hashers: [MessageDigest], key: String, operation: String) throws -> UInt64 {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw error(.notFound, operation, key, "no such key") }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var total: UInt64 = 0
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0, errno == EINTR { continue }
-            guard n >= 0 else { throw error(.local, operation, key, String(cString: strerror(errno))) }
-            if n == 0 { break }
-            buffer.withUnsafeBytes { raw in
-                for hasher in hashers { hasher.update(UnsafeRawBufferPointer(rebasing: raw[0..<n])) }
-            }
-            total += UInt64(n)
+        do {
+            return try MessageDigest.update(hashers, withFileAt: path)
+        } catch let failure as CocoaError where failure.code == .fileReadNoSuchFile {
+            throw error(.notFound, operation, key, "no such key")
+        } catch {
+            throw self.error(.local, operation, key, "\(error)")
         }
-        return total
     }
 
     /// Copies `length` bytes at `offset` of `source` to a new file at `destination`, hashing

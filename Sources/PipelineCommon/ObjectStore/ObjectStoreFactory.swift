@@ -33,10 +33,10 @@ public enum ObjectStoreFactory {
             let name = settings.profile ?? "default"
             if let profile = AWSProfileFiles.profile(name, environment: environment) {
                 credentials = profile.credentials
-                let regionIsDefault =
-                    configuration.effectiveValues.first { $0.key == "object_store.region" }?.source
-                    == .defaultValue
-                if regionIsDefault, let profileRegion = profile.region { region = profileRegion }
+                if configuration.source(of: "object_store.region") == .defaultValue, let profileRegion = profile.region
+                {
+                    region = profileRegion
+                }
             }
         }
         guard let credentials else {

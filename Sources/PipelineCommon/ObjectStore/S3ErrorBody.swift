@@ -13,6 +13,4 @@ struct S3ErrorBody {
         message = error?.value("Message")
         requestId = error?.value("RequestId")
     }
-
-    static func code(in body: Data) -> String? { S3ErrorBody(body).code }
 }

@@ -148,7 +148,7 @@ public struct S3ObjectStore: ObjectStore {
     public func get(
         _ key: String, to path: String, range: Range<UInt64>?, progress: (@Sendable (_ received: UInt64) -> Void)?
     ) async throws -> DownloadResult {
-        let received = SentBytes()
+        let received = ByteCounter()
         func reporter(_ base: UInt64) -> (@Sendable (Int64, Int64) -> Void)? {
             guard let progress else { return nil }
             return { _, now in progress(base + UInt64(max(0, now))) }
@@ -210,7 +210,7 @@ public struct S3ObjectStore: ObjectStore {
 
     /// Fetches bytes `start..<total` of `key` into `path` in parallel parts.
     private func downloadRest(
-        _ key: String, to path: String, from start: UInt64, total: UInt64, etag: String?, received: SentBytes,
+        _ key: String, to path: String, from start: UInt64, total: UInt64, etag: String?, received: ByteCounter,
         progress: (@Sendable (UInt64) -> Void)?
     ) async throws {
         guard truncate(path, off_t(total)) == 0 else {
@@ -220,44 +220,29 @@ public struct S3ObjectStore: ObjectStore {
         }
         let partSize = multipart.partSize
         let offsets = Array(stride(from: start, to: total, by: Int(partSize)))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = 0
-            func addPart(_ offset: UInt64) {
-                group.addTask { [self] in
-                    let end = min(offset + partSize, total)
-                    var headers: HTTPHeaders = ["Range": "bytes=\(offset)-\(end - 1)"]
-                    if let etag { headers.add("If-Match", etag) }
-                    let response = try await send(
-                        "GET", objectURL(key), headers: headers, sink: .fileRegion(path: path, offset: offset),
-                        operation: "GetObject", key: key)
-                    guard response.status == 206, response.bytesWritten == end - offset else {
-                        if response.status == 412 {
-                            throw ObjectStoreError(
-                                kind: .integrity, operation: "GetObject", location: where_(key),
-                                code: "PreconditionFailed",
-                                message: "the object changed while it was being downloaded; retry", status: 412)
-                        }
-                        throw response.isSuccess
-                            ? ObjectStoreError(
-                                kind: .integrity, operation: "GetObject", location: where_(key),
-                                message:
-                                    "part at \(offset) came back with \(response.bytesWritten) bytes, status \(response.status)"
-                            )
-                            : failure(response, operation: "GetObject", key: key)
-                    }
-                    progress?(received.add(end - offset))
+        _ = try await concurrentMap(count: offsets.count, limit: multipart.concurrency) { [self] index in
+            let offset = offsets[index]
+            let end = min(offset + partSize, total)
+            var headers: HTTPHeaders = ["Range": "bytes=\(offset)-\(end - 1)"]
+            if let etag { headers.add("If-Match", etag) }
+            let response = try await send(
+                "GET", objectURL(key), headers: headers, sink: .fileRegion(path: path, offset: offset),
+                operation: "GetObject", key: key)
+            guard response.status == 206, response.bytesWritten == end - offset else {
+                if response.status == 412 {
+                    throw ObjectStoreError(
+                        kind: .integrity, operation: "GetObject", location: where_(key), code: "PreconditionFailed",
+                        message: "the object changed while it was being downloaded; retry", status: 412)
                 }
+                throw response.isSuccess
+                    ? ObjectStoreError(
+                        kind: .integrity, operation: "GetObject", location: where_(key),
+                        message:
+                            "part at \(offset) came back with \(response.bytesWritten) bytes, status \(response.status)"
+                    )
+                    : failure(response, operation: "GetObject", key: key)
             }
-            while next < min(multipart.concurrency, offsets.count) {
-                addPart(offsets[next])
-                next += 1
-            }
-            while try await group.next() != nil {
-                if next < offsets.count {
-                    addPart(offsets[next])
-                    next += 1
-                }
-            }
+            progress?(received.add(end - offset))
         }
     }
 
@@ -341,7 +326,7 @@ public struct S3ObjectStore: ObjectStore {
             ObjectInfo(
                 key: String(decode(entry.value("Key") ?? "").dropFirst(prefix.count)),
                 size: UInt64(entry.value("Size") ?? "") ?? 0, etag: Self.unquote(entry.value("ETag") ?? ""),
-                lastModified: entry.value("LastModified").flatMap(Self.parseISODate), sha256: nil, contentType: nil)
+                lastModified: entry.value("LastModified").flatMap(HTTPDate.parseISO8601), sha256: nil, contentType: nil)
         }
         let prefixes = root.all("CommonPrefixes").compactMap { $0.value("Prefix") }.map {
             String(decode($0).dropFirst(prefix.count))
@@ -449,11 +434,6 @@ public struct S3ObjectStore: ObjectStore {
                 }
                 .joined() + "</CompleteMultipartUpload>"
             let data = Data(body.utf8)
-            let completeStart = ContinuousClock.now
-            defer {
-                logger.debug(
-                    "multipart upload completed", metadata: ["complete": "\(ContinuousClock.now - completeStart)"])
-            }
             let completed = try await send(
                 "POST", objectURL(key, query: "uploadId=" + URIEncoding.encode(uploadId, keepSlash: false)),
                 headers: ["Content-Type": "application/xml"], body: .bytes(data),
@@ -488,54 +468,25 @@ public struct S3ObjectStore: ObjectStore {
     ) async throws -> [String] {
         let partSize = multipart.partSize
         let count = Int((size + partSize - 1) / partSize)
-        let sent = SentBytes()
-        return try await withThrowingTaskGroup(of: (Int, String).self) { group in
-            var etags = [String](repeating: "", count: count)
-            var next = 0
-            func addPart(_ index: Int) {
-                group.addTask { [self] in
-                    let offset = UInt64(index) * partSize
-                    let length = min(partSize, size - offset)
-                    let readStart = ContinuousClock.now
-                    let data = try await BlockingPools.files.runIfActive {
-                        try Self.read(path, offset: offset, length: length)
-                    }
-                    let sendStart = ContinuousClock.now
-                    guard UInt64(data.count) == length else {
-                        throw ObjectStoreError(
-                            kind: .local, operation: "UploadPart", location: where_(key),
-                            message: "\(path) changed during the upload (part \(index + 1) is short)")
-                    }
-                    let query = "partNumber=\(index + 1)&uploadId=" + URIEncoding.encode(uploadId, keepSlash: false)
-                    let response = try await send(
-                        "PUT", objectURL(key, query: query), body: .bytes(data),
-                        payloadHash: Hex.encode(SHA256.hash(data)),
-                        operation: "UploadPart", key: key)
-                    guard response.isSuccess, let etag = response.headers["ETag"] else {
-                        throw failure(response, operation: "UploadPart", key: key)
-                    }
-                    progress?(sent.add(length))
-                    logger.debug(
-                        "part uploaded",
-                        metadata: [
-                            "part": "\(index + 1)", "read": "\(sendStart - readStart)",
-                            "send": "\(ContinuousClock.now - sendStart)",
-                        ])
-                    return (index, Self.unquote(etag))
-                }
+        let sent = ByteCounter()
+        return try await concurrentMap(count: count, limit: multipart.concurrency) { [self] index in
+            let offset = UInt64(index) * partSize
+            let length = min(partSize, size - offset)
+            let data = try await BlockingPools.files.runIfActive { try Self.read(path, offset: offset, length: length) }
+            guard UInt64(data.count) == length else {
+                throw ObjectStoreError(
+                    kind: .local, operation: "UploadPart", location: where_(key),
+                    message: "\(path) changed during the upload (part \(index + 1) is short)")
             }
-            while next < min(multipart.concurrency, count) {
-                addPart(next)
-                next += 1
+            let query = "partNumber=\(index + 1)&uploadId=" + URIEncoding.encode(uploadId, keepSlash: false)
+            let response = try await send(
+                "PUT", objectURL(key, query: query), body: .bytes(data), payloadHash: Hex.encode(SHA256.hash(data)),
+                operation: "UploadPart", key: key)
+            guard response.isSuccess, let etag = response.headers["ETag"] else {
+                throw failure(response, operation: "UploadPart", key: key)
             }
-            while let (index, etag) = try await group.next() {
-                etags[index] = etag
-                if next < count {
-                    addPart(next)
-                    next += 1
-                }
-            }
-            return etags
+            progress?(sent.add(length))
+            return Self.unquote(etag)
         }
     }
 
@@ -544,7 +495,7 @@ public struct S3ObjectStore: ObjectStore {
     private func info(key: String, headers: HTTPHeaders, size: UInt64?) -> ObjectInfo {
         ObjectInfo(
             key: key, size: size ?? 0, etag: Self.unquote(headers["ETag"] ?? ""),
-            lastModified: headers["Last-Modified"].flatMap(Self.parseHTTPDate), sha256: headers["x-amz-meta-sha256"],
+            lastModified: headers["Last-Modified"].flatMap(HTTPDate.parse), sha256: headers["x-amz-meta-sha256"],
             contentType: headers["Content-Type"])
     }
 
@@ -583,24 +534,10 @@ public struct S3ObjectStore: ObjectStore {
     static func formDecode(_ text: String) -> String {
         URIEncoding.percentDecode(text.replacingOccurrences(of: "+", with: " "))
     }
-
-    static func parseISODate(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text)
-    }
-
-    static func parseHTTPDate(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return formatter.date(from: text)
-    }
 }
 
-/// Bytes sent across parts uploading concurrently, for progress reports.
-final class SentBytes: Sendable {
+/// Bytes moved by parts transferring concurrently, for progress reports.
+final class ByteCounter: Sendable {
     private let total = Mutex<UInt64>(0)
     func add(_ bytes: UInt64) -> UInt64 {
         total.withLock {

@@ -9,10 +9,21 @@ public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     private let label: String
+    private let output: @Sendable (Data) -> Void
 
-    public init(label: String, metadataProvider: Logger.MetadataProvider? = nil) {
+    /// - Parameter output: receives each line, newline included; standard error by default.
+    public init(
+        label: String, metadataProvider: Logger.MetadataProvider? = nil,
+        output: @escaping @Sendable (Data) -> Void = JSONLogHandler.standardError
+    ) {
         self.label = label
         self.metadataProvider = metadataProvider
+        self.output = output
+    }
+
+    /// Writes to standard error, whole lines only, so lines from concurrent tasks never interleave.
+    public static let standardError: @Sendable (Data) -> Void = { line in
+        lock.withLock { _ in FileHandle.standardError.write(line) }
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -39,11 +50,10 @@ public struct JSONLogHandler: LogHandler {
                 withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         else { return }
         line.append(0x0a)
-        Self.output.withLock { _ in FileHandle.standardError.write(line) }
+        output(line)
     }
 
-    /// Serialises writes so lines from concurrent tasks never interleave.
-    private static let output = Mutex<Void>(())
+    private static let lock = Mutex<Void>(())
 
     private static func timestamp() -> String {
         Date().formatted(

@@ -24,6 +24,4 @@ public final class ReadinessState: Sendable {
             entries.compactMap { name, reason in reason.map { "\(name): \($0)" } }.sorted()
         }
     }
-
-    public var isReady: Bool { notReadyReasons.isEmpty }
 }

@@ -170,31 +170,9 @@ public struct StagingRun: Sendable {
         -> [StagedFile]
     {
         try ensureSpace(for: objects.reduce(0) { $0 + $1.size })
-        return try await withThrowingTaskGroup(of: (Int, StagedFile).self) { group in
-            var staged = [StagedFile?](repeating: nil, count: objects.count)
-            var next = 0
-            func add(_ index: Int) {
-                let object = objects[index]
-                group.addTask {
-                    (
-                        index,
-                        try await stage(
-                            object.key, from: store, expectedSize: object.size, expectedSHA256: object.sha256)
-                    )
-                }
-            }
-            while next < min(concurrency, objects.count) {
-                add(next)
-                next += 1
-            }
-            while let (index, file) = try await group.next() {
-                staged[index] = file
-                if next < objects.count {
-                    add(next)
-                    next += 1
-                }
-            }
-            return staged.compactMap { $0 }
+        return try await concurrentMap(count: objects.count, limit: concurrency) { index in
+            let object = objects[index]
+            return try await stage(object.key, from: store, expectedSize: object.size, expectedSHA256: object.sha256)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
 @testable import PipelineCommon
@@ -31,7 +32,7 @@ struct DoctorTests {
     }
 
     @Test func namesTheStoppedPart() async throws {
-        let closed = "http://127.0.0.1:\(try Self.closedPort())"
+        let closed = "http://127.0.0.1:\(try closedPort())"
         let mlflow = try await checks(["MLFLOW_TRACKING_URI": closed])
         #expect(mlflow.filter { $0.status == .fail }.map(\.part) == ["mlflow"])
         #expect(mlflow.first { $0.part == "mlflow" }?.fix?.contains("MLFLOW_TRACKING_URI") == true)
@@ -41,7 +42,7 @@ struct DoctorTests {
 
         let url = try Services.value("PIPELINE_TEST_POSTGRES_URL")
         var components = URLComponents(string: url)!
-        components.port = try Self.closedPort()
+        components.port = try closedPort()
         let postgres = try await checks(["PIPELINE_MANIFEST_URL": components.string!])
         let failed = postgres.first { $0.status == .fail }
         #expect(failed?.part == "manifest store")
@@ -73,7 +74,7 @@ struct DoctorTests {
         #expect(passing.stdout.contains("PASS  object store"))
 
         var stopped = environment
-        stopped["MLFLOW_TRACKING_URI"] = "http://127.0.0.1:\(try Self.closedPort())"
+        stopped["MLFLOW_TRACKING_URI"] = "http://127.0.0.1:\(try closedPort())"
         let failing = try await Command.run("pipelinectl", ["doctor"], environment: stopped)
         #expect(failing.status == 1)
         #expect(failing.stdout.contains("FAIL  mlflow"))
@@ -90,20 +91,5 @@ struct DoctorTests {
             #expect(!failing.stdout.contains(secret) && !failing.stderr.contains(secret))
             #expect(!json.stdout.contains(secret))
         }
-    }
-
-    static func closedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
 @testable import PipelineCommon
@@ -96,15 +97,8 @@ struct S3ObjectStoreTests {
     @Test func paginatesOverMoreThanAThousandKeys() async throws {
         let store = try ScratchStore.makeS3(prefix: Self.prefix())
         let keys = (0..<1100).map { String(format: "many/%05d.txt", $0) }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = 0
-            func add() {
-                let key = keys[next]
-                next += 1
-                group.addTask { _ = try await store.put(key, data: Data(key.utf8), contentType: nil) }
-            }
-            for _ in 0..<16 { add() }
-            while try await group.next() != nil { if next < keys.count { add() } }
+        _ = try await concurrentMap(count: keys.count, limit: 16) { index in
+            try await store.put(keys[index], data: Data(keys[index].utf8), contentType: nil)
         }
         var listed: [String] = []
         for try await object in store.listAll(prefix: "many/") { listed.append(object.key) }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs one of the package's built executables (from the same build directory as the tests).
 enum Command {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
 @testable import PipelineCommon
@@ -124,7 +125,7 @@ struct HTTPClientTests {
 
     @Test func reportsConnectionRefusedClearly() async throws {
         // Bind a port and close it again so that nothing listens there.
-        let port = try Self.closedPort()
+        let port = try closedPort()
         let error = await #expect(throws: HTTPClientError.self) {
             _ = try await Self.client(attempts: 2).execute(HTTPRequest(url: URL(string: "http://127.0.0.1:\(port)/x")!))
         }
@@ -159,7 +160,7 @@ struct HTTPClientTests {
     }
 
     @Test func errorsNeverShowSignaturesOrPasswords() async throws {
-        let port = try Self.closedPort()
+        let port = try closedPort()
         let url = URL(string: "http://user:hunter2@127.0.0.1:\(port)/k?X-Amz-Signature=abcdef123&X-Amz-Expires=60")!
         let error = await #expect(throws: HTTPClientError.self) {
             _ = try await Self.client(attempts: 1).execute(HTTPRequest(url: url))
@@ -186,23 +187,5 @@ struct HTTPClientTests {
         #expect(!RetryPolicy.isRetryable(status: 404))
         #expect(HTTPClient.parseRetryAfter("7") == .seconds(7))
         #expect(HTTPClient.parseRetryAfter("soon") == nil)
-    }
-
-    static func closedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        try withUnsafeMutablePointer(to: &address) { pointer in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                guard bind(fd, raw, length) == 0, getsockname(fd, raw, &length) == 0 else {
-                    throw CocoaError(.fileWriteUnknown)
-                }
-            }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 import Testing
 
 @testable import PipelineCommon
@@ -87,12 +88,29 @@ struct ObservabilityServerTests {
         #expect(process.terminationStatus == 0, "promtool check metrics: \(report)")
     }
 
-    @Test func jsonLogLinesCarryMessageLevelAndMetadata() {
-        var handler = JSONLogHandler(label: "json-test")
-        handler[metadataKey: "stage"] = "ingest"
-        // The handler writes to stderr; here we check its metadata plumbing and level handling.
-        #expect(handler[metadataKey: "stage"] == "ingest")
-        handler.logLevel = .debug
-        #expect(handler.logLevel == .debug)
+    @Test func jsonLogLinesCarryMessageLevelAndMetadata() throws {
+        let lines = Mutex<[Data]>([])
+        var logger = Logger(label: "json-test") { label in
+            JSONLogHandler(label: label, output: { line in lines.withLock { $0.append(line) } })
+        }
+        logger.logLevel = .debug
+        logger[metadataKey: "stage"] = "ingest"
+        logger.trace("below the level")
+        logger.info("staged \"a\"/b", metadata: ["bytes": "42", "keys": .array(["x", "y"])])
+        logger.warning("slow")
+        let captured = lines.withLock { $0 }
+        #expect(captured.count == 2, "trace is below the level")
+        #expect(captured.allSatisfy { $0.last == 0x0a && !$0.dropLast().contains(0x0a) }, "one object a line")
+        let first = try #require(try JSONSerialization.jsonObject(with: captured[0]) as? [String: Any])
+        #expect(first["message"] as? String == "staged \"a\"/b")
+        #expect(first["level"] as? String == "info")
+        #expect(first["logger"] as? String == "json-test")
+        #expect(first["stage"] as? String == "ingest")
+        #expect(first["bytes"] as? String == "42")
+        #expect(first["keys"] as? [String] == ["x", "y"])
+        #expect(first["time"] is String && first["source"] == nil)
+        let second = try #require(try JSONSerialization.jsonObject(with: captured[1]) as? [String: Any])
+        #expect(second["level"] as? String == "warning")
+        #expect((second["source"] as? String)?.hasPrefix("ObservabilityServerTests.swift:") == true)
     }
 }
