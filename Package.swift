@@ -6,7 +6,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "PipelineCommon", targets: ["PipelineCommon"]),
+        .library(name: "IngestStage", targets: ["IngestStage"]),
         .executable(name: "pipelinectl", targets: ["pipelinectl"]),
+        .executable(name: "pipeline-ingest", targets: ["pipeline-ingest"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -50,11 +52,36 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
             ]),
-        .executableTarget(
-            name: "pipelinectl",
+        .target(
+            name: "StageCommand",
             dependencies: [
                 "PipelineCommon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "IngestStage",
+            dependencies: [
+                "PipelineCommon",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .executableTarget(
+            name: "pipelinectl",
+            dependencies: [
+                "PipelineCommon", "StageCommand",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "pipeline-ingest",
+            dependencies: [
+                "PipelineCommon", "StageCommand", "IngestStage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
 
         .executableTarget(
@@ -80,8 +107,17 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]),
         .testTarget(
+            name: "IngestStageTests",
+            dependencies: [
+                "IngestStage", "PipelineCommon", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(
             name: "IntegrationTests",
-            dependencies: ["PipelineCommon", "TestSupport"]),
+            dependencies: [
+                "PipelineCommon", "IngestStage", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

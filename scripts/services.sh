@@ -52,6 +52,30 @@ install_python() {
     touch "$VENV/.complete"
 }
 
+# Real photographs for the ingest tests and the demo: the sample images that ship in
+# scikit-image's wheel (downloaded once, unpacked into the cache; never committed).
+SAMPLES_VERSION=0.26.0
+SAMPLES="$CACHE/sample-images-$SAMPLES_VERSION"
+install_samples() {
+    if [ -f "$SAMPLES/.complete" ]; then return; fi
+    log "fetching sample photographs (scikit-image $SAMPLES_VERSION wheel)"
+    rm -rf "$SAMPLES" "$CACHE/wheels"; mkdir -p "$SAMPLES" "$CACHE/wheels"
+    "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+        -d "$CACHE/wheels" "scikit-image==$SAMPLES_VERSION" || die "could not download scikit-image"
+    "$VENV/bin/python" - "$CACHE/wheels" "$SAMPLES" <<'PY'
+import glob, os, sys, zipfile
+wheels, target = sys.argv[1], sys.argv[2]
+names = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "hubble_deep_field.jpg",
+         "retina.jpg", "motorcycle_left.png", "camera.png"]
+with zipfile.ZipFile(glob.glob(os.path.join(wheels, "scikit_image-*.whl"))[0]) as wheel:
+    for name in names:
+        with wheel.open("skimage/data/" + name) as source, open(os.path.join(target, name), "wb") as out:
+            out.write(source.read())
+PY
+    rm -rf "$CACHE/wheels"
+    touch "$SAMPLES/.complete"
+}
+
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
@@ -191,11 +215,14 @@ case "$cmd" in
                 *) die "unknown service '$part': use postgres, s3 or mlflow" ;;
             esac
         done
+        install_samples
         write_setting PIPELINE_TEST_PYTHON "$VENV/bin/python"
+        write_setting PIPELINE_TEST_SAMPLE_IMAGES "$SAMPLES"
         log "settings in $ENV_FILE"
         ;;
     down) down ;;
-    install) install_system; install_python ;;
+    install) install_system; install_python; install_samples ;;
+    samples) install_python; install_samples; echo "$SAMPLES" ;;
     python) install_python; echo "$VENV/bin/python" ;;
     env) [ -f "$ENV_FILE" ] || die "no services running (run: scripts/services.sh up)"; sed 's/^/export /' "$ENV_FILE" ;;
     status)

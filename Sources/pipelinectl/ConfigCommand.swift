@@ -1,5 +1,6 @@
 import ArgumentParser
 import PipelineCommon
+import StageCommand
 
 struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PipelineCommon
+import StageCommand
 
 struct DatasetsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

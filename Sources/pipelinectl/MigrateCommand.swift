@@ -1,5 +1,6 @@
 import ArgumentParser
 import PipelineCommon
+import StageCommand
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

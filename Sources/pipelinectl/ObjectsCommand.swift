@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PipelineCommon
+import StageCommand
 
 /// `pipelinectl objects`: list, copy and presign, which is also the quickest way to check
 /// credentials and endpoints.
@@ -208,36 +209,14 @@ enum StoreReference {
     }
 }
 
-/// A one-line progress report on standard error, only when it is a terminal.
-final class ProgressLine: @unchecked Sendable {
-    // `lock` guards every mutable field; updates come from transfer threads.
-    private let lock = NSLock()
-    private let enabled = isatty(STDERR_FILENO) == 1
-    private let start = Date()
-    private var lastPrint = Date.distantPast
-    private var printed = false
-
+extension ProgressLine {
     func update(_ done: UInt64, of total: UInt64) {
-        guard enabled else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        let now = Date()
-        guard now.timeIntervalSince(lastPrint) >= 0.2 || done == total else { return }
-        lastPrint = now
-        printed = true
-        let seconds = max(now.timeIntervalSince(start), 0.001)
         let percent = total > 0 ? Int(Double(done) / Double(total) * 100) : 100
-        let line = String(
-            format: "\r  %.1f / %.1f MiB  %3d%%  %.1f MiB/s ", Double(done) / 1_048_576, Double(total) / 1_048_576,
-            percent,
-            Double(done) / 1_048_576 / seconds)
-        FileHandle.standardError.write(Data(line.utf8))
-    }
-
-    func finish() {
-        lock.lock()
-        defer { lock.unlock() }
-        if printed { FileHandle.standardError.write(Data("\n".utf8)) }
+        show(force: done == total) { seconds in
+            String(
+                format: "%.1f / %.1f MiB  %3d%%  %.1f MiB/s", Double(done) / 1_048_576, Double(total) / 1_048_576,
+                percent, Double(done) / 1_048_576 / seconds)
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StageCommand
 
 /// The operator CLI: configuration, diagnosis, and (as later stages land) migrations,
 /// datasets, models and the demo.
@@ -12,23 +13,7 @@ struct Pipelinectl: AsyncParsableCommand {
         ])
 }
 
-/// Runs the CLI with the project's exit codes: 0 ok, 1 failed, 2 bad usage or configuration.
 @main
 enum Main {
-    static func main() async {
-        do {
-            var command = try Pipelinectl.parseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            if Pipelinectl.exitCode(for: error) == .validationFailure {
-                FileHandle.standardError.write(Data((Pipelinectl.fullMessage(for: error) + "\n").utf8))
-                exit(2)
-            }
-            Pipelinectl.exit(withError: error)
-        }
-    }
+    static func main() async { await CommandRunner.main(Pipelinectl.self) }
 }

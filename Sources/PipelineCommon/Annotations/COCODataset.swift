@@ -43,6 +43,21 @@ public struct COCODataset: Sendable, Equatable, Codable {
             self.score = score
         }
 
+        /// Reads what real COCO files hold: `area` and `iscrowd` are often left out, and
+        /// segmentation-only annotations have no `bbox` (they are kept with an empty one).
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try container.decode(Int.self, forKey: .id)
+            imageId = try container.decode(Int.self, forKey: .imageId)
+            categoryId = try container.decode(Int.self, forKey: .categoryId)
+            bbox = try container.decodeIfPresent([Double].self, forKey: .bbox) ?? []
+            area =
+                try container.decodeIfPresent(Double.self, forKey: .area)
+                ?? (bbox.count == 4 ? bbox[2] * bbox[3] : 0)
+            iscrowd = try container.decodeIfPresent(Int.self, forKey: .iscrowd) ?? 0
+            score = try container.decodeIfPresent(Double.self, forKey: .score)
+        }
+
         enum CodingKeys: String, CodingKey {
             case id, bbox, area, iscrowd, score
             case imageId = "image_id"

@@ -7,6 +7,8 @@ public enum ConfigSchema {
         ("object_store", "Where images and published manifests live."),
         ("manifest", "The manifest store: dataset versions, items and work claims."),
         ("staging", "Local scratch space (NVMe) through which every stage moves its bytes."),
+        ("ingest", "Stage 1: picking up raw images, validating, deduplicating, annotating."),
+        ("augment", "Augmented copies ingest makes of every image (deterministic for a seed)."),
         ("mlflow", "MLflow tracking server and model registry."),
         ("label_studio", "Label Studio, for importing predictions for human review."),
         ("http", "The HTTP client every remote call goes through (S3, MLflow, Label Studio)."),
@@ -52,6 +54,9 @@ public enum ConfigSchema {
         ConfigKey(
             "manifest.max_attempts", env: ["PIPELINE_MAX_ATTEMPTS"], .integer(1...100), default: "5",
             help: "Attempts a work item gets before it is set aside as dead."),
+        ConfigKey(
+            "manifest.files_prefix", env: ["PIPELINE_MANIFEST_PREFIX"], .text, default: "manifests/",
+            help: "Object-store prefix under which each version's manifest.json and manifest.jsonl are written."),
 
         ConfigKey(
             "staging.root", env: ["PIPELINE_STAGING_ROOT"], .path, default: "/mnt/nvme",
@@ -62,6 +67,62 @@ public enum ConfigSchema {
         ConfigKey(
             "staging.keep_on_failure", env: ["PIPELINE_KEEP_STAGING"], .boolean, default: "false",
             help: "Keep a failed run's staging directory for inspection."),
+
+        ConfigKey(
+            "ingest.dataset", env: ["PIPELINE_DATASET"], .text, default: "images",
+            help: "Name of the dataset the ingested images form; each publish is a version of it."),
+        ConfigKey(
+            "ingest.raw_prefix", env: ["PIPELINE_RAW_PREFIX"], .text, default: "raw/",
+            help: "Prefix where raw images land (polled, or named by bucket notifications)."),
+        ConfigKey(
+            "ingest.curated_prefix", env: ["PIPELINE_CURATED_PREFIX"], .text, default: "curated/",
+            help: "Prefix for accepted images, stored once each under <prefix><sha256[0:2]>/<sha256>.<ext>."),
+        ConfigKey(
+            "ingest.annotations_prefix", env: ["PIPELINE_ANNOTATIONS_PREFIX"], .text, default: "annotations/",
+            help: "Prefix of COCO instances or Label Studio export JSON files, matched to images by key or file name."),
+        ConfigKey(
+            "ingest.poll_interval_seconds", env: ["PIPELINE_POLL_INTERVAL"], .number(1...86_400), default: "60",
+            help: "Time between listings in poll mode (without --once)."),
+        ConfigKey(
+            "ingest.max_pixels", env: ["PIPELINE_MAX_PIXELS"], .integer(1...2_000_000_000), default: "100000000",
+            help: "Images declaring more pixels than this are rejected unread (decompression bombs)."),
+        ConfigKey(
+            "ingest.batch_size", env: ["PIPELINE_INGEST_BATCH"], .integer(1...10_000), default: "32",
+            help: "Objects a worker claims at a time."),
+        ConfigKey(
+            "ingest.concurrency", env: ["PIPELINE_INGEST_CONCURRENCY"], .integer(1...256), default: "8",
+            help: "Objects a worker processes at once (downloads, decodes, uploads)."),
+        ConfigKey(
+            "ingest.lease_seconds", env: ["PIPELINE_INGEST_LEASE"], .integer(5...86_400), default: "300",
+            help: "How long a claim lasts; a killed worker's objects are taken again after it."),
+        ConfigKey(
+            "ingest.webhook_token", env: ["PIPELINE_WEBHOOK_TOKEN"], .text, secret: true,
+            help: "Token bucket notifications must carry (Authorization: Bearer, or the password of Basic auth)."),
+
+        ConfigKey(
+            "augment.copies", env: ["PIPELINE_AUGMENT_COPIES"], .integer(0...100), default: "0",
+            help: "Augmented copies per accepted image; 0 for none."),
+        ConfigKey(
+            "augment.seed", env: ["PIPELINE_AUGMENT_SEED"], .integer(0...Int.max), default: "0",
+            help: "Seed of the transforms: the same seed and image always give the same copies."),
+        ConfigKey(
+            "augment.flip_horizontal", env: [], .boolean, default: "true",
+            help: "Mirror left-right at random."),
+        ConfigKey(
+            "augment.flip_vertical", env: [], .boolean, default: "false",
+            help: "Mirror top-bottom at random."),
+        ConfigKey(
+            "augment.rotate", env: [], .boolean, default: "false",
+            help: "Rotate by a random multiple of 90 degrees."),
+        ConfigKey(
+            "augment.brightness", env: [], .number(0...255), default: "0",
+            help: "Largest brightness shift, in 0-255 levels; 0 for none."),
+        ConfigKey(
+            "augment.contrast", env: [], .number(0...1), default: "0",
+            help: "Largest contrast change, as a fraction (0.2 = 80% to 120%); 0 for none."),
+        ConfigKey(
+            "augment.crop_min_area", env: [], .number(0.05...1), default: "1",
+            help: "Random crops keep at least this fraction of the area; 1 for no crops."),
 
         ConfigKey(
             "mlflow.tracking_uri", env: ["MLFLOW_TRACKING_URI"], .url(schemes: ["http", "https"]),

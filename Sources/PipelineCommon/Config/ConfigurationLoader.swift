@@ -195,6 +195,23 @@ struct ConfigurationLoader {
 
     // MARK: - Typed configuration
 
+    /// `raw` and `raw/` both mean the folder `raw/`; `/` alone means the whole store.
+    static func prefix(_ value: String) -> String {
+        let trimmed = value.drop { $0 == "/" }
+        return trimmed.isEmpty || trimmed.hasSuffix("/") ? String(trimmed) : trimmed + "/"
+    }
+
+    private func augmentationPlan() -> AugmentationPlan? {
+        let copies = int("augment.copies") ?? 0
+        guard copies > 0 else { return nil }
+        let crop = double("augment.crop_min_area") ?? 1
+        return AugmentationPlan(
+            copies: copies, flipHorizontal: bool("augment.flip_horizontal") ?? true,
+            flipVertical: bool("augment.flip_vertical") ?? false, rotate: bool("augment.rotate") ?? false,
+            brightnessJitter: double("augment.brightness") ?? 0, contrastJitter: double("augment.contrast") ?? 0,
+            cropMinimumArea: crop < 1 ? crop : nil, seed: UInt64(int("augment.seed") ?? 0))
+    }
+
     private mutating func build() -> PipelineConfiguration? {
         requireTogether("object_store.access_key_id", "object_store.secret_access_key")
         if resolved["object_store.session_token"] != nil, resolved["object_store.access_key_id"] == nil {
@@ -240,11 +257,24 @@ struct ConfigurationLoader {
                 profile: string("object_store.profile")),
             manifest: .init(
                 location: manifestLocation, poolSize: int("manifest.pool_size") ?? 4,
-                maxAttempts: int("manifest.max_attempts") ?? 5),
+                maxAttempts: int("manifest.max_attempts") ?? 5,
+                filesPrefix: Self.prefix(string("manifest.files_prefix") ?? "manifests/")),
             staging: .init(
                 root: string("staging.root") ?? "/mnt/nvme",
                 reserveBytes: UInt64(int("staging.reserve_mib") ?? 1024) << 20,
                 keepOnFailure: bool("staging.keep_on_failure") ?? false),
+            ingest: .init(
+                dataset: string("ingest.dataset") ?? "images",
+                rawPrefix: Self.prefix(string("ingest.raw_prefix") ?? "raw/"),
+                curatedPrefix: Self.prefix(string("ingest.curated_prefix") ?? "curated/"),
+                annotationsPrefix: Self.prefix(string("ingest.annotations_prefix") ?? "annotations/"),
+                pollInterval: .milliseconds(Int((double("ingest.poll_interval_seconds") ?? 60) * 1000)),
+                maxPixels: int("ingest.max_pixels") ?? 100_000_000,
+                batchSize: int("ingest.batch_size") ?? 32,
+                concurrency: int("ingest.concurrency") ?? 8,
+                lease: .seconds(int("ingest.lease_seconds") ?? 300),
+                webhookToken: string("ingest.webhook_token").map(Secret.init),
+                augmentation: augmentationPlan()),
             mlflow: .init(
                 trackingURI: trackingURI,
                 token: string("mlflow.token").map(Secret.init),

@@ -23,12 +23,29 @@ public struct PipelineConfiguration: Sendable {
         public var poolSize: Int
         /// Failed attempts after which a work item is dead.
         public var maxAttempts: Int
+        /// Object-store prefix of published manifest files, ending in `/` (or empty).
+        public var filesPrefix: String
     }
 
     public struct Staging: Sendable {
         public var root: String
         public var reserveBytes: UInt64
         public var keepOnFailure: Bool
+    }
+
+    public struct Ingest: Sendable {
+        public var dataset: String
+        public var rawPrefix: String
+        public var curatedPrefix: String
+        public var annotationsPrefix: String
+        public var pollInterval: Duration
+        public var maxPixels: Int
+        public var batchSize: Int
+        public var concurrency: Int
+        public var lease: Duration
+        public var webhookToken: Secret?
+        /// The augmented copies to make; nil when `augment.copies` is 0.
+        public var augmentation: AugmentationPlan?
     }
 
     public struct MLflow: Sendable {
@@ -69,6 +86,7 @@ public struct PipelineConfiguration: Sendable {
     public var objectStore: ObjectStore
     public var manifest: Manifest
     public var staging: Staging
+    public var ingest: Ingest
     public var mlflow: MLflow
     public var labelStudio: LabelStudio
     public var http: HTTP
@@ -88,12 +106,14 @@ public struct PipelineConfiguration: Sendable {
     }
 
     init(
-        objectStore: ObjectStore, manifest: Manifest, staging: Staging, mlflow: MLflow, labelStudio: LabelStudio,
+        objectStore: ObjectStore, manifest: Manifest, staging: Staging, ingest: Ingest, mlflow: MLflow,
+        labelStudio: LabelStudio,
         http: HTTP, observability: Observability, effectiveValues: [EffectiveValue]
     ) {
         self.objectStore = objectStore
         self.manifest = manifest
         self.staging = staging
+        self.ingest = ingest
         self.mlflow = mlflow
         self.labelStudio = labelStudio
         self.http = http

@@ -151,11 +151,3 @@ public final class HTTPClient: Sendable {
         Int(duration.components.seconds) * 1000 + Int(duration.components.attoseconds / 1_000_000_000_000_000)
     }
 }
-
-extension Timer {
-    /// Records the time elapsed since `start` in nanoseconds, as swift-metrics timers expect.
-    func recordInterval(since start: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - start
-        recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-    }
-}

@@ -69,7 +69,11 @@ public struct ImageInspector: Sendable {
         }
         defer { pl_g_object_unref(image) }
         var mean = 0.0
-        guard pl_vips_avg(image, &mean) == 0 else { throw ImageRejection.corrupt(detail: takeError()) }
+        guard pl_vips_avg(image, &mean) == 0 else {
+            let detail = takeError()
+            throw ImageRejection.corrupt(
+                detail: detail == "unknown error" ? "the pixel data ends early or is damaged" : detail)
+        }
     }
 
     /// libvips' error text for this thread's last failure, cleared, on one line.

@@ -44,6 +44,16 @@ public struct ManifestPublisher: Sendable {
         let contentDigest = Hex.encode(digest.finalize())
         let finalId = Self.versionId(for: draft, contentDigest: contentDigest)
 
+        // A draft that only repeats its parent (same stage, name, configuration and items) is
+        // not a new version: a stage re-run that changed nothing yields the parent again.
+        if draft.parents.count == 1, let parent = try await store.version(draft.parents[0]),
+            parent.status == .published, parent.contentDigest == contentDigest, parent.stage == draft.stage,
+            parent.name == draft.name, parent.configHash == draft.configHash
+        {
+            try await store.discardDraft(draft.id)
+            logger.info("nothing changed since the parent version; reusing it", metadata: ["version": "\(parent.id)"])
+            return parent
+        }
         if let existing = try await store.version(finalId), existing.status == .published {
             try await store.discardDraft(draft.id)
             logger.info("same content published before; reusing the version", metadata: ["version": "\(finalId)"])

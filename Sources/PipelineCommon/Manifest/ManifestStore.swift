@@ -23,6 +23,11 @@ public protocol ManifestStore: Sendable {
     /// Adds (or replaces, by source key) items of a draft, in bulk.
     func addItems(_ items: [DatasetItem], to versionId: String) async throws
 
+    /// Copies every item of `source` into the draft `draftId`, keeping items the draft has
+    /// already (so a draft seeded from its parent keeps what was added to it). Returns how many were copied.
+    @discardableResult
+    func copyItems(from source: String, to draftId: String) async throws -> Int
+
     /// Items of a version in source-key (UTF-8 byte) order, after `after`, at most `limit`.
     func items(of versionId: String, after: String?, limit: Int) async throws -> [DatasetItem]
 
@@ -46,6 +51,10 @@ public protocol ManifestStore: Sendable {
 
     func checkpoint(stage: String, name: String) async throws -> String?
     func setCheckpoint(stage: String, name: String, value: String) async throws
+
+    /// Sets the checkpoint to `value` only if it is `expected` now (nil: absent); returns
+    /// whether it did. N processes racing for the same change see exactly one succeed.
+    func replaceCheckpoint(stage: String, name: String, expected: String?, value: String) async throws -> Bool
 
     // MARK: Work queues
 

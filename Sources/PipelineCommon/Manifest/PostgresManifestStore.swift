@@ -196,6 +196,22 @@ public struct PostgresManifestStore: ManifestStore {
         }
     }
 
+    public func copyItems(from source: String, to draftId: String) async throws -> Int {
+        try await run { session in
+            let target = try Self.requireDraft(draftId, session)
+            guard let from = try Self.find(source, session) else {
+                throw ManifestStoreError(.notFound, "dataset version \(source) does not exist")
+            }
+            return try session.query(
+                """
+                INSERT INTO items SELECT $1, source_key, sha256, size, width, height, format, annotations, variants,
+                    status, reason
+                FROM items WHERE version_seq = $2 ON CONFLICT (version_seq, source_key) DO NOTHING
+                """, ["\(target)", "\(from.seq)"]
+            ).affected
+        }
+    }
+
     public func items(of versionId: String, after: String?, limit: Int) async throws -> [DatasetItem] {
         let rows = try await query(
             """
@@ -315,6 +331,22 @@ public struct PostgresManifestStore: ManifestStore {
             INSERT INTO checkpoints (stage, name, value) VALUES ($1, $2, $3::bytea)
             ON CONFLICT (stage, name) DO UPDATE SET value = excluded.value, updated_at = now()
             """, [stage, name, PostgresText.bytea(value)])
+    }
+
+    public func replaceCheckpoint(stage: String, name: String, expected: String?, value: String) async throws -> Bool {
+        let rows: PostgresConnection.Rows
+        if let expected {
+            rows = try await query(
+                """
+                UPDATE checkpoints SET value = $4::bytea, updated_at = now()
+                WHERE stage = $1 AND name = $2 AND value = $3::bytea
+                """, [stage, name, PostgresText.bytea(expected), PostgresText.bytea(value)])
+        } else {
+            rows = try await query(
+                "INSERT INTO checkpoints (stage, name, value) VALUES ($1, $2, $3::bytea) ON CONFLICT DO NOTHING",
+                [stage, name, PostgresText.bytea(value)])
+        }
+        return rows.affected == 1
     }
 
     // MARK: - Work queues

@@ -139,6 +139,22 @@ public struct SQLiteManifestStore: ManifestStore {
         return found.seq
     }
 
+    public func copyItems(from source: String, to draftId: String) async throws -> Int {
+        try await database.transaction { db in
+            let target = try Self.requireDraft(draftId, db)
+            guard let from = try Self.find(source, db) else {
+                throw ManifestStoreError(.notFound, "dataset version \(source) does not exist")
+            }
+            return try db.run(
+                """
+                INSERT OR IGNORE INTO items SELECT ?1, source_key, sha256, size, width, height, format, annotations,
+                    variants, status, reason
+                FROM items WHERE version_seq = ?2 RETURNING 1
+                """, [.integer(target), .integer(from.seq)]
+            ).count
+        }
+    }
+
     public func items(of versionId: String, after: String?, limit: Int) async throws -> [DatasetItem] {
         let rows = try await database.query(
             """
@@ -250,6 +266,24 @@ public struct SQLiteManifestStore: ManifestStore {
             INSERT INTO checkpoints (stage, name, value, updated_at) VALUES (?1, ?2, ?3, \(Self.now))
             ON CONFLICT (stage, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
             """, [.text(stage), .text(name), .utf8(value)])
+    }
+
+    public func replaceCheckpoint(stage: String, name: String, expected: String?, value: String) async throws -> Bool {
+        let rows: [[SQLiteDatabase.Value]]
+        if let expected {
+            rows = try await database.query(
+                """
+                UPDATE checkpoints SET value = ?4, updated_at = \(Self.now)
+                WHERE stage = ?1 AND name = ?2 AND value = ?3 RETURNING 1
+                """, [.text(stage), .text(name), .utf8(expected), .utf8(value)])
+        } else {
+            rows = try await database.query(
+                """
+                INSERT INTO checkpoints (stage, name, value, updated_at) VALUES (?1, ?2, ?3, \(Self.now))
+                ON CONFLICT (stage, name) DO NOTHING RETURNING 1
+                """, [.text(stage), .text(name), .utf8(value)])
+        }
+        return rows.count == 1
     }
 
     // MARK: - Work queues

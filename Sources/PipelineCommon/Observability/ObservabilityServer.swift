@@ -14,12 +14,17 @@ public struct ObservabilityServer: Service {
     private let readiness: ReadinessState
     private let logger: Logger
     private let onRunning: @Sendable (Int) async -> Void
+    private let routes: @Sendable (Router<BasicRequestContext>) -> Void
 
-    /// - Parameter onRunning: called with the bound port once the server listens (useful with port 0).
+    /// - Parameters:
+    ///   - routes: adds a stage's own endpoints (ingest's bucket-notification webhook) to the same server.
+    ///   - onRunning: called with the bound port once the server listens (useful with port 0).
     public init(
         host: String, port: Int, registry: PrometheusCollectorRegistry, readiness: ReadinessState, logger: Logger,
+        routes: @escaping @Sendable (Router<BasicRequestContext>) -> Void = { _ in },
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
+        self.routes = routes
         self.host = host
         self.port = port
         self.registry = registry
@@ -48,11 +53,12 @@ public struct ObservabilityServer: Service {
             return reasons.isEmpty
                 ? Self.text("ok\n") : Self.text(reasons.joined(separator: "\n") + "\n", ready: false)
         }
+        routes(router)
         let onRunning = self.onRunning
         let logger = self.logger
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname(host, port: port), serverName: "pipeline-observability"),
+            configuration: .init(address: .hostname(host, port: port), serverName: "image-pipeline"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? 0
                 logger.info("observability server listening", metadata: ["host": "\(host)", "port": "\(bound)"])

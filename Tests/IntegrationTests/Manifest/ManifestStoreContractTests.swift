@@ -220,6 +220,40 @@ struct ManifestStoreContractTests {
     }
 
     @Test(arguments: ManifestKind.available)
+    func checkpointsChangeOnlyFromTheExpectedValueAndDraftsCopyTheirParent(_ kind: ManifestKind) async throws {
+        let scratch = try await ScratchManifest.make(kind)
+        defer { scratch.dir.remove() }
+        let store = scratch.store
+        // Of N racers creating the same checkpoint, exactly one wins; then only the holder of
+        // the current value moves it on.
+        let wins = try await concurrentMap(count: 8, limit: 8) { index in
+            try await store.replaceCheckpoint(stage: "ingest", name: "draft", expected: nil, value: "open \(index)")
+        }
+        #expect(wins.filter { $0 }.count == 1)
+        let holder = try #require(try await store.checkpoint(stage: "ingest", name: "draft"))
+        #expect(holder == "open \(try #require(wins.firstIndex(of: true)))")
+        #expect(
+            try await store.replaceCheckpoint(stage: "ingest", name: "draft", expected: "stale", value: "x") == false)
+        #expect(try await store.replaceCheckpoint(stage: "ingest", name: "draft", expected: holder, value: "closed"))
+        #expect(try await store.checkpoint(stage: "ingest", name: "draft") == "closed")
+
+        let parent = try await store.createDraft(name: "d", stage: "ingest", parents: [], configHash: "", config: "")
+        try await store.addItems(
+            (0..<5).map { DatasetItem(sourceKey: "k\($0)", sha256: "old", size: 1) }, to: parent.id)
+        let published = try await store.publish(draft: parent.id, as: "ingest-p", contentDigest: "c", manifestURI: "u")
+        let child = try await store.createDraft(
+            name: "d", stage: "ingest", parents: [published.id], configHash: "", config: "")
+        try await store.addItems([DatasetItem(sourceKey: "k1", sha256: "new", size: 2)], to: child.id)
+        #expect(try await store.copyItems(from: published.id, to: child.id) == 4)
+        let items = try await store.items(of: child.id, after: nil, limit: 100)
+        #expect(items.map(\.sourceKey) == ["k0", "k1", "k2", "k3", "k4"])
+        #expect(items[1].sha256 == "new", "what the draft had already is kept")
+        await #expect(throws: ManifestStoreError.self) {
+            try await store.copyItems(from: child.id, to: published.id)
+        }
+    }
+
+    @Test(arguments: ManifestKind.available)
     func workClaimsLeasesAttemptsAndDeadLetters(_ kind: ManifestKind) async throws {
         let scratch = try await ScratchManifest.make(kind, maxAttempts: 2)
         defer { scratch.dir.remove() }

@@ -67,11 +67,11 @@ struct AugmentationTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         // A black 100 × 60 image with a white rectangle exactly where the box is.
-        try ImageInspectorTests.vips(["black", dir.file("black.v"), "100", "60"])
-        try ImageInspectorTests.vips(["cast", dir.file("black.v"), dir.file("black8.v"), "uchar"])
+        try TestImages.vips(["black", dir.file("black.v"), "100", "60"])
+        try TestImages.vips(["cast", dir.file("black.v"), dir.file("black8.v"), "uchar"])
         // Drawing works in place on the vips format only; then save as PNG.
-        try ImageInspectorTests.vips(["draw_rect", dir.file("black8.v"), "255", "10", "20", "30", "40", "--fill"])
-        try ImageInspectorTests.vips(["copy", dir.file("black8.v"), dir.file("canvas.png")])
+        try TestImages.vips(["draw_rect", dir.file("black8.v"), "255", "10", "20", "30", "40", "--fill"])
+        try TestImages.vips(["copy", dir.file("black8.v"), dir.file("canvas.png")])
         let augmenter = ImageAugmenter()
         for steps: [Augmentation] in [
             [.flipHorizontal], [.rotate(quarterTurns: 1)], [.rotate(quarterTurns: 3), .flipVertical],
@@ -102,7 +102,7 @@ struct AugmentationTests {
     /// The mean pixel value of `box` in the image at `path`, measured by the vips tool.
     static func mean(_ path: String, _ box: BoundingBox) throws -> Double {
         let region = path + ".region.v"
-        try ImageInspectorTests.vips([
+        try TestImages.vips([
             "extract_area", path, region, "\(Int(box.x))", "\(Int(box.y))", "\(Int(box.width))", "\(Int(box.height))",
         ])
         let process = Process()

@@ -10,41 +10,16 @@ import Testing
 struct ImageInspectorTests {
     let inspector = ImageInspector(pixelLimit: 50_000_000)
 
-    static func vips(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/vips")
-        process.arguments = arguments
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "vips \(arguments) failed"])
-        }
-    }
-
-    /// A 3-band gradient, so encoders have real content to compress.
-    static func photo(_ dir: TemporaryDirectory, _ name: String, width: Int = 96, height: Int = 64) throws -> String {
-        let base = dir.file("base-\(name).v")
-        try vips(["xyz", base, "\(width)", "\(height)"])
-        let three = dir.file("three-\(name).v")
-        try vips(["bandjoin_const", base, three, "128"])
-        let cast = dir.file("cast-\(name).v")
-        try vips(["cast", three, cast, "uchar"])
-        let path = dir.file(name)
-        try vips(["copy", cast, path])
-        return path
-    }
-
     @Test func probesAJPEGAndAPNGWithoutDecoding() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let jpeg = try await inspector.probe(try Self.photo(dir, "a.jpg"))
+        let jpeg = try await inspector.probe(try TestImages.photo(dir, "a.jpg"))
         #expect(
             jpeg
                 == ImageInfo(
                     format: "jpeg", width: 96, height: 64, bands: 3, bitsPerSample: 8, colorSpace: "srgb",
                     orientation: 1))
-        let png = try await inspector.probe(try Self.photo(dir, "a.png", width: 10, height: 1000))
+        let png = try await inspector.probe(try TestImages.photo(dir, "a.png", width: 10, height: 1000))
         #expect(png.format == "png")
         #expect(png.width == 10 && png.height == 1000)
         #expect(try await inspector.validate(dir.file("a.png")) == .success(png))
@@ -62,7 +37,8 @@ struct ImageInspectorTests {
             return
         }
 
-        let jpeg = try Data(contentsOf: URL(fileURLWithPath: try Self.photo(dir, "whole.jpg", width: 400, height: 300)))
+        let jpeg = try Data(
+            contentsOf: URL(fileURLWithPath: try TestImages.photo(dir, "whole.jpg", width: 400, height: 300)))
         try jpeg.prefix(jpeg.count / 2).write(to: URL(fileURLWithPath: dir.file("truncated.jpg")))
         let truncated = await inspector.validate(dir.file("truncated.jpg"))
         guard case .failure(let rejection) = truncated, rejection.reason == "corrupt or truncated" else {
@@ -71,7 +47,8 @@ struct ImageInspectorTests {
         }
 
         // Flip bytes inside the PNG's compressed data: its CRC no longer matches.
-        var png = try Data(contentsOf: URL(fileURLWithPath: try Self.photo(dir, "whole.png", width: 200, height: 200)))
+        var png = try Data(
+            contentsOf: URL(fileURLWithPath: try TestImages.photo(dir, "whole.png", width: 200, height: 200)))
         let idat = try #require(png.firstRange(of: Data("IDAT".utf8)))
         for offset in (idat.upperBound + 10)..<(idat.upperBound + 40) { png[offset] ^= 0x5a }
         try png.write(to: URL(fileURLWithPath: dir.file("corrupt.png")))
@@ -86,7 +63,8 @@ struct ImageInspectorTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         // A small valid PNG whose header is rewritten to declare 50 000 × 50 000 pixels.
-        var png = try Data(contentsOf: URL(fileURLWithPath: try Self.photo(dir, "small.png", width: 8, height: 8)))
+        var png = try Data(
+            contentsOf: URL(fileURLWithPath: try TestImages.photo(dir, "small.png", width: 8, height: 8)))
         let ihdr = try #require(png.firstRange(of: Data("IHDR".utf8)))
         let fields = ihdr.upperBound
         for (index, byte) in [UInt32(50_000), UInt32(50_000)].flatMap({ withUnsafeBytes(of: $0.bigEndian, Array.init) })
@@ -94,7 +72,7 @@ struct ImageInspectorTests {
         {
             png[fields + index] = byte
         }
-        let crc = Self.crc32(png[ihdr.lowerBound..<(fields + 13)])
+        let crc = TestImages.crc32(png[ihdr.lowerBound..<(fields + 13)])
         for (index, byte) in withUnsafeBytes(of: crc.bigEndian, Array.init).enumerated() {
             png[fields + 13 + index] = byte
         }
@@ -107,18 +85,19 @@ struct ImageInspectorTests {
     @Test func handlesCMYKSixteenBitAndEXIFRotatedImages() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let source = try Self.photo(dir, "rgb.v", width: 60, height: 40)
-        try Self.vips(["colourspace", source, dir.file("cmyk.jpg"), "cmyk"])
+        let source = try TestImages.photo(dir, "rgb.v", width: 60, height: 40)
+        try TestImages.vips(["colourspace", source, dir.file("cmyk.jpg"), "cmyk"])
         let cmyk = try await inspector.validate(dir.file("cmyk.jpg")).get()
         #expect(cmyk.colorSpace == "cmyk" && cmyk.bands == 4)
 
-        try Self.vips(["colourspace", source, dir.file("rgb16.v"), "rgb16"])
-        try Self.vips(["copy", dir.file("rgb16.v"), dir.file("deep.png")])
+        try TestImages.vips(["colourspace", source, dir.file("rgb16.v"), "rgb16"])
+        try TestImages.vips(["copy", dir.file("rgb16.v"), dir.file("deep.png")])
         let deep = try await inspector.validate(dir.file("deep.png")).get()
         #expect(deep.bitsPerSample == 16)
 
         // An EXIF APP1 segment saying "rotate 90° clockwise" (orientation 6) after the JPEG's SOI.
-        let jpeg = try Data(contentsOf: URL(fileURLWithPath: try Self.photo(dir, "plain.jpg", width: 60, height: 40)))
+        let jpeg = try Data(
+            contentsOf: URL(fileURLWithPath: try TestImages.photo(dir, "plain.jpg", width: 60, height: 40)))
         var tiff: [UInt8] = Array("II".utf8) + [42, 0, 8, 0, 0, 0]  // little-endian TIFF header, IFD at 8
         tiff += [1, 0]  // one entry
         tiff += [0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0]  // Orientation, SHORT, count 1, value 6
@@ -132,14 +111,5 @@ struct ImageInspectorTests {
         let info = try await inspector.validate(dir.file("rotated.jpg")).get()
         #expect(info.orientation == 6)
         #expect(info.displayWidth == 40 && info.displayHeight == 60)
-    }
-
-    static func crc32(_ bytes: Data) -> UInt32 {
-        var crc: UInt32 = 0xffff_ffff
-        for byte in bytes {
-            crc ^= UInt32(byte)
-            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xedb8_8320 : crc >> 1 }
-        }
-        return ~crc
     }
 }

@@ -3,15 +3,22 @@ import Foundation
 import Logging
 import PipelineCommon
 
-/// Options every command takes.
-struct GlobalOptions: ParsableArguments {
+/// Options every command of every executable takes (`pipelinectl`, `pipeline-ingest`, …).
+public struct GlobalOptions: ParsableArguments {
+    public init() {}
+
+    /// The executable's name, for messages and the logger label.
+    public static var programName: String {
+        (CommandLine.arguments.first.map { ($0 as NSString).lastPathComponent }) ?? "pipeline"
+    }
+
     @Option(name: .long, help: "YAML configuration file (see config/pipeline.example.yaml).")
-    var config: String?
+    public var config: String?
 
     @Option(name: .long, help: "Least severe log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String?
+    public var logLevel: String?
 
-    func validate() throws {
+    public func validate() throws {
         if let logLevel, Logger.Level(rawValue: logLevel.lowercased()) == nil {
             throw ValidationError(
                 "--log-level \(logLevel) is not a level; use trace, debug, info, notice, warning, error or critical")
@@ -19,7 +26,7 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Loads and validates the configuration, or prints every problem and exits with code 2.
-    func loadConfiguration() throws -> PipelineConfiguration {
+    public func loadConfiguration() throws -> PipelineConfiguration {
         do {
             var configuration = try PipelineConfiguration.load(file: config)
             if let logLevel, let level = Logger.Level(rawValue: logLevel.lowercased()) {
@@ -27,16 +34,16 @@ struct GlobalOptions: ParsableArguments {
             }
             return configuration
         } catch {
-            FileHandle.standardError.write(Data("pipelinectl: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("\(Self.programName): \(error)\n".utf8))
             throw ExitCode(2)
         }
     }
 
     /// Loads the configuration and installs logging as it says.
-    func bootstrap() throws -> (PipelineConfiguration, Logger) {
+    public func bootstrap() throws -> (PipelineConfiguration, Logger) {
         let configuration = try loadConfiguration()
         LoggingSetup.bootstrap(
             level: configuration.observability.logLevel, format: configuration.observability.logFormat)
-        return (configuration, Logger(label: "pipelinectl"))
+        return (configuration, Logger(label: Self.programName))
     }
 }

@@ -1,0 +1,393 @@
+import Foundation
+import Logging
+import Metrics
+import PipelineCommon
+import Synchronization
+
+/// Stage 1: finds new or changed raw images (by listing, or from bucket notifications),
+/// queues them in the manifest store so that any number of workers share them, ingests
+/// them into the open draft of the dataset, and publishes that draft as a version once
+/// the queue is idle.
+public final class Ingestor: Sendable {
+    public struct PollReport: Sendable, Equatable {
+        /// Objects under the raw prefix (annotation files and folder markers not counted).
+        public var listed = 0
+        /// Of those, new or changed since they were last queued.
+        public var queued = 0
+    }
+
+    public struct WorkReport: Sendable, Equatable {
+        public var objects = 0
+        public var accepted = 0
+        public var rejected = 0
+        public var duplicates = 0
+        public var items = 0
+        public var bytes: UInt64 = 0
+        /// Attempts that failed (store or network errors) and were handed back to the queue.
+        public var failures = 0
+    }
+
+    public struct RunReport: Sendable {
+        public var poll: PollReport
+        public var work: WorkReport
+        public var published: DatasetVersion?
+        /// Objects that used up their attempts (see `pipelinectl` for the queue).
+        public var dead: Int
+        public var seconds: Double
+    }
+
+    public let configuration: PipelineConfiguration
+    public let objects: any ObjectStore
+    public let manifests: any ManifestStore
+    public let worker: String
+    let settings: PipelineConfiguration.Ingest
+    let staging: StagingArea
+    let drafts: OpenDraft
+    let ingester: ObjectIngester
+    let logger: Logger
+    private let annotationCache = Mutex<(signature: [String], index: AnnotationIndex)?>(nil)
+
+    public init(
+        configuration: PipelineConfiguration, objects: any ObjectStore, manifests: any ManifestStore, logger: Logger,
+        worker: String = Ingestor.defaultWorkerName
+    ) {
+        self.configuration = configuration
+        self.objects = objects
+        self.manifests = manifests
+        self.worker = worker
+        self.settings = configuration.ingest
+        self.staging = StagingArea(configuration.staging, logger: logger)
+        self.logger = logger
+        let (hash, text) = Self.configIdentity(configuration)
+        self.drafts = OpenDraft(
+            store: manifests, dataset: settings.dataset, configHash: hash, config: text, lease: settings.lease)
+        self.ingester = ObjectIngester(objects: objects, settings: settings, logger: logger)
+    }
+
+    public static var defaultWorkerName: String {
+        "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+    }
+
+    var queue: String { IngestWork.queue(settings.dataset) }
+
+    /// What decides the content of an ingest version: where it stores things, what it
+    /// accepts and how it augments. As canonical JSON and its SHA-256.
+    static func configIdentity(_ configuration: PipelineConfiguration) -> (hash: String, text: String) {
+        let ingest = configuration.ingest
+        var fields: [String: String] = [
+            "curated_prefix": ingest.curatedPrefix, "max_pixels": "\(ingest.maxPixels)",
+            "raw_prefix": ingest.rawPrefix, "augment_copies": "0",
+        ]
+        if let plan = ingest.augmentation {
+            fields["augment_copies"] = "\(plan.copies)"
+            fields["augment_seed"] = "\(plan.seed)"
+            fields["augment_flips"] = "\(plan.flipHorizontal),\(plan.flipVertical)"
+            fields["augment_rotate"] = "\(plan.rotate)"
+            fields["augment_tone"] = "\(plan.brightnessJitter),\(plan.contrastJitter)"
+            fields["augment_crop_min_area"] = plan.cropMinimumArea.map { "\($0)" } ?? "none"
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let text = String(decoding: (try? encoder.encode(fields)) ?? Data(), as: UTF8.self)
+        return (Hex.encode(SHA256.hash(Data(text.utf8))), text)
+    }
+
+    // MARK: - Finding work
+
+    /// Lists the raw prefix and queues every object not queued before with its current ETag.
+    public func poll() async throws -> PollReport {
+        var report = PollReport()
+        var batch: [(key: String, payload: String)] = []
+        func flush() async throws {
+            guard !batch.isEmpty else { return }
+            report.queued += try await manifests.enqueue(queue: queue, items: batch)
+            batch.removeAll(keepingCapacity: true)
+        }
+        for try await object in objects.listAll(prefix: settings.rawPrefix) {
+            guard isImageCandidate(object.key) else { continue }
+            report.listed += 1
+            let work = IngestWork(key: object.key, etag: object.etag, size: object.size, source: .poll)
+            batch.append((work.queueKey, work.payload))
+            if batch.count >= 1000 { try await flush() }
+        }
+        try await flush()
+        Counter(label: "pipeline_ingest_objects_seen_total", dimensions: [("source", "poll")]).increment(
+            by: report.listed)
+        try await manifests.setCheckpoint(
+            stage: "ingest", name: "poll/" + settings.dataset,
+            value: "\(Int(Date().timeIntervalSince1970)) listed=\(report.listed) queued=\(report.queued)")
+        logger.info(
+            "listed raw objects",
+            metadata: [
+                "prefix": "\(settings.rawPrefix)", "listed": "\(report.listed)",
+                "queued": "\(report.queued)",
+            ])
+        return report
+    }
+
+    /// Queues the created objects of bucket notifications; returns how many were new.
+    /// Events for other buckets or prefixes, and removals, are counted and left alone.
+    public func enqueue(_ events: [ObjectEvent]) async throws -> Int {
+        var items: [(key: String, payload: String)] = []
+        for event in events {
+            guard case .created = event.kind else {
+                Counter(label: "pipeline_ingest_events_total", dimensions: [("outcome", "ignored")]).increment()
+                logger.info("event ignored", metadata: ["event": "\(event.name)", "key": "\(event.key)"])
+                continue
+            }
+            guard let key = storeKey(of: event), isImageCandidate(key) else {
+                if let key = storeKey(of: event), key.hasPrefix(settings.annotationsPrefix) {
+                    invalidateAnnotations()
+                }
+                Counter(label: "pipeline_ingest_events_total", dimensions: [("outcome", "ignored")]).increment()
+                continue
+            }
+            var etag = event.etag ?? ""
+            var size = event.size
+            if etag.isEmpty {
+                let info = try await objects.head(key)
+                etag = info.etag
+                size = info.size
+            }
+            let work = IngestWork(key: key, etag: etag, size: size, source: .event)
+            items.append((work.queueKey, work.payload))
+        }
+        guard !items.isEmpty else { return 0 }
+        let queued = try await manifests.enqueue(queue: queue, items: items)
+        Counter(label: "pipeline_ingest_objects_seen_total", dimensions: [("source", "event")]).increment(
+            by: items.count)
+        Counter(label: "pipeline_ingest_events_total", dimensions: [("outcome", "queued")]).increment(by: queued)
+        Counter(label: "pipeline_ingest_events_total", dimensions: [("outcome", "duplicate")]).increment(
+            by: items.count - queued)
+        return queued
+    }
+
+    /// The event's key relative to the store's root, if it is in this store at all.
+    func storeKey(of event: ObjectEvent) -> String? {
+        switch objects.location {
+        case .s3(let bucket, let prefix):
+            guard event.bucket == bucket, event.key.hasPrefix(prefix) else { return nil }
+            return String(event.key.dropFirst(prefix.count))
+        case .file:
+            return event.key
+        }
+    }
+
+    func isImageCandidate(_ key: String) -> Bool {
+        key.hasPrefix(settings.rawPrefix) && !key.hasSuffix("/")
+            && !(settings.annotationsPrefix.isEmpty == false && key.hasPrefix(settings.annotationsPrefix))
+    }
+
+    // MARK: - Annotations
+
+    /// The annotation files under the annotations prefix, read again only when one changed.
+    func annotationIndex() async throws -> AnnotationIndex {
+        var files: [ObjectInfo] = []
+        for try await object in objects.listAll(prefix: settings.annotationsPrefix)
+        where object.key.lowercased().hasSuffix(".json") {
+            files.append(object)
+        }
+        let signature = files.map { "\($0.key)@\($0.etag)" }
+        if let cached = annotationCache.withLock({ $0 }), cached.signature == signature { return cached.index }
+        var index = AnnotationIndex()
+        let run = try staging.makeRun(stage: "ingest", runId: "annotations-\(UUID().uuidString.lowercased())")
+        defer { run.finish(succeeded: true) }
+        for file in files {
+            let staged = try await run.stage(file.key, from: objects)
+            do {
+                try index.add(json: try Data(contentsOf: URL(fileURLWithPath: staged.path)), from: file.key)
+            } catch {
+                Counter(label: "pipeline_ingest_annotation_files_rejected_total").increment()
+                logger.error("annotation file skipped", metadata: ["key": "\(file.key)", "error": "\(error)"])
+            }
+        }
+        for source in index.sources {
+            logger.info(
+                "annotations loaded",
+                metadata: ["key": "\(source.key)", "format": "\(source.format)", "images": "\(source.images)"])
+        }
+        annotationCache.withLock { $0 = (signature, index) }
+        return index
+    }
+
+    func invalidateAnnotations() {
+        annotationCache.withLock { $0 = nil }
+    }
+
+    // MARK: - Working
+
+    /// Claims and ingests queued objects until none is left to claim.
+    public func work(progress: ProgressLine? = nil) async throws -> WorkReport {
+        var report = WorkReport()
+        var failedBatches = 0
+        while !Task.isCancelled {
+            let counts = try await manifests.queueCounts(queue: queue)
+            guard (counts[.available] ?? 0) > 0 else { break }
+            let draft = try await drafts.current()
+            let claims = try await manifests.claimBatch(
+                queue: queue, worker: worker, limit: settings.batchSize, lease: settings.lease)
+            guard !claims.isEmpty else { break }
+            let batch = try await ingest(claims, into: draft)
+            report.objects += batch.objects
+            report.accepted += batch.accepted
+            report.rejected += batch.rejected
+            report.duplicates += batch.duplicates
+            report.items += batch.items
+            report.bytes += batch.bytes
+            report.failures += batch.failures
+            let remaining = (counts[.available] ?? 0) - claims.count
+            progress?.show { seconds in
+                String(
+                    format: "ingest: %d objects (%d rejected), %d left, %.1f images/s", report.objects,
+                    report.rejected, max(remaining, 0), Double(report.objects) / seconds)
+            }
+            if batch.failures > 0 {
+                // Back off so a brief outage of the store or database does not use up every attempt.
+                failedBatches += 1
+                try await Task.sleep(for: .milliseconds(min(100 << min(failedBatches, 6), 5_000)))
+            } else {
+                failedBatches = 0
+            }
+        }
+        return report
+    }
+
+    private func ingest(_ claims: [ClaimedWork], into draft: String) async throws -> WorkReport {
+        let run = try staging.makeRun(stage: "ingest", runId: "\(worker)-\(UUID().uuidString.lowercased())")
+        var report = WorkReport()
+        let index = try await annotationIndex()
+        let ingester = self.ingester
+        let logger = self.logger
+        let results = try await concurrentMap(count: claims.count, limit: settings.concurrency) {
+            position -> Result<ObjectIngester.Outcome, IngestFailure> in
+            let claim = claims[position]
+            let started = ContinuousClock.now
+            do {
+                let work = try IngestWork.decode(claim.payload)
+                let outcome = try await ingester.ingest(work, annotations: index, run: run)
+                Timer(label: "pipeline_ingest_object_duration_seconds").recordInterval(since: started)
+                return .success(outcome)
+            } catch {
+                logger.warning(
+                    "ingest attempt failed; the object goes back to the queue",
+                    metadata: ["work": "\(claim.key)", "attempt": "\(claim.attempt)", "error": "\(error)"])
+                return .failure(IngestFailure(message: "\(error)"))
+            }
+        }
+        var items: [DatasetItem] = []
+        var done: [String] = []
+        var failed: [(key: String, error: String)] = []
+        var stored = Set<String>()
+        for (claim, result) in zip(claims, results) {
+            switch result {
+            case .success(var outcome):
+                // Two keys with the same bytes in one batch both found the hash unstored.
+                if let key = outcome.items.first?.variants["original"]?.key, !stored.insert(key).inserted {
+                    outcome.duplicate = true
+                }
+                items += outcome.items
+                done.append(claim.key)
+                report.objects += 1
+                report.bytes += outcome.bytes
+                report.items += outcome.items.count
+                if let reason = outcome.rejection {
+                    report.rejected += 1
+                    Counter(label: "pipeline_ingest_objects_rejected_total", dimensions: [("reason", reason)])
+                        .increment()
+                } else {
+                    report.accepted += 1
+                    Counter(label: "pipeline_ingest_objects_ingested_total").increment()
+                    Counter(label: "pipeline_ingest_bytes_total").increment(by: Int(outcome.bytes))
+                }
+                if outcome.duplicate {
+                    report.duplicates += 1
+                    Counter(label: "pipeline_ingest_duplicates_total").increment()
+                }
+            case .failure(let failure):
+                failed.append((claim.key, failure.message))
+            }
+        }
+        do {
+            try await manifests.addItems(items, to: draft)
+            try await manifests.complete(queue: queue, worker: worker, keys: done)
+        } catch {
+            // Nothing of this batch is recorded: all of it goes back to the queue.
+            failed += done.map { ($0, "recording the items failed: \(error)") }
+            report = WorkReport()
+        }
+        if !failed.isEmpty {
+            try await manifests.fail(queue: queue, worker: worker, failures: failed)
+            Counter(label: "pipeline_ingest_failures_total").increment(by: failed.count)
+        }
+        report.failures = failed.count
+        run.finish(succeeded: failed.isEmpty)
+        return report
+    }
+
+    // MARK: - Publishing
+
+    /// Publishes the open draft when nothing is queued or being worked on: as rows in the
+    /// manifest store and as manifest files under `<files prefix><dataset>/<version>/`.
+    /// Returns nil when there was nothing to publish or another process is publishing.
+    public func publishIfIdle() async throws -> DatasetVersion? {
+        guard case .open(let id) = try await drafts.state().state else { return nil }
+        guard try await isIdle() else { return nil }
+        guard try await drafts.beginPublishing(id) else { return nil }
+        do {
+            // Workers that took the draft before it closed finish their batch first.
+            let clock = ContinuousClock()
+            let deadline = clock.now.advanced(by: settings.lease)
+            while try await (manifests.queueCounts(queue: queue)[.claimed] ?? 0) > 0, clock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            guard let draft = try await manifests.version(id) else {
+                throw ManifestStoreError(.notFound, "draft \(id) of dataset \(settings.dataset) vanished")
+            }
+            let run = try staging.makeRun(stage: "ingest", runId: "publish-\(UUID().uuidString.lowercased())")
+            defer { run.finish(succeeded: true) }
+            let publisher = ManifestPublisher(store: manifests, objects: objects, logger: logger)
+            let version = try await publisher.publish(
+                draft, prefix: configuration.manifest.filesPrefix + settings.dataset + "/",
+                workDirectory: run.outputDirectory)
+            try await drafts.endPublishing(id, published: version.id)
+            Counter(label: "pipeline_ingest_versions_published_total").increment()
+            logger.info(
+                "published",
+                metadata: [
+                    "version": "\(version.id)", "items": "\(version.itemCount)",
+                    "manifest": "\(version.manifestURI ?? "")",
+                ])
+            return version
+        } catch {
+            try? await drafts.abandonPublishing(id)
+            throw error
+        }
+    }
+
+    func isIdle() async throws -> Bool {
+        let counts = try await manifests.queueCounts(queue: queue)
+        return (counts[.available] ?? 0) == 0 && (counts[.claimed] ?? 0) == 0
+    }
+
+    /// One pass: list, ingest everything new, publish.
+    public func runOnce(progress: ProgressLine? = nil) async throws -> RunReport {
+        let started = ContinuousClock.now
+        let poll = try await poll()
+        let work = try await work(progress: progress)
+        progress?.finish()
+        let published = try await publishIfIdle()
+        let dead = try await manifests.queueCounts(queue: queue)[.dead] ?? 0
+        return RunReport(
+            poll: poll, work: work, published: published, dead: dead, seconds: (ContinuousClock.now - started).seconds)
+    }
+
+    /// The latest published version of the dataset, if any.
+    public func latestVersion() async throws -> DatasetVersion? {
+        guard let id = try await drafts.lastPublished() else { return nil }
+        return try await manifests.version(id)
+    }
+}
+
+struct IngestFailure: Error, Sendable {
+    let message: String
+}

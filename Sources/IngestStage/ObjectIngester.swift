@@ -1,0 +1,147 @@
+import Foundation
+import Logging
+import Metrics
+import PipelineCommon
+
+/// Ingests one object: stage it, validate it, store it once under its content hash, attach
+/// its annotations, make its augmented copies. Every object ends as items, accepted or
+/// rejected with a reason; only failures of the store or the network throw (and are retried).
+struct ObjectIngester: Sendable {
+    /// What became of one object.
+    struct Outcome: Sendable {
+        var items: [DatasetItem]
+        var bytes: UInt64
+        /// The short reason when the object was rejected (for the metric's label).
+        var rejection: String?
+        /// Whether the same bytes were stored already (under another key, or before).
+        var duplicate: Bool
+    }
+
+    let objects: any ObjectStore
+    let settings: PipelineConfiguration.Ingest
+    let inspector: ImageInspector
+    let augmenter = ImageAugmenter()
+    let logger: Logger
+
+    init(objects: any ObjectStore, settings: PipelineConfiguration.Ingest, logger: Logger) {
+        self.objects = objects
+        self.settings = settings
+        self.inspector = ImageInspector(pixelLimit: settings.maxPixels)
+        self.logger = logger
+    }
+
+    func ingest(_ work: IngestWork, annotations: AnnotationIndex, run: StagingRun) async throws -> Outcome {
+        let staged: StagedFile
+        do {
+            staged = try await run.stage(work.key, from: objects)
+        } catch let error as StagingError where error.kind == .unsafeKey {
+            return rejected(work, short: "unsafe key", reason: "unsafe key: \(error.message)")
+        } catch let error as ObjectStoreError where error.kind == .invalidKey {
+            return rejected(work, short: "unsafe key", reason: "unsafe key: \(error.message)")
+        } catch let error as ObjectStoreError where error.kind == .notFound {
+            // Deleted (or replaced) since it was queued; a replacement has its own ETag and entry.
+            return rejected(work, short: "gone", reason: "the object no longer exists under this key")
+        }
+        defer { unlink(staged.path) }
+
+        let info: ImageInfo
+        switch await inspector.validate(staged.path) {
+        case .failure(let rejection):
+            return rejected(
+                work, sha256: staged.sha256, size: staged.size, short: rejection.reason,
+                reason: rejection.description)
+        case .success(let found):
+            info = found
+        }
+        let width = info.displayWidth
+        let height = info.displayHeight
+        let original = try await store(staged.path, sha256: staged.sha256, format: info.format)
+        let found = annotations.annotations(for: work.key, rawPrefix: settings.rawPrefix) ?? []
+        var items = [
+            DatasetItem(
+                sourceKey: work.key, sha256: staged.sha256, size: staged.size, width: width, height: height,
+                format: info.format, annotations: Self.json(found),
+                variants: ["original": .init(key: original.key, size: staged.size, width: width, height: height)])
+        ]
+        if let plan = settings.augmentation {
+            for (copy, steps) in plan.transforms(contentHash: staged.sha256, width: width, height: height).enumerated()
+            {
+                items.append(
+                    try await augment(
+                        work.key, copy: copy + 1, steps: steps, input: staged.path, info: info, annotations: found,
+                        run: run))
+            }
+        }
+        return Outcome(items: items, bytes: staged.size, rejection: nil, duplicate: original.duplicate)
+    }
+
+    /// One augmented copy: `<key>#aug<n>`, its own content-addressed object, its boxes moved.
+    private func augment(
+        _ key: String, copy: Int, steps: [Augmentation], input: String, info: ImageInfo,
+        annotations: [ImageAnnotation], run: StagingRun
+    ) async throws -> DatasetItem {
+        let format = ["jpeg", "png", "webp"].contains(info.format) ? info.format : "png"
+        let output = try run.path(
+            for: "augmented/\(copy)/\(UUID().uuidString).\(Self.fileExtension(format))", in: .output)
+        try FileManager.default.createDirectory(
+            atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        defer { unlink(output) }
+        try await augmenter.apply(steps, input: input, output: output)
+        let digest = try await BlockingPools.files.runIfActive { Hex.encode(try SHA256.hash(fileAtPath: output)) }
+        let size = try FileManager.default.attributesOfItem(atPath: output)[.size] as? UInt64 ?? 0
+        var moved = annotations
+        var dimensions = (width: info.displayWidth, height: info.displayHeight)
+        for step in steps {
+            moved = step.transform(moved, width: dimensions.width, height: dimensions.height)
+            dimensions = step.outputSize(width: dimensions.width, height: dimensions.height)
+        }
+        let stored = try await store(output, sha256: digest, format: format)
+        Counter(label: "pipeline_ingest_augmented_total").increment()
+        return DatasetItem(
+            sourceKey: "\(key)#aug\(copy)", sha256: digest, size: size, width: dimensions.width,
+            height: dimensions.height, format: format, annotations: Self.json(moved),
+            variants: [
+                "original": .init(key: stored.key, size: size, width: dimensions.width, height: dimensions.height)
+            ])
+    }
+
+    /// Stores the file under `<curated>/<sha[0:2]>/<sha>.<ext>` unless those bytes are there already.
+    private func store(_ path: String, sha256: String, format: String) async throws -> (key: String, duplicate: Bool) {
+        let key = "\(settings.curatedPrefix)\(sha256.prefix(2))/\(sha256).\(Self.fileExtension(format))"
+        do {
+            let existing = try await objects.head(key)
+            if existing.sha256 == nil || existing.sha256 == sha256 { return (key, true) }
+        } catch let error as ObjectStoreError where error.kind == .notFound {}
+        _ = try await objects.put(key, fromFile: path, contentType: MediaType.forPath(key), sha256: sha256)
+        return (key, false)
+    }
+
+    private func rejected(
+        _ work: IngestWork, sha256: String = "", size: UInt64? = nil, short: String, reason: String
+    ) -> Outcome {
+        logger.notice(
+            "rejected", metadata: ["key": "\(work.key)", "reason": "\(reason)"])
+        return Outcome(
+            items: [
+                DatasetItem(
+                    sourceKey: work.key, sha256: sha256, size: size ?? work.size ?? 0, status: .rejected,
+                    reason: reason)
+            ], bytes: size ?? 0, rejection: short, duplicate: false)
+    }
+
+    static func fileExtension(_ format: String) -> String {
+        switch format {
+        case "jpeg": "jpg"
+        case "tiff": "tif"
+        case "heif": "heic"
+        case "": "bin"
+        default: format
+        }
+    }
+
+    static func json(_ annotations: [ImageAnnotation]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(annotations)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+}
