@@ -38,11 +38,15 @@ services-down:
 demo: build
 	@mkdir -p $(DEMO_DIR)
 	@PIPELINE_SERVICES_DIR=$(DEMO_DIR)/services $(SERVICES) up mlflow
-	@set -a; . $(DEMO_DIR)/services/env; set +a; \
-	  export PIPELINE_DATA_DIR=$(DEMO_DIR) MLFLOW_TRACKING_URI=$$PIPELINE_TEST_MLFLOW_URI; \
-	  .build/debug/pipelinectl config check --config config/demo.yaml && \
-	  .build/debug/pipelinectl migrate --config config/demo.yaml && \
-	  .build/debug/pipelinectl doctor --config config/demo.yaml && \
+	@samples=$$($(SERVICES) samples) && set -a && . $(DEMO_DIR)/services/env && set +a && \
+	  export PIPELINE_DATA_DIR=$(DEMO_DIR) MLFLOW_TRACKING_URI=$$PIPELINE_TEST_MLFLOW_URI && \
+	  ctl() { .build/debug/pipelinectl "$$@" --config config/demo.yaml; } && \
+	  ctl config check >/dev/null && ctl migrate && ctl doctor && \
+	  echo "demo: uploading the sample photographs to raw/samples/" && \
+	  for photo in "$$samples"/*; do ctl objects cp "$$photo" store:raw/samples/ >/dev/null || exit 1; done && \
+	  echo "demo: stage 1, ingest" && \
+	  .build/debug/pipeline-ingest poll --once --config config/demo.yaml && \
+	  ctl datasets list && \
 	  echo "demo: MLflow UI at $$MLFLOW_TRACKING_URI (stop it with: make demo-down)"
 
 demo-down:

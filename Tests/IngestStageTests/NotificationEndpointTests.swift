@@ -60,4 +60,22 @@ struct NotificationEndpointTests {
         let items = try await ingest.items(version)
         #expect(items.keys.sorted() == ["raw/in coming/x.jpg"], "the same event twice is ingested once")
     }
+
+    @Test func aDeliveryIsRefusedWith503WhenItCannotBeQueued() async throws {
+        // The manifest store is down: the sender must deliver again, nothing is acknowledged.
+        let ingest = try await EmbeddedIngest.make()
+        defer { ingest.dir.remove() }
+        var settings = ingest.configuration
+        settings.manifest.location = .postgres(
+            connectionURI: Secret("postgres://u:p@127.0.0.1:\(try closedPort())/none"))
+        let down = try await ManifestStoreFactory.make(settings)
+        let ingestor = Ingestor(
+            configuration: settings, objects: ingest.objects, manifests: down, logger: Logger(label: "test"))
+        let endpoint = NotificationEndpoint(
+            ingestor: ingestor, http: HTTPClient(logger: Logger(label: "test")), logger: Logger(label: "test"))
+        let body = "{\"Records\":[\(Self.record(bucket: "b", key: "raw/x.jpg", etag: "e", size: 1))]}"
+        let (status, message) = await endpoint.deliver(Data(body.utf8), authorization: nil)
+        #expect(status == 503)
+        #expect(message.contains("deliver again"))
+    }
 }

@@ -67,7 +67,7 @@ public struct ManifestPublisher: Sendable {
         _ = try await objects.put(
             directory + "manifest.json", data: try ManifestSummary.encoder.encode(manifest),
             contentType: "application/json")
-        let uri = objects.location.description + directory + "manifest.json"
+        let uri = objects.location.uri(of: directory + "manifest.json")
         return try await store.publish(draft: draft.id, as: finalId, contentDigest: contentDigest, manifestURI: uri)
     }
 

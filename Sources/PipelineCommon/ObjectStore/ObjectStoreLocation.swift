@@ -47,6 +47,14 @@ public enum ObjectStoreLocation: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The URL of the object stored under `key` (relative to this location).
+    public func uri(of key: String) -> String {
+        switch self {
+        case .s3(let bucket, let prefix): "s3://\(bucket)/\(prefix)\(key)"
+        case .file(let directory): "file://\(directory)/\(key)"
+        }
+    }
+
     /// S3's bucket naming rules (the subset that matters for addressing).
     static func isValidBucketName(_ name: String) -> Bool {
         guard (3...63).contains(name.count) else { return false }

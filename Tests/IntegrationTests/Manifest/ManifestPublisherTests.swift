@@ -41,7 +41,7 @@ struct ManifestPublisherTests {
         #expect(version.id.hasPrefix("ingest-"))
         #expect(version.itemCount == 12)
         #expect(
-            version.manifestURI == objectStore.store.location.description + "datasets/pets/\(version.id)/manifest.json")
+            version.manifestURI == objectStore.store.location.uri(of: "datasets/pets/\(version.id)/manifest.json"))
 
         let loaded = try await ManifestReader.load(
             manifestKey: "datasets/pets/\(version.id)/manifest.json", from: objectStore.store,

@@ -96,18 +96,7 @@ struct ImageInspectorTests {
         #expect(deep.bitsPerSample == 16)
 
         // An EXIF APP1 segment saying "rotate 90° clockwise" (orientation 6) after the JPEG's SOI.
-        let jpeg = try Data(
-            contentsOf: URL(fileURLWithPath: try TestImages.photo(dir, "plain.jpg", width: 60, height: 40)))
-        var tiff: [UInt8] = Array("II".utf8) + [42, 0, 8, 0, 0, 0]  // little-endian TIFF header, IFD at 8
-        tiff += [1, 0]  // one entry
-        tiff += [0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0]  // Orientation, SHORT, count 1, value 6
-        tiff += [0, 0, 0, 0]  // no next IFD
-        let payload = Array("Exif".utf8) + [0, 0] + tiff
-        let length = UInt16(payload.count + 2)
-        var rotated = Data(jpeg.prefix(2))
-        rotated.append(contentsOf: [0xFF, 0xE1, UInt8(length >> 8), UInt8(length & 0xff)] + payload)
-        rotated.append(jpeg.dropFirst(2))
-        try rotated.write(to: URL(fileURLWithPath: dir.file("rotated.jpg")))
+        _ = try TestImages.exifRotatedJPEG(dir, "rotated.jpg", width: 60, height: 40)
         let info = try await inspector.validate(dir.file("rotated.jpg")).get()
         #expect(info.orientation == 6)
         #expect(info.displayWidth == 40 && info.displayHeight == 60)

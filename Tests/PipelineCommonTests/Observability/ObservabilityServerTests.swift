@@ -4,6 +4,7 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import PipelineCommon
@@ -63,29 +64,13 @@ struct ObservabilityServerTests {
 
     /// promtool, from the Prometheus package services.sh installs, is the judge of the format.
     static func checkWithPromtool(_ exposition: Data) throws {
-        guard
-            let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first(
-                where: FileManager.default.isExecutableFile)
-        else {
+        guard let (status, report) = try Promtool.checkMetrics(exposition) else {
             if ProcessInfo.processInfo.environment["PIPELINE_REQUIRE_SERVICES"] == "1" {
                 Issue.record("promtool is not installed; scripts/services.sh up installs it (apt package prometheus)")
             }
             return
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: promtool)
-        process.arguments = ["check", "metrics"]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(exposition)
-        try input.fileHandleForWriting.close()
-        process.waitUntilExit()
-        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, "promtool check metrics: \(report)")
+        #expect(status == 0, "promtool check metrics: \(report)")
     }
 
     @Test func jsonLogLinesCarryMessageLevelAndMetadata() throws {
