@@ -7,8 +7,10 @@ let package = Package(
     products: [
         .library(name: "PipelineCommon", targets: ["PipelineCommon"]),
         .library(name: "IngestStage", targets: ["IngestStage"]),
+        .library(name: "NormalizeStage", targets: ["NormalizeStage"]),
         .executable(name: "pipelinectl", targets: ["pipelinectl"]),
         .executable(name: "pipeline-ingest", targets: ["pipeline-ingest"]),
+        .executable(name: "pipeline-normalize", targets: ["pipeline-normalize"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -69,6 +71,19 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        .target(
+            name: "NormalizeStage",
+            dependencies: [
+                "PipelineCommon",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]),
+        .executableTarget(
+            name: "pipeline-normalize",
+            dependencies: [
+                "PipelineCommon", "StageCommand", "NormalizeStage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .executableTarget(
             name: "pipelinectl",
             dependencies: [
@@ -113,9 +128,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
+            name: "NormalizeStageTests",
+            dependencies: [
+                "NormalizeStage", "IngestStage", "PipelineCommon", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "PipelineCommon", "IngestStage", "TestSupport",
+                "PipelineCommon", "IngestStage", "NormalizeStage", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

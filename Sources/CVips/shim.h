@@ -61,6 +61,58 @@ static inline int pl_vips_write_stripped(VipsImage *image, const char *filename)
     return vips_image_write_to_file(image, filename, "strip", TRUE, NULL);
 }
 
+/* Normalize: shrink-on-load to fit width x height (never up), autorotated, sRGB imported. */
+static inline int pl_vips_thumbnail_down(const char *filename, VipsImage **out, int width, int height) {
+    return vips_thumbnail(filename, out, width, "height", height, "size", VIPS_SIZE_DOWN, NULL);
+}
+static inline int pl_vips_colourspace(VipsImage *in, VipsImage **out, VipsInterpretation space) {
+    return vips_colourspace(in, out, space, NULL);
+}
+static inline int pl_vips_cast_uchar(VipsImage *in, VipsImage **out) { return vips_cast_uchar(in, out, NULL); }
+static inline int pl_vips_copy_memory(VipsImage *in, VipsImage **out) {
+    VipsImage *copy = vips_image_copy_memory(in);
+    if (copy == NULL) return -1;
+    *out = copy;
+    return 0;
+}
+/* Lanczos3 resize by separate horizontal and vertical factors. */
+static inline int pl_vips_resize(VipsImage *in, VipsImage **out, double hscale, double vscale) {
+    return vips_resize(in, out, hscale, "vscale", vscale, NULL);
+}
+/* Places the image at (x, y) on a width x height canvas of a constant colour. */
+static inline int pl_vips_embed_colour(VipsImage *in, VipsImage **out, int x, int y, int width, int height,
+                                       const double *colour, int n) {
+    VipsArrayDouble *background = vips_array_double_new(colour, n);
+    int result = vips_embed(in, out, x, y, width, height, "extend", VIPS_EXTEND_BACKGROUND, "background",
+                            background, NULL);
+    vips_area_unref(VIPS_AREA(background));
+    return result;
+}
+/* Places the image at (x, y), repeating its edge pixels outwards (for off-by-one sizes). */
+static inline int pl_vips_embed_copy(VipsImage *in, VipsImage **out, int x, int y, int width, int height) {
+    return vips_embed(in, out, x, y, width, height, "extend", VIPS_EXTEND_COPY, NULL);
+}
+/* Drops alpha onto a constant colour. */
+static inline int pl_vips_flatten(VipsImage *in, VipsImage **out, const double *colour, int n) {
+    VipsArrayDouble *background = vips_array_double_new(colour, n);
+    int result = vips_flatten(in, out, "background", background, NULL);
+    vips_area_unref(VIPS_AREA(background));
+    return result;
+}
+/* Encoders with metadata stripped, so output bytes depend on the pixels and settings only. */
+static inline int pl_vips_jpegsave(VipsImage *in, const char *filename, int quality) {
+    return vips_jpegsave(in, filename, "Q", quality, "strip", TRUE, "optimize_coding", TRUE, NULL);
+}
+static inline int pl_vips_webpsave(VipsImage *in, const char *filename, int quality) {
+    return vips_webpsave(in, filename, "Q", quality, "strip", TRUE, NULL);
+}
+static inline int pl_vips_pngsave(VipsImage *in, const char *filename, int compression) {
+    return vips_pngsave(in, filename, "compression", compression, "strip", TRUE, NULL);
+}
+/* The pixels as one packed buffer (free with g_free). */
+static inline void *pl_vips_write_to_memory(VipsImage *in, size_t *size) { return vips_image_write_to_memory(in, size); }
+static inline void pl_vips_concurrency_set(int threads) { vips_concurrency_set(threads); }
+
 /* The error buffer's text, cleared; free it with g_free. */
 static inline char *pl_vips_take_error(void) { return vips_error_buffer_copy(); }
 static inline void pl_g_free(void *pointer) { g_free(pointer); }

@@ -42,7 +42,7 @@ public final class Ingestor: Sendable {
     public let worker: String
     let settings: PipelineConfiguration.Ingest
     let staging: StagingArea
-    let drafts: OpenDraft
+    let drafts: SharedDraft
     let ingester: ObjectIngester
     let logger: Logger
     private let annotationCache = Mutex<(signature: [String], index: AnnotationIndex)?>(nil)
@@ -59,8 +59,9 @@ public final class Ingestor: Sendable {
         self.staging = StagingArea(configuration.staging, logger: logger)
         self.logger = logger
         let (hash, text) = Self.configIdentity(configuration)
-        self.drafts = OpenDraft(
-            store: manifests, dataset: settings.dataset, configHash: hash, config: text, lease: settings.lease)
+        self.drafts = SharedDraft(
+            store: manifests, stage: "ingest", dataset: settings.dataset, scope: settings.dataset,
+            seedFromLastPublished: true, configHash: hash, config: text, lease: settings.lease)
         self.ingester = ObjectIngester(objects: objects, settings: settings, logger: logger)
     }
 
@@ -222,11 +223,16 @@ public final class Ingestor: Sendable {
         var failedBatches = 0
         while !Task.isCancelled {
             let counts = try await manifests.queueCounts(queue: queue)
-            guard (counts[.available] ?? 0) > 0 else { break }
+            // Done when nothing is left to claim or held; claims of a worker that died come
+            // back when their lease runs out, so wait for those rather than stop short.
+            guard (counts[.available] ?? 0) > 0 || (counts[.claimed] ?? 0) > 0 else { break }
             let draft = try await drafts.current()
             let claims = try await manifests.claimBatch(
                 queue: queue, worker: worker, limit: settings.batchSize, lease: settings.lease)
-            guard !claims.isEmpty else { break }
+            guard !claims.isEmpty else {
+                try await Task.sleep(for: .milliseconds(500))
+                continue
+            }
             let batch = try await ingest(claims, into: draft)
             report.objects += batch.objects
             report.accepted += batch.accepted

@@ -48,8 +48,7 @@ struct ObjectIngester: Sendable {
         switch await inspector.validate(staged.path) {
         case .failure(let rejection):
             return rejected(
-                work, sha256: staged.sha256, size: staged.size, short: rejection.reason,
-                reason: rejection.description)
+                work, sha256: staged.sha256, size: staged.size, short: rejection.reason, reason: rejection.description)
         case .success(let found):
             info = found
         }

@@ -9,6 +9,10 @@ public struct ConfigKey: Sendable {
         case boolean
         case choice([String])
         case path
+        /// A list of ``VariantSpec``s: a YAML list of mappings, or the compact text form.
+        case variants
+        /// A key template with `{placeholders}` (see ``KeyTemplate``).
+        case keyTemplate
     }
 
     /// Dotted path in the YAML file, e.g. `object_store.url`.
@@ -43,6 +47,9 @@ public struct ConfigKey: Sendable {
         case .boolean: "true or false"
         case .choice(let values): "one of " + values.joined(separator: ", ")
         case .path: "an absolute path"
+        case .variants:
+            "a list of {name, size or width+height, fit (contain|cover|fill|pad), format (jpeg|webp|png), quality 1-100}"
+        case .keyTemplate: "a key template using " + KeyTemplate.placeholders.map { "{\($0)}" }.joined(separator: " ")
         }
     }
 }

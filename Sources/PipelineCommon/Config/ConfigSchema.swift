@@ -9,6 +9,7 @@ public enum ConfigSchema {
         ("staging", "Local scratch space (NVMe) through which every stage moves its bytes."),
         ("ingest", "Stage 1: picking up raw images, validating, deduplicating, annotating."),
         ("augment", "Augmented copies ingest makes of every image (deterministic for a seed)."),
+        ("normalize", "Stage 2: the named size variants made of every image, in one decode."),
         ("mlflow", "MLflow tracking server and model registry."),
         ("label_studio", "Label Studio, for importing predictions for human review."),
         ("http", "The HTTP client every remote call goes through (S3, MLflow, Label Studio)."),
@@ -123,6 +124,38 @@ public enum ConfigSchema {
         ConfigKey(
             "augment.crop_min_area", env: [], .number(0.05...1), default: "1",
             help: "Random crops keep at least this fraction of the area; 1 for no crops."),
+
+        ConfigKey(
+            "normalize.variants", env: ["PIPELINE_NORMALIZE_VARIANTS"], .variants,
+            default: "train:64x64:pad:png:90;preview:512:contain:webp:80;thumb:128x128:cover:jpeg:85",
+            help:
+                "Variants, as a YAML list of {name, size | width+height, fit, format, quality, background} or name:size[:fit[:format[:quality]]];…"
+        ),
+        ConfigKey(
+            "normalize.key_template", env: ["PIPELINE_NORMALIZE_KEY_TEMPLATE"], .keyTemplate,
+            default: "{dataset}/{variant}/{sha256}.{ext}",
+            help: "Key of each variant under normalize.prefix; must name {variant} and {sha256}, {stem} or {path}."),
+        ConfigKey(
+            "normalize.prefix", env: ["PIPELINE_NORMALIZE_PREFIX"], .text, default: "variants/",
+            help: "Prefix under which variants are stored."),
+        ConfigKey(
+            "normalize.train_variant", env: ["PIPELINE_TRAIN_VARIANT"], .text, default: "train",
+            help: "The variant trainers read; its per-channel mean and deviation go into the manifest."),
+        ConfigKey(
+            "normalize.resizer", env: ["PIPELINE_RESIZER"], .choice(["cpu", "gpu"]), default: "cpu",
+            help: "cpu: libvips; gpu: reports itself unavailable in this build."),
+        ConfigKey(
+            "normalize.concurrency", env: ["PIPELINE_NORMALIZE_CONCURRENCY"], .integer(0...256), default: "0",
+            help: "Images in flight at once (bounds memory); 0 for one per core."),
+        ConfigKey(
+            "normalize.vips_threads", env: ["VIPS_CONCURRENCY"], .integer(1...256), default: "1",
+            help: "libvips' own threads per image; 1 when every core already has an image."),
+        ConfigKey(
+            "normalize.batch_size", env: ["PIPELINE_NORMALIZE_BATCH"], .integer(1...10_000), default: "16",
+            help: "Images a worker claims at a time."),
+        ConfigKey(
+            "normalize.lease_seconds", env: ["PIPELINE_NORMALIZE_LEASE"], .integer(5...86_400), default: "300",
+            help: "How long a claim lasts; a killed worker's images are taken again after it."),
 
         ConfigKey(
             "mlflow.tracking_uri", env: ["MLFLOW_TRACKING_URI"], .url(schemes: ["http", "https"]),

@@ -101,6 +101,17 @@ struct ConfigurationLoader {
                     continue
                 }
                 if valueNode.null != nil { continue }  // `key:` or `key: ~` leaves the default.
+                if case .variants = key.kind, let list = valueNode.sequence {
+                    switch Self.compactVariants(list) {
+                    case .success(let text): values[keyPath] = (text, line)
+                    case .failure(let reason):
+                        problems.append(
+                            .init(
+                                key: keyPath, found: "a list", source: .file(path: file, line: line),
+                                expected: reason.reason))
+                    }
+                    continue
+                }
                 guard let scalar = valueNode.scalar else {
                     problems.append(
                         .init(
@@ -112,6 +123,48 @@ struct ConfigurationLoader {
             }
         }
         return values
+    }
+
+    /// A YAML list of variant mappings in the compact form, or what is wrong with it.
+    static func compactVariants(_ list: Node.Sequence) -> Result<String, VariantSpecError> {
+        func fail(_ reason: String) -> Result<String, VariantSpecError> { .failure(VariantSpecError(reason)) }
+        var entries: [String] = []
+        for (index, node) in list.enumerated() {
+            let label = "normalize.variants[\(index)]"
+            guard let mapping = node.mapping else { return fail("\(label) to be a mapping") }
+            var fields: [String: String] = [:]
+            for (key, value) in mapping {
+                guard let name = key.string, let text = value.scalar?.string else {
+                    return fail("\(label): scalar values only")
+                }
+                guard ["name", "size", "width", "height", "fit", "format", "quality", "background"].contains(name)
+                else {
+                    return fail(
+                        "\(label): unknown field \(name); use name, size or width+height, fit, format, quality, background"
+                    )
+                }
+                guard !text.contains(":"), !text.contains(";") else {
+                    return fail("\(label).\(name): \"\(text)\" may not contain : or ;")
+                }
+                fields[name] = text
+            }
+            guard let name = fields["name"] else { return fail("\(label) to have a name") }
+            let size: String
+            if let edge = fields["size"] {
+                size = edge
+            } else if let width = fields["width"], let height = fields["height"] {
+                size = "\(width)x\(height)"
+            } else {
+                return fail("\(label) (\(name)) to have size, or width and height")
+            }
+            var fit = fields["fit"] ?? "contain"
+            if let background = fields["background"] {
+                fit += "#" + background.trimmingCharacters(in: CharacterSet(charactersIn: "#"))
+            }
+            entries.append(
+                [name, size, fit, fields["format"] ?? "jpeg", fields["quality"] ?? "85"].joined(separator: ":"))
+        }
+        return .success(entries.joined(separator: ";"))
     }
 
     // MARK: - Values
@@ -155,6 +208,12 @@ struct ConfigurationLoader {
             return values.contains(value.lowercased()) ? nil : key.expectation
         case .path:
             return value.hasPrefix("/") || value.hasPrefix("~/") ? nil : key.expectation
+        case .variants:
+            if case .failure(let error) = VariantSpec.parseList(value) { return error.reason }
+            return nil
+        case .keyTemplate:
+            if case .failure(let error) = KeyTemplate.parse(value) { return error.reason }
+            return nil
         }
     }
 
@@ -221,6 +280,14 @@ struct ConfigurationLoader {
                     expected: "a value, because object_store.session_token is set"))
         }
         requireTogether("mlflow.username", "mlflow.password")
+        if let text = string("normalize.variants"), case .success(let variants) = VariantSpec.parseList(text),
+            let train = string("normalize.train_variant"), !variants.contains(where: { $0.name == train })
+        {
+            problems.append(
+                .init(
+                    key: "normalize.train_variant", found: train, source: resolved["normalize.train_variant"]?.source,
+                    expected: "one of the variants: " + variants.map(\.name).joined(separator: ", ")))
+        }
         if let source = resolved["label_studio.api_key"]?.source, resolved["label_studio.url"] == nil {
             problems.append(
                 .init(
@@ -275,6 +342,18 @@ struct ConfigurationLoader {
                 lease: .seconds(int("ingest.lease_seconds") ?? 300),
                 webhookToken: string("ingest.webhook_token").map(Secret.init),
                 augmentation: augmentationPlan()),
+            normalize: .init(
+                variants: string("normalize.variants").flatMap { try? VariantSpec.parseList($0).get() } ?? [],
+                keyTemplate: string("normalize.key_template").flatMap { try? KeyTemplate.parse($0).get() }
+                    ?? KeyTemplate.standard,
+                prefix: Self.prefix(string("normalize.prefix") ?? "variants/"),
+                trainVariant: string("normalize.train_variant") ?? "train",
+                resizer: string("normalize.resizer") ?? "cpu",
+                concurrency: int("normalize.concurrency").flatMap { $0 > 0 ? $0 : nil }
+                    ?? ProcessInfo.processInfo.activeProcessorCount,
+                vipsThreads: int("normalize.vips_threads") ?? 1,
+                batchSize: int("normalize.batch_size") ?? 16,
+                lease: .seconds(int("normalize.lease_seconds") ?? 300)),
             mlflow: .init(
                 trackingURI: trackingURI,
                 token: string("mlflow.token").map(Secret.init),

@@ -48,6 +48,20 @@ public struct PipelineConfiguration: Sendable {
         public var augmentation: AugmentationPlan?
     }
 
+    public struct Normalize: Sendable {
+        public var variants: [VariantSpec]
+        public var keyTemplate: KeyTemplate
+        public var prefix: String
+        public var trainVariant: String
+        /// `cpu` or `gpu`.
+        public var resizer: String
+        /// Images in flight at once.
+        public var concurrency: Int
+        public var vipsThreads: Int
+        public var batchSize: Int
+        public var lease: Duration
+    }
+
     public struct MLflow: Sendable {
         public var trackingURI: URL
         public var token: Secret?
@@ -87,6 +101,7 @@ public struct PipelineConfiguration: Sendable {
     public var manifest: Manifest
     public var staging: Staging
     public var ingest: Ingest
+    public var normalize: Normalize
     public var mlflow: MLflow
     public var labelStudio: LabelStudio
     public var http: HTTP
@@ -106,7 +121,8 @@ public struct PipelineConfiguration: Sendable {
     }
 
     init(
-        objectStore: ObjectStore, manifest: Manifest, staging: Staging, ingest: Ingest, mlflow: MLflow,
+        objectStore: ObjectStore, manifest: Manifest, staging: Staging, ingest: Ingest, normalize: Normalize,
+        mlflow: MLflow,
         labelStudio: LabelStudio,
         http: HTTP, observability: Observability, effectiveValues: [EffectiveValue]
     ) {
@@ -114,6 +130,7 @@ public struct PipelineConfiguration: Sendable {
         self.manifest = manifest
         self.staging = staging
         self.ingest = ingest
+        self.normalize = normalize
         self.mlflow = mlflow
         self.labelStudio = labelStudio
         self.http = http

@@ -18,13 +18,14 @@ public enum ImageRejection: Error, Sendable, Equatable, CustomStringConvertible 
         }
     }
 
+    /// `<reason>: <details>`, so that summaries can count rejections by their reason.
     public var description: String {
         switch self {
-        case .emptyFile: "empty file (0 bytes)"
+        case .emptyFile: "empty file: 0 bytes"
         case .unsupportedFormat(let detail): "unsupported format: \(detail)"
         case .tooManyPixels(let width, let height, let limit):
-            "\(width)×\(height) is \(width * height) pixels, over the limit of \(limit); raise the pixel limit if this is a real image"
-        case .corrupt(let detail): "corrupt or truncated image: \(detail)"
+            "too many pixels: \(width)×\(height) is \(width * height) pixels, over the limit of \(limit); raise ingest.max_pixels if this is a real image"
+        case .corrupt(let detail): "corrupt or truncated: \(detail)"
         }
     }
 }

@@ -10,12 +10,21 @@ public struct DatasetItem: Sendable, Equatable, Codable {
         public let size: UInt64
         public let width: Int?
         public let height: Int?
+        /// The item's annotations in this variant's pixels (normalize); nil when not stored per variant.
+        public let annotations: [ImageAnnotation]?
+        /// Channel sums of this variant's pixels (normalize's training variant).
+        public let statistics: PixelStatistics?
 
-        public init(key: String, size: UInt64, width: Int? = nil, height: Int? = nil) {
+        public init(
+            key: String, size: UInt64, width: Int? = nil, height: Int? = nil, annotations: [ImageAnnotation]? = nil,
+            statistics: PixelStatistics? = nil
+        ) {
             self.key = key
             self.size = size
             self.width = width
             self.height = height
+            self.annotations = annotations
+            self.statistics = statistics
         }
     }
 

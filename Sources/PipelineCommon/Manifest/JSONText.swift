@@ -49,10 +49,13 @@ enum JSONText {
             variants.map { name, variant in
                 (
                     name,
-                    object([
-                        ("height", optional(variant.height)), ("key", quote(variant.key)), ("size", "\(variant.size)"),
-                        ("width", optional(variant.width)),
-                    ])
+                    object(
+                        [
+                            ("height", optional(variant.height)), ("key", quote(variant.key)),
+                            ("size", "\(variant.size)"), ("width", optional(variant.width)),
+                        ]
+                            + (variant.annotations.map { [("annotations", ManifestJSON.string($0))] } ?? [])
+                            + (variant.statistics.map { [("statistics", ManifestJSON.string($0))] } ?? []))
                 )
             })
     }

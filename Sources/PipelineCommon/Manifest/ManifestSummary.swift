@@ -26,7 +26,17 @@ public struct ManifestSummary: Sendable, Codable, Equatable {
     public let totalBytes: UInt64
     public let width: Range?
     public let height: Range?
+    /// Per-channel mean and standard deviation (0…1) of each variant whose items carry
+    /// pixel statistics (normalize's training variant), for trainers to normalise with.
+    public let channelStatistics: [String: ChannelStatistics]?
     public let createdAt: Date
+
+    public struct ChannelStatistics: Sendable, Codable, Equatable {
+        public let images: Int
+        public let pixels: Int
+        public let mean: [Double]
+        public let standardDeviation: [Double]
+    }
 
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
@@ -52,11 +62,29 @@ public struct ManifestSummary: Sendable, Codable, Equatable {
         var bytes: UInt64 = 0
         var widths: (min: Int, max: Int, sum: Double, n: Int) = (Int.max, Int.min, 0, 0)
         var heights: (min: Int, max: Int, sum: Double, n: Int) = (Int.max, Int.min, 0, 0)
+        var pixelStatistics: [String: (images: Int, sums: PixelStatistics)] = [:]
 
         mutating func add(_ item: DatasetItem) {
+            for (name, variant) in item.variants {
+                guard let statistics = variant.statistics else { continue }
+                if var entry = pixelStatistics[name] {
+                    entry.images += 1
+                    entry.sums.add(statistics)
+                    pixelStatistics[name] = entry
+                } else {
+                    pixelStatistics[name] = (1, statistics)
+                }
+            }
             count += 1
             bytes += item.size
-            if item.status == .ok { ok += 1 } else { rejected[item.reason ?? "unknown", default: 0] += 1 }
+            if item.status == .ok {
+                ok += 1
+            } else {
+                // Reasons read `<reason>: <details>`; the summary counts by reason.
+                let reason = item.reason ?? "unknown"
+                let head = reason.range(of: ": ").map { String(reason[..<$0.lowerBound]) } ?? reason
+                rejected[head, default: 0] += 1
+            }
             if let format = item.format { formats[format, default: 0] += 1 }
             if let width = item.width {
                 widths = (min(widths.min, width), max(widths.max, width), widths.sum + Double(width), widths.n + 1)
@@ -78,6 +106,13 @@ public struct ManifestSummary: Sendable, Codable, Equatable {
                     ? Range(min: widths.min, max: widths.max, mean: widths.sum / Double(widths.n)) : nil,
                 height: heights.n > 0
                     ? Range(min: heights.min, max: heights.max, mean: heights.sum / Double(heights.n)) : nil,
+                channelStatistics: pixelStatistics.isEmpty
+                    ? nil
+                    : pixelStatistics.mapValues {
+                        ChannelStatistics(
+                            images: $0.images, pixels: $0.sums.pixels, mean: $0.sums.mean,
+                            standardDeviation: $0.sums.standardDeviation)
+                    },
                 createdAt: version.createdAt)
         }
     }

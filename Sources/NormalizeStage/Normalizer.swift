@@ -1,0 +1,316 @@
+import Foundation
+import Logging
+import Metrics
+import PipelineCommon
+
+/// Stage 2: makes every configured variant of every accepted image of an ingest version in
+/// one decode, and publishes a `normalize` version whose items list their variants (with
+/// boxes in each variant's pixels) and whose manifest carries the training variant's
+/// per-channel mean and deviation.
+///
+/// Work is shared through a queue keyed by input version and configuration, so N workers on
+/// N machines split it, a killed run resumes where it stopped, and a finished run is not
+/// repeated: running again on the same input and configuration returns the same version.
+public final class Normalizer: Sendable {
+    public struct Report: Sendable {
+        public var input: String
+        public var version: DatasetVersion?
+        /// True when this input and configuration were normalized before: nothing was written.
+        public var reused: Bool
+        public var images = 0
+        public var variantsWritten = 0
+        public var failures = 0
+        public var dead = 0
+        public var seconds: Double = 0
+    }
+
+    public let configuration: PipelineConfiguration
+    public let objects: any ObjectStore
+    public let manifests: any ManifestStore
+    public let resizer: any Resizer
+    public let worker: String
+    let settings: PipelineConfiguration.Normalize
+    let staging: StagingArea
+    let logger: Logger
+
+    public init(
+        configuration: PipelineConfiguration, objects: any ObjectStore, manifests: any ManifestStore,
+        resizer: any Resizer, logger: Logger, worker: String = "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+    ) {
+        self.configuration = configuration
+        self.objects = objects
+        self.manifests = manifests
+        self.resizer = resizer
+        self.worker = worker
+        self.settings = configuration.normalize
+        self.staging = StagingArea(configuration.staging, logger: logger)
+        self.logger = logger
+    }
+
+    /// The resizer `normalize.resizer` (or `--resizer`) names; throws when it cannot run here.
+    public static func resizer(named name: String, threads: Int) throws(ResizeError) -> any Resizer {
+        let resizer: any Resizer = name == "gpu" ? GPUResizer() : VipsResizer(threads: threads)
+        if let reason = resizer.unavailableReason { throw ResizeError(message: "resizer \(name): \(reason)") }
+        return resizer
+    }
+
+    /// What decides a normalize version's content besides its input.
+    var identity: (hash: String, text: String) {
+        let fields: [String: String] = [
+            "variants": VariantSpec.compact(settings.variants), "key_template": settings.keyTemplate.text,
+            "prefix": settings.prefix, "train_variant": settings.trainVariant, "resizer": resizer.name,
+        ]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let text = String(decoding: (try? encoder.encode(fields)) ?? Data(), as: UTF8.self)
+        return (Hex.encode(SHA256.hash(Data(text.utf8))), text)
+    }
+
+    /// The work queue that normalizing `input` with this configuration uses (for monitoring).
+    public func queue(for input: String) -> String {
+        "normalize/\(input)/\(identity.hash.prefix(16))"
+    }
+
+    /// The newest published ingest version of `dataset`.
+    public func latestIngestVersion(dataset: String) async throws -> DatasetVersion? {
+        if let id = try await manifests.checkpoint(stage: "ingest", name: "published/\(dataset)"), !id.isEmpty {
+            return try await manifests.version(id)
+        }
+        return try await manifests.versions(name: dataset, stage: "ingest", limit: 50).first { $0.status == .published }
+    }
+
+    /// Normalizes `input` (a published ingest version) completely, together with any other
+    /// workers on the same input, and publishes the result.
+    public func run(input: DatasetVersion, progress: ProgressLine? = nil) async throws -> Report {
+        let started = ContinuousClock.now
+        guard input.status == .published else {
+            throw ManifestStoreError(.invalid, "dataset version \(input.id) is a draft; normalize published versions")
+        }
+        let (hash, text) = identity
+        let scope = "\(input.id)/\(hash.prefix(16))"
+        var report = Report(input: input.id, version: nil, reused: false)
+        if let done = try await manifests.checkpoint(stage: "normalize", name: "done/\(scope)"),
+            let version = try await manifests.version(done), version.status == .published
+        {
+            report.version = version
+            report.reused = true
+            return report
+        }
+        let queue = self.queue(for: input.id)
+        try await enqueue(input, queue: queue)
+        let drafts = SharedDraft(
+            store: manifests, stage: "normalize", dataset: input.name, scope: scope, parents: [input.id],
+            seedFromLastPublished: false, configHash: hash, config: text, lease: settings.lease)
+        var failedBatches = 0
+        while !Task.isCancelled {
+            let counts = try await manifests.queueCounts(queue: queue)
+            // Done when nothing is left to claim or held; claims of a worker that died come
+            // back when their lease runs out, so wait for those rather than stop short.
+            guard (counts[.available] ?? 0) > 0 || (counts[.claimed] ?? 0) > 0 else { break }
+            let draft = try await drafts.current()
+            let claims = try await manifests.claimBatch(
+                queue: queue, worker: worker, limit: settings.batchSize, lease: settings.lease)
+            guard !claims.isEmpty else {
+                try await Task.sleep(for: .milliseconds(500))
+                continue
+            }
+            let batch = try await normalize(claims, dataset: input.name, queue: queue, draft: draft)
+            report.images += batch.images
+            report.variantsWritten += batch.written
+            report.failures += batch.failures
+            let remaining = max(0, (counts[.available] ?? 0) - claims.count)
+            let done = report.images
+            progress?.show { seconds in
+                String(format: "normalize: %d images, %d left, %.1f images/s", done, remaining, Double(done) / seconds)
+            }
+            if batch.failures > 0 {
+                failedBatches += 1
+                try await Task.sleep(for: .milliseconds(min(100 << min(failedBatches, 6), 5_000)))
+            } else {
+                failedBatches = 0
+            }
+        }
+        progress?.finish()
+        report.dead = try await manifests.queueCounts(queue: queue)[.dead] ?? 0
+        report.version = try await publishIfDone(queue: queue, drafts: drafts, scope: scope)
+        report.seconds = (ContinuousClock.now - started).seconds
+        return report
+    }
+
+    /// Queues every accepted item of the input; items queued before are left as they are.
+    private func enqueue(_ input: DatasetVersion, queue: String) async throws {
+        var after: String?
+        repeat {
+            let page = try await manifests.items(of: input.id, after: after, limit: 1000)
+            let work = page.filter { $0.status == .ok && $0.variants["original"] != nil }.map { item in
+                (
+                    key: item.sourceKey,
+                    payload: String(decoding: (try? JSONEncoder().encode(item)) ?? Data(), as: UTF8.self)
+                )
+            }
+            if !work.isEmpty { try await manifests.enqueue(queue: queue, items: work) }
+            after = page.count == 1000 ? page.last?.sourceKey : nil
+        } while after != nil
+    }
+
+    private struct BatchReport {
+        var images = 0
+        var written = 0
+        var failures = 0
+    }
+
+    private func normalize(_ claims: [ClaimedWork], dataset: String, queue: String, draft: String) async throws
+        -> BatchReport
+    {
+        let run = try staging.makeRun(stage: "normalize", runId: "\(worker)-\(UUID().uuidString.lowercased())")
+        let results = try await concurrentMap(count: claims.count, limit: settings.concurrency) {
+            index -> Result<(DatasetItem, Int), NormalizeFailure> in
+            let claim = claims[index]
+            do {
+                let item = try JSONDecoder().decode(DatasetItem.self, from: Data(claim.payload.utf8))
+                return .success(try await self.normalize(item, dataset: dataset, run: run))
+            } catch {
+                self.logger.warning(
+                    "normalize attempt failed; the image goes back to the queue",
+                    metadata: ["key": "\(claim.key)", "attempt": "\(claim.attempt)", "error": "\(error)"])
+                return .failure(NormalizeFailure(message: "\(error)"))
+            }
+        }
+        var report = BatchReport()
+        var items: [DatasetItem] = []
+        var done: [String] = []
+        var failed: [(key: String, error: String)] = []
+        for (claim, result) in zip(claims, results) {
+            switch result {
+            case .success(let (item, written)):
+                items.append(item)
+                done.append(claim.key)
+                report.images += 1
+                report.written += written
+            case .failure(let failure):
+                failed.append((claim.key, failure.message))
+            }
+        }
+        do {
+            try await manifests.addItems(items, to: draft)
+            try await manifests.complete(queue: queue, worker: worker, keys: done)
+        } catch {
+            failed += done.map { ($0, "recording the items failed: \(error)") }
+            report = BatchReport()
+        }
+        if !failed.isEmpty {
+            try await manifests.fail(queue: queue, worker: worker, failures: failed)
+            Counter(label: "pipeline_normalize_failures_total").increment(by: failed.count)
+        }
+        report.failures = failed.count
+        run.finish(succeeded: failed.isEmpty)
+        Counter(label: "pipeline_normalize_images_total").increment(by: report.images)
+        return report
+    }
+
+    /// One image: stage its original, render every variant, store those not stored yet.
+    private func normalize(_ item: DatasetItem, dataset: String, run: StagingRun) async throws -> (DatasetItem, Int) {
+        let started = ContinuousClock.now
+        guard let original = item.variants["original"] else {
+            throw NormalizeFailure(message: "\(item.sourceKey) has no stored original")
+        }
+        let staged = try await run.stage(original.key, from: objects, expectedSHA256: item.sha256)
+        defer { unlink(staged.path) }
+        let base = (staged.path as NSString).lastPathComponent
+        let outputs = try settings.variants.map { spec in
+            try run.path(for: "\(base).\(spec.name).\(spec.format.fileExtension)", in: .output)
+        }
+        defer { for output in outputs { unlink(output) } }
+        let rendered = try await resizer.render(
+            staged.path, variants: settings.variants, outputs: outputs, statistics: settings.trainVariant)
+        let annotations =
+            (try? JSONDecoder().decode([ImageAnnotation].self, from: Data(item.annotations.utf8))) ?? []
+        var variants: [String: DatasetItem.Variant] = [:]
+        var written = 0
+        for (index, spec) in settings.variants.enumerated() {
+            guard let geometry = rendered.variants[spec.name] else { continue }
+            let key = settings.prefix + settings.keyTemplate.render(keyValues(item, dataset, spec, geometry))
+            let size = try FileManager.default.attributesOfItem(atPath: outputs[index])[.size] as? UInt64 ?? 0
+            if try await !exists(key, size: size) {
+                _ = try await objects.put(
+                    key, fromFile: outputs[index], contentType: MediaType.forPath(key), sha256: nil)
+                written += 1
+            }
+            variants[spec.name] = DatasetItem.Variant(
+                key: key, size: size, width: geometry.width, height: geometry.height,
+                annotations: geometry.transform(
+                    annotations, sourceWidth: rendered.sourceWidth, sourceHeight: rendered.sourceHeight),
+                statistics: spec.name == settings.trainVariant ? rendered.statistics : nil)
+        }
+        Timer(label: "pipeline_normalize_image_duration_seconds").recordInterval(since: started)
+        Counter(label: "pipeline_normalize_variants_written_total").increment(by: written)
+        return (
+            DatasetItem(
+                sourceKey: item.sourceKey, sha256: item.sha256, size: item.size, width: rendered.sourceWidth,
+                height: rendered.sourceHeight, format: item.format, annotations: item.annotations,
+                variants: variants),
+            written
+        )
+    }
+
+    /// Whether `key` holds an object of `size` bytes already (a re-run, or the same bytes
+    /// under another key): encoders are deterministic, so it is the same object.
+    private func exists(_ key: String, size: UInt64) async throws -> Bool {
+        do {
+            return try await objects.head(key).size == size
+        } catch let error as ObjectStoreError where error.kind == .notFound {
+            return false
+        }
+    }
+
+    private func keyValues(_ item: DatasetItem, _ dataset: String, _ spec: VariantSpec, _ geometry: VariantGeometry)
+        -> [String: String]
+    {
+        var path = item.sourceKey
+        if let dot = path.lastIndex(of: "."), !path[dot...].contains("/") { path = String(path[..<dot]) }
+        let rawPrefix = configuration.ingest.rawPrefix
+        if !rawPrefix.isEmpty, path.hasPrefix(rawPrefix) { path.removeFirst(rawPrefix.count) }
+        path = path.replacingOccurrences(of: "#", with: "-")
+        let stem = path.split(separator: "/").last.map(String.init) ?? path
+        return [
+            "dataset": dataset, "variant": spec.name, "sha256": item.sha256, "stem": stem, "path": path,
+            "ext": spec.format.fileExtension, "width": "\(geometry.width)", "height": "\(geometry.height)",
+        ]
+    }
+
+    private func publishIfDone(queue: String, drafts: SharedDraft, scope: String) async throws -> DatasetVersion? {
+        guard case .open(let id) = try await drafts.state().state else {
+            // Another worker published it, or is publishing it.
+            if let done = try await manifests.checkpoint(stage: "normalize", name: "done/\(scope)") {
+                return try await manifests.version(done)
+            }
+            return nil
+        }
+        let counts = try await manifests.queueCounts(queue: queue)
+        guard (counts[.available] ?? 0) == 0, (counts[.claimed] ?? 0) == 0 else { return nil }
+        guard try await drafts.beginPublishing(id) else { return nil }
+        do {
+            guard let draft = try await manifests.version(id) else {
+                throw ManifestStoreError(.notFound, "draft \(id) vanished")
+            }
+            let run = try staging.makeRun(stage: "normalize", runId: "publish-\(UUID().uuidString.lowercased())")
+            defer { run.finish(succeeded: true) }
+            let version = try await ManifestPublisher(store: manifests, objects: objects, logger: logger).publish(
+                draft, prefix: configuration.manifest.filesPrefix + draft.name + "/",
+                workDirectory: run.outputDirectory)
+            try await drafts.endPublishing(id, published: version.id)
+            try await manifests.setCheckpoint(stage: "normalize", name: "done/\(scope)", value: version.id)
+            logger.info(
+                "published", metadata: ["version": "\(version.id)", "items": "\(version.itemCount)"])
+            return version
+        } catch {
+            try? await drafts.abandonPublishing(id)
+            throw error
+        }
+    }
+}
+
+struct NormalizeFailure: Error, Sendable, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}

@@ -1,0 +1,236 @@
+import CVips
+import Foundation
+import NIOPosix
+
+/// Renders every variant of one image. ``VipsResizer`` is the CPU implementation;
+/// ``GPUResizer`` marks where a GPU one goes and says why it cannot run here.
+public protocol Resizer: Sendable {
+    /// `cpu` or `gpu`, as `normalize.resizer` and `--resizer` name it.
+    var name: String { get }
+    /// Why this resizer cannot run on this machine; nil when it can.
+    var unavailableReason: String? { get }
+    /// Writes one file per variant (`outputs[i]` for `variants[i]`) from the image at `input`.
+    /// `statistics` names the variant whose pixel sums are wanted (the training variant).
+    func render(_ input: String, variants: [VariantSpec], outputs: [String], statistics: String?) async throws
+        -> RenderedImage
+}
+
+/// What one image became.
+public struct RenderedImage: Sendable, Equatable {
+    /// The source as displayed (EXIF orientation applied).
+    public let sourceWidth: Int
+    public let sourceHeight: Int
+    public let variants: [String: VariantGeometry]
+    public let statistics: PixelStatistics?
+}
+
+/// Per-channel sums over an image's pixels (0…255), which add up across images into a
+/// dataset's mean and standard deviation.
+public struct PixelStatistics: Sendable, Equatable, Codable {
+    public var pixels: Int
+    public var sum: [Double]
+    public var sumOfSquares: [Double]
+
+    public init(pixels: Int, sum: [Double], sumOfSquares: [Double]) {
+        self.pixels = pixels
+        self.sum = sum
+        self.sumOfSquares = sumOfSquares
+    }
+
+    public mutating func add(_ other: PixelStatistics) {
+        guard sum.count == other.sum.count else { return }
+        pixels += other.pixels
+        for band in sum.indices {
+            sum[band] += other.sum[band]
+            sumOfSquares[band] += other.sumOfSquares[band]
+        }
+    }
+
+    /// Mean per channel on a 0…1 scale, as trainers normalise.
+    public var mean: [Double] { sum.map { $0 / Double(max(pixels, 1)) / 255 } }
+
+    /// Population standard deviation per channel on a 0…1 scale.
+    public var standardDeviation: [Double] {
+        zip(sum, sumOfSquares).map { sum, squares in
+            let n = Double(max(pixels, 1))
+            let mean = sum / n
+            return (max(0, squares / n - mean * mean)).squareRoot() / 255
+        }
+    }
+}
+
+public struct ResizeError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The stub of a GPU resizer: this build has none, and it says so.
+public struct GPUResizer: Resizer {
+    public init() {}
+    public var name: String { "gpu" }
+    public var unavailableReason: String? {
+        "no GPU resizer is built into this binary (and none is needed: the libvips CPU resizer uses every core); use --resizer cpu"
+    }
+    public func render(_ input: String, variants: [VariantSpec], outputs: [String], statistics: String?) async throws
+        -> RenderedImage
+    {
+        throw ResizeError(message: unavailableReason ?? "gpu resizer unavailable")
+    }
+}
+
+/// The libvips resizer: one decode, many variants. The image is shrunk on load (JPEG DCT
+/// scaling, WebP/HEIF/TIFF pyramids) straight to the largest size any variant needs, EXIF
+/// orientation applied and colour converted to 8-bit sRGB, held once in memory, and every
+/// variant is resampled (Lanczos 3) from that, then cropped or padded and encoded with
+/// metadata stripped. Runs on ``BlockingPools/compute``.
+public struct VipsResizer: Resizer {
+    private let pool: NIOThreadPool
+
+    /// - Parameter threads: libvips' own worker threads per operation; with one image per
+    ///   core in flight, 1 keeps the two kinds of parallelism from fighting.
+    public init(threads: Int = 1, pool: NIOThreadPool = BlockingPools.compute) {
+        VipsRuntime.start()
+        pl_vips_concurrency_set(Int32(max(1, threads)))
+        self.pool = pool
+    }
+
+    public var name: String { "cpu" }
+    public var unavailableReason: String? { VipsRuntime.start() ? nil : "libvips failed to start" }
+
+    public func render(_ input: String, variants: [VariantSpec], outputs: [String], statistics: String?) async throws
+        -> RenderedImage
+    {
+        try await pool.runIfActive {
+            try Self.renderBlocking(input, variants: variants, outputs: outputs, statistics: statistics)
+        }
+    }
+
+    static func renderBlocking(_ input: String, variants: [VariantSpec], outputs: [String], statistics: String?)
+        throws -> RenderedImage
+    {
+        let info = try ImageInspector.header(input)
+        let sourceWidth = info.displayWidth
+        let sourceHeight = info.displayHeight
+        let geometries = variants.map {
+            VariantGeometry(sourceWidth: sourceWidth, sourceHeight: sourceHeight, spec: $0)
+        }
+        // The largest resampled size any variant needs, in each direction.
+        let needX = geometries.map { Double($0.scaledWidth) / Double(sourceWidth) }.max() ?? 1
+        let needY = geometries.map { Double($0.scaledHeight) / Double(sourceHeight) }.max() ?? 1
+        let loadWidth = min(sourceWidth, Int((Double(sourceWidth) * needX).rounded(.up)))
+        let loadHeight = min(sourceHeight, Int((Double(sourceHeight) * needY).rounded(.up)))
+
+        var handle: UnsafeMutablePointer<VipsImage>?
+        guard pl_vips_thumbnail_down(input, &handle, Int32(max(1, loadWidth)), Int32(max(1, loadHeight))) == 0,
+            var image = handle
+        else { throw ResizeError(message: "\(input): \(ImageInspector.takeError())") }
+        defer { pl_g_object_unref(image) }
+        func step(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<VipsImage>?>) -> Int32) throws {
+            var next: UnsafeMutablePointer<VipsImage>?
+            guard body(&next) == 0, let next else { throw ResizeError(message: ImageInspector.takeError()) }
+            pl_g_object_unref(image)
+            image = next
+        }
+        if vips_image_get_interpretation(image) != VIPS_INTERPRETATION_sRGB {
+            try step { pl_vips_colourspace(image, $0, VIPS_INTERPRETATION_sRGB) }
+        }
+        if vips_image_get_format(image) != VIPS_FORMAT_UCHAR { try step { pl_vips_cast_uchar(image, $0) } }
+        try step { pl_vips_copy_memory(image, $0) }
+        let memoryWidth = Int(vips_image_get_width(image))
+        let memoryHeight = Int(vips_image_get_height(image))
+
+        var stats: PixelStatistics?
+        for (index, spec) in variants.enumerated() {
+            let geometry = geometries[index]
+            var variant = image
+            g_object_ref(variant)
+            defer { pl_g_object_unref(variant) }
+            func vstep(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<VipsImage>?>) -> Int32) throws {
+                var next: UnsafeMutablePointer<VipsImage>?
+                guard body(&next) == 0, let next else { throw ResizeError(message: ImageInspector.takeError()) }
+                pl_g_object_unref(variant)
+                variant = next
+            }
+            if geometry.scaledWidth != memoryWidth || geometry.scaledHeight != memoryHeight {
+                try vstep {
+                    pl_vips_resize(
+                        variant, $0, Double(geometry.scaledWidth) / Double(memoryWidth),
+                        Double(geometry.scaledHeight) / Double(memoryHeight))
+                }
+            }
+            // Rounding inside the resampler can leave a pixel more or less: settle the size exactly.
+            let gotWidth = Int(vips_image_get_width(variant))
+            let gotHeight = Int(vips_image_get_height(variant))
+            if gotWidth != geometry.scaledWidth || gotHeight != geometry.scaledHeight {
+                try vstep {
+                    pl_vips_embed_copy(variant, $0, 0, 0, Int32(geometry.scaledWidth), Int32(geometry.scaledHeight))
+                }
+            }
+            let bands = Int(vips_image_get_bands(variant))
+            let hasAlpha = bands == 2 || bands == 4
+            switch spec.fit {
+            case .cover:
+                try vstep {
+                    pl_vips_extract_area(
+                        variant, $0, Int32(-geometry.offsetX), Int32(-geometry.offsetY), Int32(geometry.width),
+                        Int32(geometry.height))
+                }
+            case .pad:
+                let colour = hasAlpha ? spec.background + [255] : spec.background
+                try vstep {
+                    pl_vips_embed_colour(
+                        variant, $0, Int32(geometry.offsetX), Int32(geometry.offsetY), Int32(geometry.width),
+                        Int32(geometry.height), colour, Int32(colour.count))
+                }
+            case .contain, .fill:
+                break
+            }
+            if hasAlpha, spec.format == .jpeg {
+                try vstep { pl_vips_flatten(variant, $0, spec.background, Int32(spec.background.count)) }
+            }
+            if spec.name == statistics { stats = try pixelStatistics(variant) }
+            let output = outputs[index]
+            let saved: Int32
+            switch spec.format {
+            case .jpeg: saved = pl_vips_jpegsave(variant, output, Int32(spec.quality))
+            case .webp: saved = pl_vips_webpsave(variant, output, Int32(spec.quality))
+            case .png: saved = pl_vips_pngsave(variant, output, 6)
+            }
+            guard saved == 0 else { throw ResizeError(message: "\(output): \(ImageInspector.takeError())") }
+        }
+        return RenderedImage(
+            sourceWidth: sourceWidth, sourceHeight: sourceHeight,
+            variants: Dictionary(uniqueKeysWithValues: zip(variants.map(\.name), geometries)), statistics: stats)
+    }
+
+    /// Sums of the colour channels (alpha left out) over every pixel.
+    static func pixelStatistics(_ image: UnsafeMutablePointer<VipsImage>) throws -> PixelStatistics {
+        var size = 0
+        guard let buffer = pl_vips_write_to_memory(image, &size) else {
+            throw ResizeError(message: ImageInspector.takeError())
+        }
+        defer { pl_g_free(buffer) }
+        let bands = Int(vips_image_get_bands(image))
+        let colours = bands >= 3 ? 3 : 1
+        var sum = [Double](repeating: 0, count: colours)
+        var squares = [Double](repeating: 0, count: colours)
+        let bytes = UnsafeRawBufferPointer(start: buffer, count: size).bindMemory(to: UInt8.self)
+        let pixels = size / bands
+        var sums = [UInt64](repeating: 0, count: colours)
+        var sumSquares = [UInt64](repeating: 0, count: colours)
+        for pixel in 0..<pixels {
+            let base = pixel * bands
+            for band in 0..<colours {
+                let value = UInt64(bytes[base + band])
+                sums[band] &+= value
+                sumSquares[band] &+= value * value
+            }
+        }
+        for band in 0..<colours {
+            sum[band] = Double(sums[band])
+            squares[band] = Double(sumSquares[band])
+        }
+        return PixelStatistics(pixels: pixels, sum: sum, sumOfSquares: squares)
+    }
+}

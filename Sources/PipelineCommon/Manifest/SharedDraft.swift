@@ -1,0 +1,133 @@
+import Foundation
+
+/// The one open draft that every worker of a stage, on any machine, adds items to, and its
+/// hand-over to publishing, coordinated through a checkpoint that only changes from the
+/// value a process last saw (``ManifestStore/replaceCheckpoint(stage:name:expected:value:)``).
+///
+/// - `open <id>`: workers add items to draft `<id>`.
+/// - `publishing <id> <unix time>`: one process publishes `<id>`; workers wait for it
+///   (a publisher silent for longer than the lease is presumed dead and its draft reopened).
+/// - absent or empty: the next worker creates a draft, seeded with the items of the last
+///   version published through this coordinator when `seedFromLastPublished`.
+public struct SharedDraft: Sendable {
+    public enum State: Sendable, Equatable {
+        case none
+        case open(String)
+        case publishing(String, since: Double)
+    }
+
+    public let store: any ManifestStore
+    public let stage: String
+    /// What the drafts are versions of (the dataset name).
+    public let dataset: String
+    /// Names this coordinator's checkpoints: the dataset for ingest, input and configuration for normalize.
+    public let scope: String
+    public let parents: [String]
+    public let seedFromLastPublished: Bool
+    public let configHash: String
+    public let config: String
+    public let lease: Duration
+
+    public init(
+        store: any ManifestStore, stage: String, dataset: String, scope: String, parents: [String] = [],
+        seedFromLastPublished: Bool, configHash: String, config: String, lease: Duration
+    ) {
+        self.store = store
+        self.stage = stage
+        self.dataset = dataset
+        self.scope = scope
+        self.parents = parents
+        self.seedFromLastPublished = seedFromLastPublished
+        self.configHash = configHash
+        self.config = config
+        self.lease = lease
+    }
+
+    private var draftName: String { "draft/" + scope }
+    private var publishedName: String { "published/" + scope }
+
+    public func state() async throws -> (raw: String?, state: State) {
+        let raw = try await store.checkpoint(stage: stage, name: draftName)
+        return (raw, Self.parse(raw))
+    }
+
+    static func parse(_ raw: String?) -> State {
+        let parts = (raw ?? "").split(separator: " ").map(String.init)
+        switch (parts.first, parts.count) {
+        case ("open", 2): return .open(parts[1])
+        case ("publishing", 3): return .publishing(parts[1], since: Double(parts[2]) ?? 0)
+        default: return .none
+        }
+    }
+
+    /// The id of the open draft, creating it when there is none; waits while one is published.
+    public func current() async throws -> String {
+        while true {
+            try Task.checkCancellation()
+            let (raw, state) = try await state()
+            switch state {
+            case .open(let id):
+                if try await store.version(id)?.status == .draft { return id }
+                // Its draft vanished (discarded by hand): start over.
+                _ = try await store.replaceCheckpoint(stage: stage, name: draftName, expected: raw, value: "")
+            case .publishing(let id, let since):
+                if Date().timeIntervalSince1970 - since > lease.seconds {
+                    _ = try await store.replaceCheckpoint(
+                        stage: stage, name: draftName, expected: raw, value: "open \(id)")
+                } else {
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            case .none:
+                if let id = try await create(replacing: raw) { return id }
+            }
+        }
+    }
+
+    /// The version the next draft starts from.
+    public func lastPublished() async throws -> String? {
+        let id = try await store.checkpoint(stage: stage, name: publishedName)
+        return id?.isEmpty == false ? id : nil
+    }
+
+    private func create(replacing raw: String?) async throws -> String? {
+        let parent = seedFromLastPublished ? try await lastPublished() : nil
+        let draft = try await store.createDraft(
+            name: dataset, stage: stage, parents: parent.map { [$0] } ?? parents, configHash: configHash,
+            config: config)
+        if let parent { try await store.copyItems(from: parent, to: draft.id) }
+        if try await store.replaceCheckpoint(stage: stage, name: draftName, expected: raw, value: "open \(draft.id)") {
+            return draft.id
+        }
+        // Another process opened one first: use that.
+        try await store.discardDraft(draft.id)
+        return nil
+    }
+
+    /// Takes the open draft `id` for publishing; false when another process has it.
+    public func beginPublishing(_ id: String) async throws -> Bool {
+        try await store.replaceCheckpoint(
+            stage: stage, name: draftName, expected: "open \(id)",
+            value: "publishing \(id) \(Int(Date().timeIntervalSince1970))")
+    }
+
+    /// Records `version` as the dataset's latest and lets workers open the next draft.
+    public func endPublishing(_ id: String, published version: String) async throws {
+        try await store.setCheckpoint(stage: stage, name: publishedName, value: version)
+        let (raw, state) = try await state()
+        if case .publishing(id, _) = state {
+            _ = try await store.replaceCheckpoint(stage: stage, name: draftName, expected: raw, value: "")
+        }
+    }
+
+    /// Gives the draft back to the workers after a failed publish.
+    public func abandonPublishing(_ id: String) async throws {
+        let (raw, state) = try await state()
+        if case .publishing(id, _) = state {
+            _ = try await store.replaceCheckpoint(stage: stage, name: draftName, expected: raw, value: "open \(id)")
+        }
+    }
+}
+
+extension Duration {
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

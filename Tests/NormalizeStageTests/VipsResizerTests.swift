@@ -1,0 +1,99 @@
+import Foundation
+import PipelineCommon
+import TestSupport
+import Testing
+
+@Suite("libvips resizer: one decode, every fit mode, odd sizes, formats, metadata, alpha, statistics")
+struct VipsResizerTests {
+    let resizer = VipsResizer()
+    let inspector = ImageInspector()
+
+    func render(_ input: String, _ specs: [VariantSpec], in dir: TemporaryDirectory, statistics: String? = nil)
+        async throws -> (RenderedImage, [String: ImageInfo])
+    {
+        let outputs = specs.map { dir.file("out-\(UUID().uuidString).\($0.format.fileExtension)") }
+        let rendered = try await resizer.render(input, variants: specs, outputs: outputs, statistics: statistics)
+        var infos: [String: ImageInfo] = [:]
+        for (spec, output) in zip(specs, outputs) { infos[spec.name] = try await inspector.validate(output).get() }
+        return (rendered, infos)
+    }
+
+    @Test func everyFitModeGivesThePredictedSizeInEveryFormat() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let specs: [VariantSpec] = [
+            .init(name: "contain", width: 200, height: 200, fit: .contain, format: .jpeg),
+            .init(name: "cover", width: 100, height: 150, fit: .cover, format: .webp),
+            .init(name: "fill", width: 90, height: 40, fit: .fill, format: .png),
+            .init(name: "pad", width: 64, height: 64, fit: .pad, format: .png),
+        ]
+        for (width, height) in [(640, 480), (480, 640), (1, 1), (1, 2000), (333, 77)] {
+            let input = try TestImages.photo(dir, "in-\(width)x\(height).jpg", width: width, height: height)
+            let (rendered, infos) = try await render(input, specs, in: dir)
+            #expect(rendered.sourceWidth == width && rendered.sourceHeight == height)
+            for spec in specs {
+                let expected = VariantGeometry(sourceWidth: width, sourceHeight: height, spec: spec)
+                let info = try #require(infos[spec.name])
+                #expect(
+                    info.width == expected.width && info.height == expected.height,
+                    "\(spec.name) of \(width)×\(height): \(info.width)×\(info.height)")
+                #expect(info.format == spec.format.rawValue)
+                #expect(info.colorSpace == "srgb" && info.bitsPerSample == 8)
+            }
+        }
+    }
+
+    @Test func exifOrientationIsAppliedAndMetadataStripped() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // Stored 60×40 with orientation 6: displayed 40×60.
+        let input = try TestImages.exifRotatedJPEG(dir, "rotated.jpg", width: 60, height: 40)
+        let (rendered, infos) = try await render(
+            input, [.init(name: "v", width: 30, height: 30, fit: .contain, format: .jpeg)], in: dir)
+        #expect(rendered.sourceWidth == 40 && rendered.sourceHeight == 60)
+        #expect(infos["v"]?.width == 20 && infos["v"]?.height == 30)
+        #expect(infos["v"]?.orientation == 1, "no orientation tag left")
+    }
+
+    @Test func cmykAndSixteenBitBecomeEightBitSRGB() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        for input in [try TestImages.cmykJPEG(dir, "cmyk.jpg"), try TestImages.sixteenBitPNG(dir, "deep.png")] {
+            let (_, infos) = try await render(
+                input, [.init(name: "v", width: 32, height: 32, format: .png)], in: dir)
+            #expect(infos["v"]?.colorSpace == "srgb" && infos["v"]?.bitsPerSample == 8 && infos["v"]?.bands == 3)
+        }
+    }
+
+    @Test func alphaIsFlattenedForJPEGAndKeptForPNG() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let rgb = try TestImages.photo(dir, "rgb.v", width: 50, height: 50)
+        try TestImages.vips(["bandjoin_const", rgb, dir.file("rgba.png"), "128"])
+        let (_, infos) = try await render(
+            dir.file("rgba.png"),
+            [
+                .init(name: "jpeg", width: 20, height: 20, format: .jpeg),
+                .init(name: "png", width: 20, height: 20, format: .png),
+            ], in: dir)
+        #expect(infos["jpeg"]?.bands == 3)
+        #expect(infos["png"]?.bands == 4)
+    }
+
+    @Test func paddingIsTheColourAskedForAndStatisticsAddUp() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // A white 100×50 image padded to 40×40 on black: 40×20 white, 40×20 black.
+        try TestImages.vips(["black", dir.file("b.v"), "100", "50", "--bands", "3"])
+        try TestImages.vips(["linear", dir.file("b.v"), dir.file("w.v"), "1", "255"])
+        try TestImages.vips(["cast", dir.file("w.v"), dir.file("white.png"), "uchar"])
+        let spec = VariantSpec(name: "train", width: 40, height: 40, fit: .pad, format: .png)
+        let (rendered, _) = try await render(dir.file("white.png"), [spec], in: dir, statistics: "train")
+        let statistics = try #require(rendered.statistics)
+        #expect(statistics.pixels == 1600)
+        for band in 0..<3 {
+            #expect(abs(statistics.mean[band] - 0.5) < 0.01)
+            #expect(abs(statistics.standardDeviation[band] - 0.5) < 0.01)
+        }
+    }
+}
