@@ -46,6 +46,8 @@ demo: build
 	  for photo in "$$samples"/*; do ctl objects cp "$$photo" store:raw/samples/ >/dev/null || exit 1; done && \
 	  echo "demo: stage 1, ingest" && \
 	  .build/debug/pipeline-ingest poll --once --config config/demo.yaml && \
+	  echo "demo: stage 2, normalize" && \
+	  .build/debug/pipeline-normalize --config config/demo.yaml && \
 	  ctl datasets list && \
 	  echo "demo: MLflow UI at $$MLFLOW_TRACKING_URI (stop it with: make demo-down)"
 
@@ -58,10 +60,10 @@ bench: deps
 
 ## lint: swift-format in lint mode over every Swift file
 lint:
-	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+	$(SWIFT) format lint --strict --recursive Sources Tests Benchmarks Package.swift
 
 format:
-	$(SWIFT) format format --in-place --recursive Sources Tests Package.swift
+	$(SWIFT) format format --in-place --recursive Sources Tests Benchmarks Package.swift
 
 clean:
 	-$(SERVICES) down

@@ -113,6 +113,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/ManifestBenchmark"),
+        .executableTarget(
+            name: "normalize-bench",
+            dependencies: ["PipelineCommon"],
+            path: "Benchmarks/NormalizeBenchmark"),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(

@@ -3,22 +3,27 @@
 # would otherwise have, on this machine, in the same run, reported as ratios.
 #   objects:  PUT and GET of 1 KiB x 2000 and 64 MiB x 4, this client vs boto3, same S3 server
 #   manifest: publish 100 000 items (bulk vs one INSERT a row), claim+complete with 1 and 4 worker processes
-# BENCH=objects or BENCH=manifest runs one part.
+#   normalize: 3 sizes x JPEG and WebP of 24-megapixel JPEGs and real photographs, the libvips
+#              resizer vs vipsthumbnail once per output vs a Pillow script, with peak memory
+# BENCH=objects, BENCH=manifest or BENCH=normalize runs one part (a comma list runs several).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PIPELINE_SERVICES_DIR="${PIPELINE_SERVICES_DIR:-$ROOT/.services-bench}"
 SERVICES=scripts/services.sh
-PARTS="${BENCH:-objects,manifest}"
+PARTS="${BENCH:-objects,manifest,normalize}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"; $SERVICES down' EXIT
 
-$SERVICES up s3 postgres
-set -a; . "$PIPELINE_SERVICES_DIR/env"; set +a
+if [[ ",$PARTS," == *",objects,"* || ",$PARTS," == *",manifest,"* ]]; then
+    $SERVICES up s3 postgres
+    set -a; . "$PIPELINE_SERVICES_DIR/env"; set +a
+fi
 
 echo "bench: building release binaries" >&2
 swift build -c release --product object-store-bench >&2
 swift build -c release --product manifest-bench >&2
+swift build -c release --product normalize-bench >&2
 BIN="$(swift build -c release --show-bin-path)"
 
 if [[ ",$PARTS," == *",objects,"* ]]; then
@@ -80,5 +85,56 @@ for name, p, c1, c4 in (("postgres", pg, c1pg, c4pg), ("sqlite", lite, c1lite, c
           f" | {n / c1:>20,.0f} {n / c4:>9,.0f} {c1 / c4:>5.2f}x")
 print("publish: bulk addItems (COPY on PostgreSQL, one transaction on SQLite) + publish; baseline: one autocommitted INSERT a row")
 print("claim+complete: batches of 500, separate processes, wall time from first start to last exit (process start-up included)")
+PY
+fi
+
+if [[ ",$PARTS," == *",normalize,"* ]]; then
+    CACHE="${PIPELINE_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/image-pipeline}"
+    BENCH_VENV="$CACHE/venv-bench-$(sha256sum scripts/requirements-bench.txt | cut -c1-12)"
+    if [ ! -f "$BENCH_VENV/.complete" ]; then
+        echo "bench: creating $BENCH_VENV (Pillow)" >&2
+        rm -rf "$BENCH_VENV"; python3 -m venv "$BENCH_VENV"
+        "$BENCH_VENV/bin/pip" install -q --disable-pip-version-check -r scripts/requirements-bench.txt
+        touch "$BENCH_VENV/.complete"
+    fi
+    SAMPLES=$($SERVICES samples)
+    COUNT="${BENCH_NORMALIZE_LARGE:-6}"
+    mkdir -p "$WORK/large"
+    echo "bench: making $COUNT 24-megapixel JPEGs from the sample photographs" >&2
+    i=0
+    for photo in "$SAMPLES"/*; do
+        [ $i -lt "$COUNT" ] || break
+        vips thumbnail "$photo" "$WORK/large/up-$i.v" 6000 --height 4000 --size force
+        vips gaussnoise "$WORK/large/noise-$i.v" 6000 4000 --sigma 12
+        vips add "$WORK/large/up-$i.v" "$WORK/large/noise-$i.v" "$WORK/large/sum-$i.v"
+        vips cast "$WORK/large/sum-$i.v" "$WORK/large/photo-$i.jpg[Q=90]" uchar
+        rm -f "$WORK"/large/*-$i.v
+        i=$((i + 1))
+    done
+    declare -A ours thumb pillow
+    for set in large samples; do
+        if [ $set = large ]; then files=("$WORK"/large/*.jpg); else files=("$SAMPLES"/*); fi
+        for tool in ours vipsthumbnail pillow; do
+            rm -rf "$WORK/out"; mkdir -p "$WORK/out"
+            echo "bench: normalize, $set, $tool" >&2
+            case $tool in
+                ours) ours[$set]=$("$BIN/normalize-bench" "$WORK/out" "${files[@]}") ;;
+                vipsthumbnail) thumb[$set]=$(python3 Benchmarks/peers/vipsthumbnail_per_output.py "$WORK/out" "${files[@]}") ;;
+                pillow) pillow[$set]=$("$BENCH_VENV/bin/python" Benchmarks/peers/pillow_variants.py "$WORK/out" "${files[@]}") ;;
+            esac
+        done
+    done
+    python3 - "${ours[large]}" "${thumb[large]}" "${pillow[large]}" "${ours[samples]}" "${thumb[samples]}" \
+        "${pillow[samples]}" <<'PY'
+import json, sys
+rows = [json.loads(a) for a in sys.argv[1:]]
+print("\nNormalize: 6 outputs an image (1024 and 512 contained, 256x256 cover; JPEG and WebP), one image per core")
+print(f"{'set':<22} | {'this images/s':>13} {'RSS MiB':>8} | {'vipsthumbnail':>13} {'RSS':>5} {'ratio':>6} | {'Pillow':>7} {'RSS':>5} {'ratio':>6}")
+for name, (o, t, p) in (("24 MP JPEGs", rows[0:3]), ("sample photographs", rows[3:6])):
+    n = o["images"]
+    print(f"{name + f' ({n})':<22} | {n / o['seconds']:>13.2f} {o['max_rss_kib'] / 1024:>8.0f} | {n / t['seconds']:>13.2f} "
+          f"{t['max_rss_kib'] / 1024:>5.0f} {t['seconds'] / o['seconds']:>5.2f}x | {n / p['seconds']:>7.2f} "
+          f"{p['max_rss_kib'] / 1024:>5.0f} {p['seconds'] / o['seconds']:>5.2f}x")
+print("ratio = the peer's time / this resizer's time; RSS = peak resident memory (peers: the largest child process)")
 PY
 fi

@@ -9,7 +9,8 @@ import Foundation
 /// `WxH`, and `pad#rrggbb` sets the padding colour: `train:64x64:pad:png;preview:512:contain:webp:80`.
 public struct VariantSpec: Sendable, Equatable, Codable {
     public enum Fit: String, Sendable, Codable, CaseIterable {
-        /// Scaled to fit inside the box, aspect kept: the output is at most the box.
+        /// Scaled down to fit inside the box, aspect kept; never enlarged (a 300 px image stays
+        /// 300 px in a 1024 box), as thumbnailers do.
         case contain
         /// Scaled to cover the box, aspect kept, centre cropped to exactly the box.
         case cover
@@ -161,7 +162,7 @@ public struct VariantGeometry: Sendable, Equatable {
         }
         switch spec.fit {
         case .contain:
-            (scaledWidth, scaledHeight) = scaled(min(boxW / w, boxH / h))
+            (scaledWidth, scaledHeight) = scaled(min(boxW / w, boxH / h, 1))
             (width, height) = (scaledWidth, scaledHeight)
             (offsetX, offsetY) = (0, 0)
         case .pad:
