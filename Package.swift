@@ -54,6 +54,12 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
             ]),
+        // The builtin model. Always optimised, even in debug builds, so that tests and the demo
+        // train in seconds rather than minutes (Swift without -O is ~30x slower in these loops).
+        .target(
+            name: "Learning",
+            dependencies: ["PipelineCommon"],
+            swiftSettings: [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]),
         .target(
             name: "StageCommand",
             dependencies: [
@@ -137,6 +143,9 @@ let package = Package(
                 "NormalizeStage", "IngestStage", "PipelineCommon", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .testTarget(
+            name: "LearningTests",
+            dependencies: ["Learning", "PipelineCommon", "TestSupport"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

@@ -112,6 +112,13 @@ static inline int pl_vips_pngsave(VipsImage *in, const char *filename, int compr
 /* The pixels as one packed buffer (free with g_free). */
 static inline void *pl_vips_write_to_memory(VipsImage *in, size_t *size) { return vips_image_write_to_memory(in, size); }
 static inline void pl_vips_concurrency_set(int threads) { vips_concurrency_set(threads); }
+static inline int vips_extract_band_shim(VipsImage *in, VipsImage **out, int band, int n) {
+    return vips_extract_band(in, out, band, "n", n, NULL);
+}
+/* An 8-bit image from packed pixels (copied). */
+static inline VipsImage *pl_vips_image_from_uchar(const void *data, size_t size, int width, int height, int bands) {
+    return vips_image_new_from_memory_copy(data, size, width, height, bands, VIPS_FORMAT_UCHAR);
+}
 
 /* The error buffer's text, cleared; free it with g_free. */
 static inline char *pl_vips_take_error(void) { return vips_error_buffer_copy(); }

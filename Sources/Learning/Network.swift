@@ -1,0 +1,331 @@
+import Foundation
+
+/// The builtin classifier: `conv(3×3, same) → ReLU → max-pool 2×2` blocks and a dense
+/// softmax head, or the head alone on raw pixels (softmax regression, the baseline).
+/// Every parameter lives in one flat array (`parameters`), so optimisers, averaging across
+/// nodes and the model file treat the network as one vector.
+public struct Architecture: Sendable, Codable, Equatable {
+    /// Channels, height, width of the input.
+    public var input: [Int]
+    /// Output channels of each convolutional block; empty for softmax regression.
+    public var convolutions: [Int]
+    public var classes: Int
+
+    public init(input: [Int], convolutions: [Int], classes: Int) {
+        self.input = input
+        self.convolutions = convolutions
+        self.classes = classes
+    }
+
+    struct ConvLayer {
+        let inChannels, outChannels, height, width: Int
+        let weights: Int  // offset of outChannels × (inChannels·9)
+        let bias: Int  // offset of outChannels
+        var columns: Int { inChannels * 9 }
+    }
+
+    struct Layout {
+        let convs: [ConvLayer]
+        let denseIn: Int
+        let denseWeights: Int
+        let denseBias: Int
+        let count: Int
+    }
+
+    var layout: Layout {
+        var offset = 0
+        var channels = input[0]
+        var height = input[1]
+        var width = input[2]
+        var convs: [ConvLayer] = []
+        for out in convolutions {
+            convs.append(
+                ConvLayer(
+                    inChannels: channels, outChannels: out, height: height, width: width, weights: offset,
+                    bias: offset + out * channels * 9))
+            offset += out * channels * 9 + out
+            channels = out
+            height /= 2
+            width /= 2
+        }
+        let denseIn = channels * height * width
+        let denseWeights = offset
+        offset += classes * denseIn
+        let denseBias = offset
+        offset += classes
+        return Layout(convs: convs, denseIn: denseIn, denseWeights: denseWeights, denseBias: denseBias, count: offset)
+    }
+
+    public var parameterCount: Int { layout.count }
+
+    /// He-initialised parameters, the same for the same seed.
+    public func initialParameters(seed: UInt64) -> [Float] {
+        let layout = self.layout
+        var random = Gaussian(seed: seed)
+        var parameters = [Float](repeating: 0, count: layout.count)
+        for conv in layout.convs {
+            let scale = (2.0 / Double(conv.columns)).squareRoot()
+            for index in 0..<(conv.outChannels * conv.columns) {
+                parameters[conv.weights + index] = Float(random.next() * scale)
+            }
+        }
+        let scale = (1.0 / Double(layout.denseIn)).squareRoot()
+        for index in 0..<(classes * layout.denseIn) {
+            parameters[layout.denseWeights + index] = Float(random.next() * scale)
+        }
+        return parameters
+    }
+}
+
+/// Box–Muller normal numbers from SplitMix64, identical on every machine.
+struct Gaussian {
+    var state: UInt64
+    var spare: Double?
+
+    init(seed: UInt64) { state = seed ^ 0x5851_F42D_4C95_7F2D }
+
+    mutating func uniform() -> Double {
+        state = state &+ 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return (Double(z >> 11) + 0.5) / Double(1 << 53)
+    }
+
+    mutating func next() -> Double {
+        if let spare {
+            self.spare = nil
+            return spare
+        }
+        let radius = (-2 * log(uniform())).squareRoot()
+        let angle = 2 * Double.pi * uniform()
+        spare = radius * sin(angle)
+        return radius * cos(angle)
+    }
+}
+
+/// Forward and backward passes for one example at a time, with scratch buffers reused
+/// across calls (one `Workspace` per thread).
+final class Workspace {
+    let architecture: Architecture
+    let layout: Architecture.Layout
+    // Per conv layer: the input (C×H×W), its im2col columns, the pre-activation output, the pooled output, argmax.
+    var inputs: [[Float]]
+    var columns: [[Float]]
+    var activations: [[Float]]
+    var pooled: [[Float]]
+    var argmax: [[Int32]]
+    var logits: [Float]
+    var probabilities: [Float]
+    var gradient: [Float]
+    var scratchColumns: [Float]
+    var scratchUpstream: [Float]
+
+    init(_ architecture: Architecture) {
+        self.architecture = architecture
+        layout = architecture.layout
+        inputs = layout.convs.map { [Float](repeating: 0, count: $0.inChannels * $0.height * $0.width) }
+        columns = layout.convs.map { [Float](repeating: 0, count: $0.columns * $0.height * $0.width) }
+        activations = layout.convs.map { [Float](repeating: 0, count: $0.outChannels * $0.height * $0.width) }
+        pooled = layout.convs.map { [Float](repeating: 0, count: $0.outChannels * ($0.height / 2) * ($0.width / 2)) }
+        argmax = layout.convs.map { [Int32](repeating: 0, count: $0.outChannels * ($0.height / 2) * ($0.width / 2)) }
+        logits = [Float](repeating: 0, count: architecture.classes)
+        probabilities = [Float](repeating: 0, count: architecture.classes)
+        gradient = [Float](repeating: 0, count: layout.count)
+        let widest = layout.convs.map { $0.columns * $0.height * $0.width }.max() ?? 0
+        scratchColumns = [Float](repeating: 0, count: widest)
+        scratchUpstream = [Float](
+            repeating: 0,
+            count: max(layout.denseIn, layout.convs.map { $0.outChannels * $0.height * $0.width }.max() ?? 0))
+    }
+
+    /// Class probabilities for `input` (C×H×W, normalised).
+    func forward(_ parameters: UnsafePointer<Float>, _ input: UnsafePointer<Float>) {
+        var current = input
+        var currentCount = architecture.input.reduce(1, *)
+        var denseInput: UnsafePointer<Float> = input
+        for (index, conv) in layout.convs.enumerated() {
+            inputs[index].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: current, count: currentCount) }
+            inputs[index].withUnsafeBufferPointer { source in
+                columns[index].withUnsafeMutableBufferPointer { cols in
+                    Self.im2col(source.baseAddress!, cols.baseAddress!, conv)
+                }
+            }
+            let pixels = conv.height * conv.width
+            activations[index].withUnsafeMutableBufferPointer { out in
+                columns[index].withUnsafeBufferPointer { cols in
+                    GEMM.multiply(
+                        parameters + conv.weights, transposeA: false, cols.baseAddress!, transposeB: false,
+                        out.baseAddress!, m: conv.outChannels, n: pixels, k: conv.columns, accumulate: false)
+                }
+                for channel in 0..<conv.outChannels {
+                    let bias = parameters[conv.bias + channel]
+                    let row = out.baseAddress! + channel * pixels
+                    for pixel in 0..<pixels { row[pixel] = max(0, row[pixel] + bias) }  // ReLU
+                }
+            }
+            let pooledHeight = conv.height / 2
+            let pooledWidth = conv.width / 2
+            activations[index].withUnsafeBufferPointer { activation in
+                pooled[index].withUnsafeMutableBufferPointer { out in
+                    argmax[index].withUnsafeMutableBufferPointer { arg in
+                        for channel in 0..<conv.outChannels {
+                            for y in 0..<pooledHeight {
+                                for x in 0..<pooledWidth {
+                                    var best = -Float.infinity
+                                    var bestIndex = 0
+                                    for dy in 0..<2 {
+                                        for dx in 0..<2 {
+                                            let at = channel * pixels + (2 * y + dy) * conv.width + 2 * x + dx
+                                            if activation[at] > best {
+                                                best = activation[at]
+                                                bestIndex = at
+                                            }
+                                        }
+                                    }
+                                    let target = (channel * pooledHeight + y) * pooledWidth + x
+                                    out[target] = best
+                                    arg[target] = Int32(bestIndex)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            current = pooled[index].withUnsafeBufferPointer { $0.baseAddress! }
+            currentCount = pooled[index].count
+        }
+        if let last = pooled.indices.last { denseInput = pooled[last].withUnsafeBufferPointer { $0.baseAddress! } }
+        let classes = architecture.classes
+        logits.withUnsafeMutableBufferPointer { out in
+            GEMM.multiply(
+                parameters + layout.denseWeights, transposeA: false, denseInput, transposeB: false, out.baseAddress!,
+                m: classes, n: 1, k: layout.denseIn, accumulate: false)
+            var top = -Float.infinity
+            for c in 0..<classes {
+                out[c] += parameters[layout.denseBias + c]
+                top = max(top, out[c])
+            }
+            var total: Float = 0
+            for c in 0..<classes {
+                probabilities[c] = exp(out[c] - top)
+                total += probabilities[c]
+            }
+            for c in 0..<classes { probabilities[c] /= total }
+        }
+    }
+
+    /// Adds the gradient of the cross-entropy loss for `label` (after `forward`) to `gradient`.
+    func backward(_ parameters: UnsafePointer<Float>, _ input: UnsafePointer<Float>, label: Int) {
+        let classes = architecture.classes
+        // dLogits = p - onehot
+        var dLogits = probabilities
+        dLogits[label] -= 1
+        let denseInput: UnsafePointer<Float> =
+            pooled.indices.last.map { last in pooled[last].withUnsafeBufferPointer { $0.baseAddress! } } ?? input
+        gradient.withUnsafeMutableBufferPointer { grad in
+            let g = grad.baseAddress!
+            dLogits.withUnsafeBufferPointer { d in
+                // dW_dense += dLogits (classes×1) · input^T (1×denseIn)
+                GEMM.multiply(
+                    d.baseAddress!, transposeA: false, denseInput, transposeB: false, g + layout.denseWeights,
+                    m: classes, n: layout.denseIn, k: 1, accumulate: true)
+                for c in 0..<classes { g[layout.denseBias + c] += d[c] }
+                guard !layout.convs.isEmpty else { return }
+                // Upstream into the last pooled output: W_dense^T · dLogits
+                scratchUpstream.withUnsafeMutableBufferPointer { up in
+                    GEMM.multiply(
+                        parameters + layout.denseWeights, transposeA: true, d.baseAddress!, transposeB: false,
+                        up.baseAddress!, m: layout.denseIn, n: 1, k: classes, accumulate: false)
+                }
+            }
+            guard !layout.convs.isEmpty else { return }
+            var upstream = Array(scratchUpstream.prefix(pooled[layout.convs.count - 1].count))
+            for index in stride(from: layout.convs.count - 1, through: 0, by: -1) {
+                let conv = layout.convs[index]
+                let pixels = conv.height * conv.width
+                // Through the pool (to the argmax) and the ReLU (where the activation was positive).
+                var dActivation = [Float](repeating: 0, count: conv.outChannels * pixels)
+                for (position, source) in argmax[index].enumerated() where activations[index][Int(source)] > 0 {
+                    dActivation[Int(source)] += upstream[position]
+                }
+                dActivation.withUnsafeBufferPointer { dA in
+                    for channel in 0..<conv.outChannels {
+                        var sum: Float = 0
+                        let row = dA.baseAddress! + channel * pixels
+                        for pixel in 0..<pixels { sum += row[pixel] }
+                        g[conv.bias + channel] += sum
+                    }
+                    columns[index].withUnsafeBufferPointer { cols in
+                        // dW += dA (out×pixels) · cols^T (pixels×columns)
+                        GEMM.multiply(
+                            dA.baseAddress!, transposeA: false, cols.baseAddress!, transposeB: true, g + conv.weights,
+                            m: conv.outChannels, n: conv.columns, k: pixels, accumulate: true)
+                    }
+                }
+                guard index > 0 else { break }
+                // dCols = W^T (columns×out) · dA (out×pixels), then col2im into the input.
+                scratchColumns.withUnsafeMutableBufferPointer { dCols in
+                    dActivation.withUnsafeBufferPointer { dA in
+                        GEMM.multiply(
+                            parameters + conv.weights, transposeA: true, dA.baseAddress!, transposeB: false,
+                            dCols.baseAddress!, m: conv.columns, n: pixels, k: conv.outChannels, accumulate: false)
+                    }
+                    var dInput = [Float](repeating: 0, count: conv.inChannels * pixels)
+                    dInput.withUnsafeMutableBufferPointer { Self.col2im(dCols.baseAddress!, $0.baseAddress!, conv) }
+                    upstream = dInput
+                }
+            }
+        }
+    }
+
+    /// 3×3 patches with zero padding: row (channel·9 + ky·3 + kx), column (y·W + x).
+    static func im2col(
+        _ input: UnsafePointer<Float>, _ columns: UnsafeMutablePointer<Float>, _ conv: Architecture.ConvLayer
+    ) {
+        let height = conv.height
+        let width = conv.width
+        let pixels = height * width
+        for channel in 0..<conv.inChannels {
+            let plane = input + channel * pixels
+            for ky in 0..<3 {
+                for kx in 0..<3 {
+                    let row = columns + ((channel * 9) + ky * 3 + kx) * pixels
+                    for y in 0..<height {
+                        let sy = y + ky - 1
+                        for x in 0..<width {
+                            let sx = x + kx - 1
+                            row[y * width + x] =
+                                sy >= 0 && sy < height && sx >= 0 && sx < width ? plane[sy * width + sx] : 0
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static func col2im(
+        _ columns: UnsafePointer<Float>, _ input: UnsafeMutablePointer<Float>, _ conv: Architecture.ConvLayer
+    ) {
+        let height = conv.height
+        let width = conv.width
+        let pixels = height * width
+        for channel in 0..<conv.inChannels {
+            let plane = input + channel * pixels
+            for ky in 0..<3 {
+                for kx in 0..<3 {
+                    let row = columns + ((channel * 9) + ky * 3 + kx) * pixels
+                    for y in 0..<height {
+                        let sy = y + ky - 1
+                        guard sy >= 0 && sy < height else { continue }
+                        for x in 0..<width {
+                            let sx = x + kx - 1
+                            if sx >= 0 && sx < width { plane[sy * width + sx] += row[y * width + x] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import PipelineCommon
+
+/// Images of circles, squares and triangles in random colours, sizes and places on noisy
+/// backgrounds of random colour: the demo's dataset, and the test that the builtin model
+/// learns shape and not colour (a raw-pixel linear model stays near chance on it).
+public enum SyntheticShapes {
+    public static let classes = ["circle", "square", "triangle"]
+
+    /// Image `index` of a set drawn from `seed`: the same arguments give the same pixels.
+    public static func image(index: Int, seed: UInt64, size: Int = 64) -> (pixels: ImagePixels, label: String) {
+        var random = Gaussian(seed: seed &* 1_000_003 &+ UInt64(index))
+        let label = classes[Int(random.uniform() * 3) % 3]
+        let background = (0..<3).map { _ in random.uniform() * 255 }
+        var shape = (0..<3).map { _ in random.uniform() * 255 }
+        // Keep the shape visible: at least 80 levels from the background on average.
+        let difference = zip(shape, background).map { abs($0 - $1) }.reduce(0, +) / 3
+        if difference < 80 { shape = background.map { $0 > 127 ? $0 - 120 : $0 + 120 } }
+        let extent = Double(size) * (0.3 + 0.35 * random.uniform())  // width of the shape
+        let half = extent / 2
+        let centreX = half + random.uniform() * (Double(size) - extent)
+        let centreY = half + random.uniform() * (Double(size) - extent)
+        var bytes = [UInt8](repeating: 0, count: size * size * 3)
+        for y in 0..<size {
+            for x in 0..<size {
+                let px = Double(x) + 0.5 - centreX
+                let py = Double(y) + 0.5 - centreY
+                let inside: Bool
+                switch label {
+                case "circle": inside = px * px + py * py <= half * half
+                case "square": inside = abs(px) <= half * 0.85 && abs(py) <= half * 0.85
+                default:
+                    // Upright triangle: apex at the top, base at the bottom.
+                    let t = (py + half) / extent  // 0 at the apex, 1 at the base
+                    inside = t >= 0 && t <= 1 && abs(px) <= t * half
+                }
+                let colour = inside ? shape : background
+                for channel in 0..<3 {
+                    let noisy = colour[channel] + random.next() * 20
+                    bytes[(y * size + x) * 3 + channel] = UInt8(max(0, min(255, noisy.rounded())))
+                }
+            }
+        }
+        return (ImagePixels(width: size, height: size, bands: 3, bytes: bytes), label)
+    }
+}
