@@ -382,7 +382,7 @@ public struct MLflowClient: Sendable {
     }
 
     public func deleteAlias(name: String, alias: String) async throws {
-        let _: Empty = try await call("DELETE", "registered-models/alias", query: ["name": name, "alias": alias])
+        let _: Empty = try await call("DELETE", "registered-models/alias", body: ["name": name, "alias": alias])
     }
 
     // MARK: - Transport
