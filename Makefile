@@ -42,12 +42,16 @@ demo: build
 	  export PIPELINE_DATA_DIR=$(DEMO_DIR) MLFLOW_TRACKING_URI=$$PIPELINE_TEST_MLFLOW_URI && \
 	  ctl() { .build/debug/pipelinectl "$$@" --config config/demo.yaml; } && \
 	  ctl config check >/dev/null && ctl migrate && ctl doctor && \
-	  echo "demo: uploading the sample photographs to raw/samples/" && \
+	  echo "demo: uploading the sample photographs to raw/samples/ and 900 labelled shapes to raw/shapes/" && \
 	  for photo in "$$samples"/*; do ctl objects cp "$$photo" store:raw/samples/ >/dev/null || exit 1; done && \
+	  ctl demo shapes --count 900 && \
 	  echo "demo: stage 1, ingest" && \
 	  .build/debug/pipeline-ingest poll --once --config config/demo.yaml && \
 	  echo "demo: stage 2, normalize" && \
 	  .build/debug/pipeline-normalize --config config/demo.yaml && \
+	  echo "demo: stage 3, train (builtin), approve if val_accuracy >= 0.9" && \
+	  .build/debug/pipeline-train --config config/demo.yaml --approve-if 'val_accuracy>=0.9' && \
+	  ctl model list && \
 	  ctl datasets list && \
 	  echo "demo: MLflow UI at $$MLFLOW_TRACKING_URI (stop it with: make demo-down)"
 

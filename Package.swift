@@ -8,9 +8,11 @@ let package = Package(
         .library(name: "PipelineCommon", targets: ["PipelineCommon"]),
         .library(name: "IngestStage", targets: ["IngestStage"]),
         .library(name: "NormalizeStage", targets: ["NormalizeStage"]),
+        .library(name: "TrainStage", targets: ["TrainStage"]),
         .executable(name: "pipelinectl", targets: ["pipelinectl"]),
         .executable(name: "pipeline-ingest", targets: ["pipeline-ingest"]),
         .executable(name: "pipeline-normalize", targets: ["pipeline-normalize"]),
+        .executable(name: "pipeline-train", targets: ["pipeline-train"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -90,10 +92,23 @@ let package = Package(
                 "PipelineCommon", "StageCommand", "NormalizeStage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        .target(
+            name: "TrainStage",
+            dependencies: [
+                "PipelineCommon", "Learning",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        .executableTarget(
+            name: "pipeline-train",
+            dependencies: [
+                "PipelineCommon", "StageCommand", "TrainStage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .executableTarget(
             name: "pipelinectl",
             dependencies: [
-                "PipelineCommon", "StageCommand",
+                "PipelineCommon", "StageCommand", "Learning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -149,7 +164,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "PipelineCommon", "IngestStage", "NormalizeStage", "TestSupport",
+                "PipelineCommon", "IngestStage", "NormalizeStage", "TrainStage", "Learning", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -44,3 +44,36 @@ public enum SyntheticShapes {
         return (ImagePixels(width: size, height: size, bands: 3, bytes: bytes), label)
     }
 }
+
+extension SyntheticShapes {
+    /// Writes `count` shape images as PNGs under `rawPrefix` and a Label Studio export naming
+    /// each one's class (a `choices` result) at `annotationsKey`: a dataset ready for ingest.
+    public static func upload(
+        count: Int, seed: UInt64, size: Int = 64, to objects: any ObjectStore, rawPrefix: String,
+        annotationsKey: String, workDirectory: String
+    ) async throws {
+        var tasks: [LabelStudioTask] = []
+        let labels = try await concurrentMap(count: count, limit: 8) { index -> String in
+            let (pixels, label) = image(index: index, seed: seed, size: size)
+            let path = "\(workDirectory)/shape-\(index).png"
+            try await BlockingPools.compute.runIfActive { try pixels.writePNG(path) }
+            defer { unlink(path) }
+            _ = try await objects.put(
+                "\(rawPrefix)shape-\(index).png", fromFile: path, contentType: "image/png", sha256: nil)
+            return label
+        }
+        for (index, label) in labels.enumerated() {
+            tasks.append(
+                LabelStudioTask(
+                    id: index + 1, data: ["image": "/data/local-files/?d=\(rawPrefix)shape-\(index).png"],
+                    annotations: [
+                        .init(
+                            result: AnnotationConverter.labelStudioResults(
+                                [ImageAnnotation(label: label)], width: size, height: size))
+                    ]))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        _ = try await objects.put(annotationsKey, data: try encoder.encode(tasks), contentType: "application/json")
+    }
+}

@@ -45,6 +45,18 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
     public var validationLoss: Double
     public var validationAccuracy: Double
     public var imagesPerSecond: Double
+
+    public init(
+        epoch: Int, loss: Double, accuracy: Double, validationLoss: Double, validationAccuracy: Double,
+        imagesPerSecond: Double
+    ) {
+        self.epoch = epoch
+        self.loss = loss
+        self.accuracy = accuracy
+        self.validationLoss = validationLoss
+        self.validationAccuracy = validationAccuracy
+        self.imagesPerSecond = imagesPerSecond
+    }
 }
 
 public struct Evaluation: Sendable, Equatable {

@@ -163,12 +163,33 @@ public final class Normalizer: Sendable {
         -> BatchReport
     {
         let run = try staging.makeRun(stage: "normalize", runId: "\(worker)-\(UUID().uuidString.lowercased())")
+        // Items sharing bytes share their original: stage each original once, for all of them.
+        let items = claims.map { try? JSONDecoder().decode(DatasetItem.self, from: Data($0.payload.utf8)) }
+        let originals = Array(Set(items.compactMap { $0?.variants["original"]?.key })).sorted()
+        let staged = try await concurrentMap(count: originals.count, limit: settings.concurrency) {
+            index -> Result<StagedFile, NormalizeFailure> in
+            let sha = items.first { $0?.variants["original"]?.key == originals[index] }??.sha256
+            do {
+                return .success(try await run.stage(originals[index], from: self.objects, expectedSHA256: sha))
+            } catch {
+                return .failure(NormalizeFailure(message: "staging \(originals[index]): \(error)"))
+            }
+        }
+        let stagedByKey = Dictionary(uniqueKeysWithValues: zip(originals, staged))
+        defer {
+            for case .success(let file) in staged { unlink(file.path) }
+        }
         let results = try await concurrentMap(count: claims.count, limit: settings.concurrency) {
             index -> Result<(DatasetItem, Int), NormalizeFailure> in
             let claim = claims[index]
             do {
-                let item = try JSONDecoder().decode(DatasetItem.self, from: Data(claim.payload.utf8))
-                return .success(try await self.normalize(item, dataset: dataset, run: run))
+                guard let item = items[index] else {
+                    throw NormalizeFailure(message: "\(claim.key): unreadable work payload")
+                }
+                guard let original = item.variants["original"]?.key, let file = stagedByKey[original] else {
+                    throw NormalizeFailure(message: "\(item.sourceKey) has no stored original")
+                }
+                return .success(try await self.normalize(item, staged: try file.get(), dataset: dataset, run: run))
             } catch {
                 self.logger.warning(
                     "normalize attempt failed; the image goes back to the queue",
@@ -177,13 +198,13 @@ public final class Normalizer: Sendable {
             }
         }
         var report = BatchReport()
-        var items: [DatasetItem] = []
+        var normalized: [DatasetItem] = []
         var done: [String] = []
         var failed: [(key: String, error: String)] = []
         for (claim, result) in zip(claims, results) {
             switch result {
             case .success(let (item, written)):
-                items.append(item)
+                normalized.append(item)
                 done.append(claim.key)
                 report.images += 1
                 report.written += written
@@ -192,7 +213,7 @@ public final class Normalizer: Sendable {
             }
         }
         do {
-            try await manifests.addItems(items, to: draft)
+            try await manifests.addItems(normalized, to: draft)
             try await manifests.complete(queue: queue, worker: worker, keys: done)
         } catch {
             failed += done.map { ($0, "recording the items failed: \(error)") }
@@ -209,14 +230,11 @@ public final class Normalizer: Sendable {
     }
 
     /// One image: stage its original, render every variant, store those not stored yet.
-    private func normalize(_ item: DatasetItem, dataset: String, run: StagingRun) async throws -> (DatasetItem, Int) {
+    private func normalize(_ item: DatasetItem, staged: StagedFile, dataset: String, run: StagingRun) async throws
+        -> (DatasetItem, Int)
+    {
         let started = ContinuousClock.now
-        guard let original = item.variants["original"] else {
-            throw NormalizeFailure(message: "\(item.sourceKey) has no stored original")
-        }
-        let staged = try await run.stage(original.key, from: objects, expectedSHA256: item.sha256)
-        defer { unlink(staged.path) }
-        let base = (staged.path as NSString).lastPathComponent
+        let base = UUID().uuidString.lowercased()
         let outputs = try settings.variants.map { spec in
             try run.path(for: "\(base).\(spec.name).\(spec.format.fileExtension)", in: .output)
         }

@@ -10,6 +10,7 @@ public enum ConfigSchema {
         ("ingest", "Stage 1: picking up raw images, validating, deduplicating, annotating."),
         ("augment", "Augmented copies ingest makes of every image (deterministic for a seed)."),
         ("normalize", "Stage 2: the named size variants made of every image, in one decode."),
+        ("train", "Stage 3: the training launcher and its backends."),
         ("mlflow", "MLflow tracking server and model registry."),
         ("label_studio", "Label Studio, for importing predictions for human review."),
         ("http", "The HTTP client every remote call goes through (S3, MLflow, Label Studio)."),
@@ -156,6 +157,71 @@ public enum ConfigSchema {
         ConfigKey(
             "normalize.lease_seconds", env: ["PIPELINE_NORMALIZE_LEASE"], .integer(5...86_400), default: "300",
             help: "How long a claim lasts; a killed worker's images are taken again after it."),
+
+        ConfigKey(
+            "train.backend", env: ["PIPELINE_TRAIN_BACKEND"], .choice(["builtin", "command", "kubernetes"]),
+            default: "builtin",
+            help:
+                "builtin: the Swift classifier on this machine; command: any trainer process; kubernetes: an Indexed Job."
+        ),
+        ConfigKey(
+            "train.model", env: ["PIPELINE_TRAIN_MODEL"], .choice(["cnn", "softmax"]), default: "cnn",
+            help: "builtin model: a small convolutional network, or softmax regression on pixels (the baseline)."),
+        ConfigKey(
+            "train.convolutions", env: ["PIPELINE_TRAIN_CONVOLUTIONS"], .text, default: "8,16,32",
+            help: "Output channels of each conv-ReLU-pool block of the builtin network."),
+        ConfigKey(
+            "train.epochs", env: ["PIPELINE_TRAIN_EPOCHS"], .integer(1...10_000), default: "20",
+            help: "Most epochs to train (early stopping may end sooner)."),
+        ConfigKey(
+            "train.batch_size", env: ["PIPELINE_TRAIN_BATCH_SIZE"], .integer(1...65_536), default: "32",
+            help: "Images per gradient step."),
+        ConfigKey(
+            "train.learning_rate", env: ["PIPELINE_TRAIN_LEARNING_RATE"], .number(0.000001...10), default: "0.02",
+            help: "SGD step size."),
+        ConfigKey(
+            "train.momentum", env: [], .number(0...0.999), default: "0.9", help: "SGD momentum."),
+        ConfigKey(
+            "train.weight_decay", env: [], .number(0...1), default: "0.0001", help: "L2 penalty on the parameters."),
+        ConfigKey(
+            "train.patience", env: [], .integer(1...1000), default: "4",
+            help: "Epochs without a better validation accuracy before stopping early."),
+        ConfigKey(
+            "train.validation_fraction", env: [], .number(0.01...0.9), default: "0.2",
+            help:
+                "Share of images held out for validation, chosen by a hash of the key (augmented copies follow their original)."
+        ),
+        ConfigKey(
+            "train.seed", env: ["PIPELINE_TRAIN_SEED"], .integer(0...Int.max), default: "1",
+            help: "Seed of the initial weights and the batch order."),
+        ConfigKey(
+            "train.nodes", env: ["PIPELINE_TRAIN_NODES"], .integer(1...1024), default: "1",
+            help: "Nodes to train on; builtin runs one process per node here and averages after each epoch."),
+        ConfigKey(
+            "train.images_per_node", env: ["PIPELINE_TRAIN_IMAGES_PER_NODE"], .integer(1...100_000_000),
+            default: "100000", help: "Most training images one node gets."),
+        ConfigKey(
+            "train.prefix", env: ["PIPELINE_TRAIN_PREFIX"], .text, default: "training/",
+            help: "Object-store prefix for each run's shard lists (what every node trains on)."),
+        ConfigKey(
+            "train.registered_model", env: ["PIPELINE_REGISTERED_MODEL"], .text, default: "image-classifier",
+            help: "MLflow registered model each run adds a version to."),
+        ConfigKey(
+            "train.command", env: ["PIPELINE_TRAIN_COMMAND"], .text,
+            help: "command backend: the trainer, run with /bin/sh -c (see README for its contract)."),
+        ConfigKey(
+            "train.image", env: ["PIPELINE_TRAIN_IMAGE"], .text, default: "ghcr.io/image-pipeline/pipeline:latest",
+            help: "kubernetes backend: the container image of each node."),
+        ConfigKey(
+            "train.namespace", env: ["PIPELINE_TRAIN_NAMESPACE"], .text, default: "default",
+            help: "kubernetes backend: the namespace of the Job."),
+        ConfigKey(
+            "train.cpu", env: [], .text, default: "2", help: "kubernetes backend: CPU request and limit a node."),
+        ConfigKey(
+            "train.memory", env: [], .text, default: "4Gi", help: "kubernetes backend: memory request and limit a node."
+        ),
+        ConfigKey(
+            "train.gpus", env: [], .integer(0...16), default: "0", help: "kubernetes backend: nvidia.com/gpu a node."),
 
         ConfigKey(
             "mlflow.tracking_uri", env: ["MLFLOW_TRACKING_URI"], .url(schemes: ["http", "https"]),

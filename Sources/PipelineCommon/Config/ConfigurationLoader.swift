@@ -280,6 +280,22 @@ struct ConfigurationLoader {
                     expected: "a value, because object_store.session_token is set"))
         }
         requireTogether("mlflow.username", "mlflow.password")
+        if let text = string("train.convolutions"),
+            text.split(separator: ",").contains(where: {
+                Int($0.trimmingCharacters(in: .whitespaces)).map { $0 < 1 || $0 > 512 } ?? true
+            })
+        {
+            problems.append(
+                .init(
+                    key: "train.convolutions", found: text, source: resolved["train.convolutions"]?.source,
+                    expected: "channel counts 1 to 512 separated by commas, e.g. 8,16,32"))
+        }
+        if string("train.backend") == "command", string("train.command") == nil {
+            problems.append(
+                .init(
+                    key: "train.command", found: nil, source: nil,
+                    expected: "the trainer to run, because train.backend is command"))
+        }
         if let text = string("normalize.variants"), case .success(let variants) = VariantSpec.parseList(text),
             let train = string("normalize.train_variant"), !variants.contains(where: { $0.name == train })
         {
@@ -314,6 +330,54 @@ struct ConfigurationLoader {
             return PipelineConfiguration.EffectiveValue(
                 key: key.path, display: display, source: value?.source ?? .defaultValue)
         }
+        let ingest = PipelineConfiguration.Ingest(
+            dataset: string("ingest.dataset") ?? "images",
+            rawPrefix: Self.prefix(string("ingest.raw_prefix") ?? "raw/"),
+            curatedPrefix: Self.prefix(string("ingest.curated_prefix") ?? "curated/"),
+            annotationsPrefix: Self.prefix(string("ingest.annotations_prefix") ?? "annotations/"),
+            pollInterval: .milliseconds(Int((double("ingest.poll_interval_seconds") ?? 60) * 1000)),
+            maxPixels: int("ingest.max_pixels") ?? 100_000_000,
+            batchSize: int("ingest.batch_size") ?? 32,
+            concurrency: int("ingest.concurrency") ?? 8,
+            lease: .seconds(int("ingest.lease_seconds") ?? 300),
+            webhookToken: string("ingest.webhook_token").map(Secret.init),
+            augmentation: augmentationPlan())
+        let normalize = PipelineConfiguration.Normalize(
+            variants: string("normalize.variants").flatMap { try? VariantSpec.parseList($0).get() } ?? [],
+            keyTemplate: string("normalize.key_template").flatMap { try? KeyTemplate.parse($0).get() }
+                ?? KeyTemplate.standard,
+            prefix: Self.prefix(string("normalize.prefix") ?? "variants/"),
+            trainVariant: string("normalize.train_variant") ?? "train",
+            resizer: string("normalize.resizer") ?? "cpu",
+            concurrency: int("normalize.concurrency").flatMap { $0 > 0 ? $0 : nil }
+                ?? ProcessInfo.processInfo.activeProcessorCount,
+            vipsThreads: int("normalize.vips_threads") ?? 1,
+            batchSize: int("normalize.batch_size") ?? 16,
+            lease: .seconds(int("normalize.lease_seconds") ?? 300))
+        let train = PipelineConfiguration.Train(
+            backend: string("train.backend") ?? "builtin",
+            model: string("train.model") ?? "cnn",
+            convolutions: (string("train.convolutions") ?? "8,16,32").split(separator: ",").compactMap {
+                Int($0.trimmingCharacters(in: .whitespaces))
+            },
+            epochs: int("train.epochs") ?? 20,
+            batchSize: int("train.batch_size") ?? 32,
+            learningRate: double("train.learning_rate") ?? 0.02,
+            momentum: double("train.momentum") ?? 0.9,
+            weightDecay: double("train.weight_decay") ?? 0.0001,
+            patience: int("train.patience") ?? 4,
+            validationFraction: double("train.validation_fraction") ?? 0.2,
+            seed: UInt64(int("train.seed") ?? 1),
+            nodes: int("train.nodes") ?? 1,
+            imagesPerNode: int("train.images_per_node") ?? 100_000,
+            prefix: Self.prefix(string("train.prefix") ?? "training/"),
+            registeredModel: string("train.registered_model") ?? "image-classifier",
+            command: string("train.command"),
+            image: string("train.image") ?? "ghcr.io/image-pipeline/pipeline:latest",
+            namespace: string("train.namespace") ?? "default",
+            cpu: string("train.cpu") ?? "2",
+            memory: string("train.memory") ?? "4Gi",
+            gpus: int("train.gpus") ?? 0)
         return PipelineConfiguration(
             objectStore: .init(
                 location: location,
@@ -330,30 +394,9 @@ struct ConfigurationLoader {
                 root: string("staging.root") ?? "/mnt/nvme",
                 reserveBytes: UInt64(int("staging.reserve_mib") ?? 1024) << 20,
                 keepOnFailure: bool("staging.keep_on_failure") ?? false),
-            ingest: .init(
-                dataset: string("ingest.dataset") ?? "images",
-                rawPrefix: Self.prefix(string("ingest.raw_prefix") ?? "raw/"),
-                curatedPrefix: Self.prefix(string("ingest.curated_prefix") ?? "curated/"),
-                annotationsPrefix: Self.prefix(string("ingest.annotations_prefix") ?? "annotations/"),
-                pollInterval: .milliseconds(Int((double("ingest.poll_interval_seconds") ?? 60) * 1000)),
-                maxPixels: int("ingest.max_pixels") ?? 100_000_000,
-                batchSize: int("ingest.batch_size") ?? 32,
-                concurrency: int("ingest.concurrency") ?? 8,
-                lease: .seconds(int("ingest.lease_seconds") ?? 300),
-                webhookToken: string("ingest.webhook_token").map(Secret.init),
-                augmentation: augmentationPlan()),
-            normalize: .init(
-                variants: string("normalize.variants").flatMap { try? VariantSpec.parseList($0).get() } ?? [],
-                keyTemplate: string("normalize.key_template").flatMap { try? KeyTemplate.parse($0).get() }
-                    ?? KeyTemplate.standard,
-                prefix: Self.prefix(string("normalize.prefix") ?? "variants/"),
-                trainVariant: string("normalize.train_variant") ?? "train",
-                resizer: string("normalize.resizer") ?? "cpu",
-                concurrency: int("normalize.concurrency").flatMap { $0 > 0 ? $0 : nil }
-                    ?? ProcessInfo.processInfo.activeProcessorCount,
-                vipsThreads: int("normalize.vips_threads") ?? 1,
-                batchSize: int("normalize.batch_size") ?? 16,
-                lease: .seconds(int("normalize.lease_seconds") ?? 300)),
+            ingest: ingest,
+            normalize: normalize,
+            train: train,
             mlflow: .init(
                 trackingURI: trackingURI,
                 token: string("mlflow.token").map(Secret.init),

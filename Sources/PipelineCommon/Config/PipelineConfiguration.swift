@@ -62,6 +62,30 @@ public struct PipelineConfiguration: Sendable {
         public var lease: Duration
     }
 
+    public struct Train: Sendable {
+        public var backend: String
+        public var model: String
+        public var convolutions: [Int]
+        public var epochs: Int
+        public var batchSize: Int
+        public var learningRate: Double
+        public var momentum: Double
+        public var weightDecay: Double
+        public var patience: Int
+        public var validationFraction: Double
+        public var seed: UInt64
+        public var nodes: Int
+        public var imagesPerNode: Int
+        public var prefix: String
+        public var registeredModel: String
+        public var command: String?
+        public var image: String
+        public var namespace: String
+        public var cpu: String
+        public var memory: String
+        public var gpus: Int
+    }
+
     public struct MLflow: Sendable {
         public var trackingURI: URL
         public var token: Secret?
@@ -102,6 +126,7 @@ public struct PipelineConfiguration: Sendable {
     public var staging: Staging
     public var ingest: Ingest
     public var normalize: Normalize
+    public var train: Train
     public var mlflow: MLflow
     public var labelStudio: LabelStudio
     public var http: HTTP
@@ -122,7 +147,7 @@ public struct PipelineConfiguration: Sendable {
 
     init(
         objectStore: ObjectStore, manifest: Manifest, staging: Staging, ingest: Ingest, normalize: Normalize,
-        mlflow: MLflow,
+        train: Train, mlflow: MLflow,
         labelStudio: LabelStudio,
         http: HTTP, observability: Observability, effectiveValues: [EffectiveValue]
     ) {
@@ -131,6 +156,7 @@ public struct PipelineConfiguration: Sendable {
         self.staging = staging
         self.ingest = ingest
         self.normalize = normalize
+        self.train = train
         self.mlflow = mlflow
         self.labelStudio = labelStudio
         self.http = http

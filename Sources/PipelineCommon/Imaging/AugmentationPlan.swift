@@ -58,6 +58,16 @@ public struct AugmentationPlan: Sendable, Equatable {
                         brightness: ((random.unit() * 2 - 1) * brightnessJitter).rounded(),
                         contrast: 1 + ((random.unit() * 2 - 1) * contrastJitter * 100).rounded() / 100))
             }
+            // A copy identical to its original would only be a duplicate: give it one change.
+            if steps.isEmpty {
+                if flipHorizontal {
+                    steps.append(.flipHorizontal)
+                } else if flipVertical {
+                    steps.append(.flipVertical)
+                } else if rotate {
+                    steps.append(.rotate(quarterTurns: 2))
+                }
+            }
             return steps
         }
     }

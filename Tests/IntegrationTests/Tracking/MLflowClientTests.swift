@@ -10,7 +10,9 @@ import Testing
 struct MLflowClientTests {
     static func client() throws -> MLflowClient {
         let settings = try PipelineConfiguration.load(
-            environment: ["MLFLOW_TRACKING_URI": try Services.value("PIPELINE_TEST_MLFLOW_URI"), "HOME": NSHomeDirectory()]
+            environment: [
+                "MLFLOW_TRACKING_URI": try Services.value("PIPELINE_TEST_MLFLOW_URI"), "HOME": NSHomeDirectory(),
+            ]
         ).mlflow
         return MLflowClient(settings: settings, http: HTTPClient(logger: Logger(label: "mlflow-test")))
     }
@@ -44,7 +46,8 @@ struct MLflowClientTests {
         let experiment = try await mlflow.experiment(named: "registry-\(UUID().uuidString.prefix(8))")
         let run = try await mlflow.createRun(experimentId: experiment.experimentId, name: "artifacts")
         let source = dir.file("model.ipm")
-        try Data((0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }).write(to: URL(fileURLWithPath: source))
+        try Data((0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }).write(
+            to: URL(fileURLWithPath: source))
         try await mlflow.logArtifact(run: run, path: source, artifactPath: "model/model.ipm")
         let back = dir.file("back.ipm")
         try await mlflow.downloadArtifact(run: run, artifactPath: "model/model.ipm", to: back)

@@ -1,0 +1,258 @@
+import Foundation
+import Learning
+import Logging
+import PipelineCommon
+
+/// What a backend hands back to the launcher.
+public struct BackendResult: Sendable {
+    /// Files to log as artifacts: artifact path → local path.
+    public var artifacts: [String: String]
+    /// The final metrics (`val_accuracy`, `accuracy`, `val_loss`, `loss`, …).
+    public var metrics: [String: Double]
+    public var history: [EpochMetrics]
+    public var confusion: [[Int]]?
+    /// The builtin model, when the backend made one.
+    public var model: ModelFile?
+}
+
+/// Everything a backend needs for one run.
+public struct TrainContext: Sendable {
+    public let configuration: PipelineConfiguration
+    public let set: TrainingSet
+    public let objects: any ObjectStore
+    public let run: StagingRun
+    public let runId: String
+    public let logger: Logger
+    /// Logs one epoch's metrics to MLflow while training goes on.
+    public let logEpoch: @Sendable ([String: Double], Int) async -> Void
+}
+
+/// The builtin Swift classifier: in this process with every core, or with `train.nodes`
+/// worker processes of `pipeline-train node` on this machine that each train an epoch on
+/// their shard and whose parameters are averaged after each epoch.
+struct BuiltinBackend {
+    func train(_ context: TrainContext) async throws -> BackendResult {
+        let settings = context.configuration.train
+        let set = context.set
+        let architecture = Architecture(
+            input: [3, set.variant.height, set.variant.width],
+            convolutions: settings.model == "softmax" ? [] : settings.convolutions, classes: set.classes.count)
+        let options = TrainingOptions(
+            epochs: settings.epochs, batchSize: settings.batchSize, learningRate: settings.learningRate,
+            momentum: settings.momentum, weightDecay: settings.weightDecay, patience: settings.patience,
+            seed: settings.seed)
+        let validation = try await set.examples(set.validation, run: context.run, objects: context.objects)
+        let trainer = Trainer(architecture: architecture, options: options)
+        var history: [EpochMetrics] = []
+        if settings.nodes == 1 {
+            let training = try await set.examples(
+                set.shard(rank: 0, nodes: 1, limit: settings.imagesPerNode), run: context.run, objects: context.objects)
+            context.logger.info(
+                "training",
+                metadata: [
+                    "images": "\(training.count)", "validation": "\(validation.count)",
+                    "classes": "\(set.classes.joined(separator: ","))",
+                ])
+            let (stream, continuation) = AsyncStream.makeStream(of: EpochMetrics.self)
+            let logging = Task {
+                for await metrics in stream { await context.logEpoch(Self.metrics(metrics), metrics.epoch) }
+            }
+            history = try await BlockingPools.compute.runIfActive {
+                let history = trainer.fit(training, validation: validation) { continuation.yield($0) }
+                continuation.finish()
+                return history
+            }
+            await logging.value
+        } else {
+            history = try await MultiNode(context: context, trainer: trainer, validation: validation).run()
+        }
+        let evaluation = try await BlockingPools.compute.runIfActive { trainer.evaluate(validation) }
+        let best = history.max { $0.validationAccuracy < $1.validationAccuracy }
+        var metrics = best.map(Self.metrics) ?? [:]
+        metrics["val_accuracy"] = evaluation.accuracy
+        metrics["val_loss"] = evaluation.loss
+        metrics["epochs"] = Double(history.count)
+        let model = ModelFile(
+            header: .init(
+                architecture: architecture, classes: set.classes, mean: set.mean,
+                standardDeviation: set.standardDeviation, variant: set.variant,
+                parameterCount: architecture.parameterCount, datasetVersion: set.version.id, metrics: metrics),
+            parameters: trainer.parameters)
+        let path = context.run.outputDirectory + "/model.ipm"
+        try model.write(to: path)
+        return BackendResult(
+            artifacts: ["model/model.ipm": path], metrics: metrics, history: history, confusion: evaluation.confusion,
+            model: model)
+    }
+
+    static func metrics(_ epoch: EpochMetrics) -> [String: Double] {
+        [
+            "loss": epoch.loss, "accuracy": epoch.accuracy, "val_loss": epoch.validationLoss,
+            "val_accuracy": epoch.validationAccuracy, "images_per_second": epoch.imagesPerSecond,
+        ]
+    }
+}
+
+/// The coordinator of local multi-node training: shards and parameters go through files in
+/// the run's staging directory; each epoch starts one `pipeline-train node` process per node.
+struct MultiNode {
+    let context: TrainContext
+    let trainer: Trainer
+    let validation: [Example]
+
+    var state: String { context.run.outputDirectory + "/nodes" }
+
+    func run() async throws -> [EpochMetrics] {
+        let settings = context.configuration.train
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        var counts: [Int] = []
+        for rank in 0..<settings.nodes {
+            let shard = context.set.shard(rank: rank, nodes: settings.nodes, limit: settings.imagesPerNode)
+            let examples = try await context.set.examples(shard, run: context.run, objects: context.objects)
+            try NodeFiles.writeExamples(examples, to: "\(state)/shard-\(rank).bin")
+            counts.append(examples.count)
+        }
+        var options = trainer.options
+        options.threads = max(1, ProcessInfo.processInfo.activeProcessorCount / settings.nodes)
+        try NodeFiles.write(
+            NodeFiles.Plan(architecture: trainer.architecture, options: options), to: "\(state)/plan.json")
+        let executable = Self.pipelineTrain()
+        var history: [EpochMetrics] = []
+        var best = (accuracy: -1.0, parameters: trainer.parameters)
+        var stale = 0
+        for epoch in 1...options.epochs {
+            let started = Date()
+            try NodeFiles.writeFloats(trainer.parameters, to: "\(state)/params.bin")
+            let statuses = try await concurrentMap(count: settings.nodes, limit: settings.nodes) { rank in
+                try await Self.runNode(executable, state: state, rank: rank, epoch: epoch)
+            }
+            if let failed = statuses.firstIndex(where: { $0 != 0 }) {
+                throw TrainError("node \(failed) exited with \(statuses[failed]); see \(state)/node-\(failed).log")
+            }
+            // Average the nodes' parameters, weighted by how many images each saw.
+            var sum = [Double](repeating: 0, count: trainer.parameters.count)
+            var loss = 0.0
+            var correct = 0.0
+            let total = Double(counts.reduce(0, +))
+            for rank in 0..<settings.nodes {
+                let parameters = try NodeFiles.readFloats("\(state)/params-\(rank).bin")
+                let weight = Double(counts[rank]) / total
+                for index in sum.indices { sum[index] += Double(parameters[index]) * weight }
+                let result = try NodeFiles.read(NodeFiles.Result.self, from: "\(state)/result-\(rank).json")
+                loss += result.loss * Double(counts[rank])
+                correct += result.accuracy * Double(counts[rank])
+            }
+            trainer.setParameters(sum.map { Float($0) })
+            let evaluation = try await BlockingPools.compute.runIfActive { trainer.evaluate(validation) }
+            let metrics = EpochMetrics(
+                epoch: epoch, loss: loss / total, accuracy: correct / total, validationLoss: evaluation.loss,
+                validationAccuracy: evaluation.accuracy,
+                imagesPerSecond: total / max(Date().timeIntervalSince(started), 1e-6))
+            history.append(metrics)
+            await context.logEpoch(BuiltinBackend.metrics(metrics), epoch)
+            if evaluation.accuracy > best.accuracy {
+                best = (evaluation.accuracy, trainer.parameters)
+                stale = 0
+            } else {
+                stale += 1
+                if stale >= options.patience { break }
+            }
+        }
+        trainer.setParameters(best.parameters)
+        return history
+    }
+
+    /// `pipeline-train` beside the running executable (the build directory, or the image's bin).
+    static func pipelineTrain() -> String {
+        let me =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("pipeline-train").path
+    }
+
+    static func runNode(_ executable: String, state: String, rank: Int, epoch: Int) async throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["node", "--state", state, "--rank", "\(rank)", "--epoch", "\(epoch)"]
+        let log = "\(state)/node-\(rank).log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: log)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        try process.run()
+        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        return process.terminationStatus
+    }
+}
+
+/// The files a local node process reads and writes.
+public enum NodeFiles {
+    public struct Plan: Codable, Sendable {
+        public let architecture: Architecture
+        public let options: TrainingOptions
+    }
+
+    public struct Result: Codable, Sendable {
+        public let loss: Double
+        public let accuracy: Double
+        public let images: Int
+    }
+
+    /// One node's epoch: read the plan, the shared parameters and the shard, train one
+    /// epoch, write the parameters and the result.
+    public static func runNode(state: String, rank: Int, epoch: Int) throws {
+        let plan = try read(Plan.self, from: "\(state)/plan.json")
+        let parameters = try readFloats("\(state)/params.bin")
+        let examples = try readExamples("\(state)/shard-\(rank).bin")
+        let trainer = Trainer(architecture: plan.architecture, options: plan.options, parameters: parameters)
+        let (loss, accuracy) = trainer.trainEpoch(examples, epoch: epoch &* 131 &+ rank)
+        try writeFloats(trainer.parameters, to: "\(state)/params-\(rank).bin")
+        try write(Result(loss: loss, accuracy: accuracy, images: examples.count), to: "\(state)/result-\(rank).json")
+    }
+
+    static func write<T: Encodable>(_ value: T, to path: String) throws {
+        try JSONEncoder().encode(value).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    static func read<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
+        try JSONDecoder().decode(type, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    static func writeFloats(_ values: [Float], to path: String) throws {
+        try values.withUnsafeBufferPointer { Data(buffer: $0) }.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    static func readFloats(_ path: String) throws -> [Float] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
+    /// count (Int64), dimension (Int64), then per example: label (Int64) and `dimension` floats.
+    static func writeExamples(_ examples: [Example], to path: String) throws {
+        var data = Data()
+        let dimension = examples.first?.pixels.count ?? 0
+        withUnsafeBytes(of: Int64(examples.count)) { data.append(contentsOf: $0) }
+        withUnsafeBytes(of: Int64(dimension)) { data.append(contentsOf: $0) }
+        for example in examples {
+            withUnsafeBytes(of: Int64(example.label)) { data.append(contentsOf: $0) }
+            example.pixels.withUnsafeBufferPointer { data.append(Data(buffer: $0)) }
+        }
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    static func readExamples(_ path: String) throws -> [Example] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        return data.withUnsafeBytes { raw in
+            let count = Int(raw.load(fromByteOffset: 0, as: Int64.self))
+            let dimension = Int(raw.load(fromByteOffset: 8, as: Int64.self))
+            var offset = 16
+            var examples: [Example] = []
+            for _ in 0..<count {
+                let label = Int(raw.loadUnaligned(fromByteOffset: offset, as: Int64.self))
+                offset += 8
+                let pixels = (0..<dimension).map { raw.loadUnaligned(fromByteOffset: offset + $0 * 4, as: Float.self) }
+                offset += dimension * 4
+                examples.append(Example(pixels: pixels, label: label))
+            }
+            return examples
+        }
+    }
+}

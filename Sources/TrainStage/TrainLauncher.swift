@@ -1,0 +1,200 @@
+import Foundation
+import Learning
+import Logging
+import PipelineCommon
+
+/// Stage 3: resolves the dataset, shards it, runs the configured backend, and tracks it all
+/// in MLflow: the whole effective configuration and the dataset version as params, metrics
+/// per epoch as they happen, the model and its card, confusion matrix and curves as
+/// artifacts, and a new version of the registered model tagged with the run and dataset.
+public struct TrainLauncher: Sendable {
+    public struct Outcome: Sendable {
+        public let runId: String
+        public let datasetVersion: String
+        public let metrics: [String: Double]
+        public let modelVersion: MLflowClient.ModelVersion?
+        /// Set when an approval gate was given: whether it passed, and why.
+        public let approval: (passed: Bool, reason: String)?
+        public let images: Int
+        public let seconds: Double
+    }
+
+    let configuration: PipelineConfiguration
+    let objects: any ObjectStore
+    let manifests: any ManifestStore
+    let mlflow: MLflowClient
+    let logger: Logger
+
+    public init(
+        configuration: PipelineConfiguration, objects: any ObjectStore, manifests: any ManifestStore,
+        mlflow: MLflowClient, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.objects = objects
+        self.manifests = manifests
+        self.mlflow = mlflow
+        self.logger = logger
+    }
+
+    /// The normalize version to train on: `id`, or the newest published one of `ingest.dataset`.
+    public func resolveDataset(_ id: String?) async throws -> DatasetVersion {
+        if let id {
+            guard let version = try await manifests.version(id) else {
+                throw TrainError("no dataset version \(id); see pipelinectl datasets list")
+            }
+            guard version.stage == "normalize", version.status == .published else {
+                throw TrainError(
+                    "\(id) is a \(version.status.rawValue) \(version.stage) version; train on a published normalize version"
+                )
+            }
+            return version
+        }
+        let dataset = configuration.ingest.dataset
+        guard
+            let version = try await manifests.versions(name: dataset, stage: "normalize", limit: 50).first(where: {
+                $0.status == .published
+            })
+        else {
+            throw TrainError("dataset \(dataset) has no published normalize version; run pipeline-normalize first")
+        }
+        return version
+    }
+
+    public func run(dataset: DatasetVersion, approveIf gate: ApprovalGate?) async throws -> Outcome {
+        let started = ContinuousClock.now
+        let staging = StagingArea(configuration.staging, logger: logger)
+        let experiment = try await mlflow.experiment(named: configuration.mlflow.experiment)
+        let run = try await mlflow.createRun(
+            experimentId: experiment.experimentId, name: "\(configuration.train.backend)-\(dataset.id)",
+            tags: [
+                "dataset_version": dataset.id, "backend": configuration.train.backend,
+                "mlflow.source.name": "pipeline-train",
+            ])
+        let runId = run.info.runId
+        let stagingRun = try staging.makeRun(stage: "train", runId: runId)
+        var succeeded = false
+        defer { stagingRun.finish(succeeded: succeeded) }
+        do {
+            try await mlflow.logBatch(runId: runId, params: params(dataset: dataset))
+            let set = try await TrainingSet.load(
+                version: dataset, configuration: configuration, manifests: manifests, objects: objects,
+                workDirectory: stagingRun.outputDirectory)
+            try await writeShards(set, runId: runId)
+            logger.info(
+                "training set",
+                metadata: [
+                    "dataset": "\(dataset.id)", "training": "\(set.training.count)",
+                    "validation": "\(set.validation.count)", "unlabelled": "\(set.unlabelled)",
+                ])
+            let mlflow = self.mlflow
+            let logger = self.logger
+            let context = TrainContext(
+                configuration: configuration, set: set, objects: objects, run: stagingRun, runId: runId,
+                logger: logger,
+                logEpoch: { metrics, epoch in
+                    do {
+                        try await mlflow.logBatch(
+                            runId: runId,
+                            metrics: metrics.sorted { $0.key < $1.key }.map {
+                                MLflowClient.Metric(key: $0.key, value: $0.value, step: Int64(epoch))
+                            })
+                    } catch {
+                        logger.warning("could not log metrics to MLflow", metadata: ["error": "\(error)"])
+                    }
+                })
+            let result: BackendResult
+            switch configuration.train.backend {
+            case "command": result = try await CommandBackend().train(context)
+            case "kubernetes":
+                throw TrainError("the kubernetes backend runs through pipeline-train --dry-run or --apply")
+            default: result = try await BuiltinBackend().train(context)
+            }
+            try await logArtifacts(result, run: run, directory: stagingRun.outputDirectory)
+            try await mlflow.logBatch(
+                runId: runId,
+                metrics: result.metrics.sorted { $0.key < $1.key }.map {
+                    MLflowClient.Metric(key: "final_" + $0.key, value: $0.value)
+                })
+            _ = try await mlflow.registeredModel(named: configuration.train.registeredModel)
+            let version = try await mlflow.createModelVersion(
+                name: configuration.train.registeredModel, source: run.info.artifactUri + "/model", runId: runId,
+                tags: [
+                    "run_id": runId, "dataset_version": dataset.id,
+                    "val_accuracy": result.metrics["val_accuracy"].map { String(format: "%.4f", $0) } ?? "",
+                ])
+            var approval: (Bool, String)?
+            if let gate {
+                let verdict = gate.evaluate(result.metrics)
+                approval = verdict
+                if verdict.passed {
+                    try await mlflow.setAlias(
+                        name: configuration.train.registeredModel, alias: "approved", version: version.version)
+                }
+                try await mlflow.logBatch(
+                    runId: runId,
+                    tags: ["approval": (verdict.passed ? "approved: " : "not approved: ") + verdict.reason])
+            }
+            try await mlflow.setTerminated(runId: runId, status: .finished)
+            succeeded = true
+            let images = set.training.count
+            return Outcome(
+                runId: runId, datasetVersion: dataset.id, metrics: result.metrics, modelVersion: version,
+                approval: approval, images: images, seconds: (ContinuousClock.now - started).seconds)
+        } catch {
+            try? await mlflow.logBatch(runId: runId, tags: ["error": String("\(error)".prefix(4000))])
+            try? await mlflow.setTerminated(runId: runId, status: .failed)
+            throw error
+        }
+    }
+
+    /// Every effective configuration value (secrets are redacted already) and the dataset.
+    func params(dataset: DatasetVersion) -> [String: String] {
+        var params: [String: String] = ["dataset_version": dataset.id, "dataset_name": dataset.name]
+        for value in configuration.effectiveValues { params[value.key] = value.display ?? "" }
+        return params
+    }
+
+    /// `<train.prefix><run>/shard-<rank>.jsonl`: what each node trains on, kept with the run.
+    func writeShards(_ set: TrainingSet, runId: String) async throws {
+        let settings = configuration.train
+        for rank in 0..<settings.nodes {
+            let lines = set.shard(rank: rank, nodes: settings.nodes, limit: settings.imagesPerNode).map {
+                String(decoding: (try? JSONEncoder.sorted.encode($0)) ?? Data(), as: UTF8.self)
+            }
+            _ = try await objects.put(
+                "\(settings.prefix)\(runId)/shard-\(rank).jsonl",
+                data: Data((lines.joined(separator: "\n") + "\n").utf8),
+                contentType: "application/x-ndjson")
+        }
+        let validation = set.validation.map {
+            String(decoding: (try? JSONEncoder.sorted.encode($0)) ?? Data(), as: UTF8.self)
+        }
+        _ = try await objects.put(
+            "\(settings.prefix)\(runId)/validation.jsonl", data: Data((validation.joined(separator: "\n") + "\n").utf8),
+            contentType: "application/x-ndjson")
+    }
+
+    private func logArtifacts(_ result: BackendResult, run: MLflowClient.Run, directory: String) async throws {
+        var files = result.artifacts
+        if let model = result.model {
+            let card = directory + "/model_card.json"
+            try RunArtifacts.modelCard(model: model, runId: run.info.runId, metrics: result.metrics).write(
+                to: URL(fileURLWithPath: card))
+            files["model/model_card.json"] = card
+        }
+        if let confusion = result.confusion, let classes = result.model?.header.classes {
+            let path = directory + "/confusion_matrix.json"
+            try RunArtifacts.confusion(confusion, classes: classes).write(to: URL(fileURLWithPath: path))
+            files["confusion_matrix.json"] = path
+        }
+        if !result.history.isEmpty {
+            let path = directory + "/training_curve.png"
+            let history = result.history
+            try await BlockingPools.compute.runIfActive { try RunArtifacts.curvePNG(history, path: path) }
+            files["training_curve.png"] = path
+        }
+        for (artifactPath, path) in files.sorted(by: { $0.key < $1.key }) {
+            try await mlflow.logArtifact(run: run, path: path, artifactPath: artifactPath)
+        }
+    }
+}
