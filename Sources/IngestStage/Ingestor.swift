@@ -283,13 +283,18 @@ public final class Ingestor: Sendable {
         var items: [DatasetItem] = []
         var done: [String] = []
         var failed: [(key: String, error: String)] = []
-        var stored = Set<String>()
+        // Per stored object: one of its keys in this batch counts as new when this batch
+        // uploaded it, every other key is a duplicate (concurrent keys may each have looked).
+        var uploadedHere = Set<String>()
+        for case .success(let outcome) in results where !outcome.duplicate {
+            if let key = outcome.items.first?.variants["original"]?.key { uploadedHere.insert(key) }
+        }
+        var counted = Set<String>()
         for (claim, result) in zip(claims, results) {
             switch result {
             case .success(var outcome):
-                // Two keys with the same bytes in one batch both found the hash unstored.
-                if let key = outcome.items.first?.variants["original"]?.key, !stored.insert(key).inserted {
-                    outcome.duplicate = true
+                if outcome.rejection == nil, let key = outcome.items.first?.variants["original"]?.key {
+                    outcome.duplicate = !(uploadedHere.contains(key) && counted.insert(key).inserted)
                 }
                 items += outcome.items
                 done.append(claim.key)
