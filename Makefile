@@ -38,7 +38,7 @@ services-down:
 demo: build
 	@mkdir -p $(DEMO_DIR)
 	@PIPELINE_SERVICES_DIR=$(DEMO_DIR)/services $(SERVICES) up mlflow
-	@samples=$$($(SERVICES) samples) && set -a && . $(DEMO_DIR)/services/env && set +a && \
+	@start=$$SECONDS && samples=$$($(SERVICES) samples) && set -a && . $(DEMO_DIR)/services/env && set +a && \
 	  export PIPELINE_DATA_DIR=$(DEMO_DIR) MLFLOW_TRACKING_URI=$$PIPELINE_TEST_MLFLOW_URI && \
 	  ctl() { .build/debug/pipelinectl "$$@" --config config/demo.yaml; } && \
 	  ctl config check >/dev/null && ctl migrate && ctl doctor && \
@@ -52,8 +52,10 @@ demo: build
 	  echo "demo: stage 3, train (builtin), approve if val_accuracy >= 0.9" && \
 	  .build/debug/pipeline-train --config config/demo.yaml --approve-if 'val_accuracy>=0.9' && \
 	  ctl model list && \
+	  echo "demo: stage 4, batch inference by the approved model, outputs for review in Label Studio" && \
+	  .build/debug/pipeline-infer batch --config config/demo.yaml && \
 	  ctl datasets list && \
-	  echo "demo: MLflow UI at $$MLFLOW_TRACKING_URI (stop it with: make demo-down)"
+	  echo "demo: done in $$((SECONDS - start)) s; MLflow UI at $$MLFLOW_TRACKING_URI (stop it with: make demo-down); objects under $(DEMO_DIR)/objects"
 
 demo-down:
 	@PIPELINE_SERVICES_DIR=$(DEMO_DIR)/services $(SERVICES) down

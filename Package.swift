@@ -9,10 +9,12 @@ let package = Package(
         .library(name: "IngestStage", targets: ["IngestStage"]),
         .library(name: "NormalizeStage", targets: ["NormalizeStage"]),
         .library(name: "TrainStage", targets: ["TrainStage"]),
+        .library(name: "InferStage", targets: ["InferStage"]),
         .executable(name: "pipelinectl", targets: ["pipelinectl"]),
         .executable(name: "pipeline-ingest", targets: ["pipeline-ingest"]),
         .executable(name: "pipeline-normalize", targets: ["pipeline-normalize"]),
         .executable(name: "pipeline-train", targets: ["pipeline-train"]),
+        .executable(name: "pipeline-infer", targets: ["pipeline-infer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -105,6 +107,24 @@ let package = Package(
                 "PipelineCommon", "StageCommand", "TrainStage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        .target(
+            name: "InferStage",
+            dependencies: [
+                "PipelineCommon", "Learning",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .executableTarget(
+            name: "pipeline-infer",
+            dependencies: [
+                "PipelineCommon", "StageCommand", "InferStage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .executableTarget(
             name: "pipelinectl",
             dependencies: [
@@ -164,7 +184,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "PipelineCommon", "IngestStage", "NormalizeStage", "TrainStage", "Learning", "TestSupport",
+                "PipelineCommon", "IngestStage", "NormalizeStage", "TrainStage", "InferStage", "Learning",
+                "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -9,6 +9,14 @@ public enum SyntheticShapes {
 
     /// Image `index` of a set drawn from `seed`: the same arguments give the same pixels.
     public static func image(index: Int, seed: UInt64, size: Int = 64) -> (pixels: ImagePixels, label: String) {
+        let drawn = shape(index: index, seed: seed, size: size)
+        return (drawn.pixels, drawn.label)
+    }
+
+    /// The image, its class and the box around the shape.
+    public static func shape(index: Int, seed: UInt64, size: Int = 64)
+        -> (pixels: ImagePixels, label: String, box: BoundingBox)
+    {
         var random = Gaussian(seed: seed &* 1_000_003 &+ UInt64(index))
         let label = classes[Int(random.uniform() * 3) % 3]
         let background = (0..<3).map { _ in random.uniform() * 255 }
@@ -41,16 +49,23 @@ public enum SyntheticShapes {
                 }
             }
         }
-        return (ImagePixels(width: size, height: size, bands: 3, bytes: bytes), label)
+        let reach = label == "square" ? half * 0.85 : half
+        let box = BoundingBox(
+            x: centreX - reach, y: centreY - half * (label == "square" ? 0.85 : 1), width: 2 * reach,
+            height: label == "square" ? 2 * reach : extent)
+        return (ImagePixels(width: size, height: size, bands: 3, bytes: bytes), label, box)
     }
 }
 
 extension SyntheticShapes {
-    /// Writes `count` shape images as PNGs under `rawPrefix` and a Label Studio export naming
-    /// each one's class (a `choices` result) at `annotationsKey`: a dataset ready for ingest.
+    public enum AnnotationFormat: String, Sendable, CaseIterable { case labelStudio = "label-studio", coco }
+
+    /// Writes `count` shape images as PNGs under `rawPrefix` and their annotations at
+    /// `annotationsKey`: a Label Studio export naming each one's class (a `choices` result),
+    /// or a COCO instances file with the box around each shape. A dataset ready for ingest.
     public static func upload(
         count: Int, seed: UInt64, size: Int = 64, to objects: any ObjectStore, rawPrefix: String,
-        annotationsKey: String, workDirectory: String
+        annotationsKey: String, workDirectory: String, format: AnnotationFormat = .labelStudio
     ) async throws {
         var tasks: [LabelStudioTask] = []
         let labels = try await concurrentMap(count: count, limit: 8) { index -> String in
@@ -61,6 +76,20 @@ extension SyntheticShapes {
             _ = try await objects.put(
                 "\(rawPrefix)shape-\(index).png", fromFile: path, contentType: "image/png", sha256: nil)
             return label
+        }
+        if format == .coco {
+            let images = (0..<count).map {
+                index -> (fileName: String, width: Int, height: Int, annotations: [ImageAnnotation]) in
+                let drawn = shape(index: index, seed: seed, size: size)
+                return (
+                    "\(rawPrefix)shape-\(index).png", size, size, [ImageAnnotation(label: drawn.label, box: drawn.box)]
+                )
+            }
+            let coco = AnnotationConverter.coco(images: images, categories: classes)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            _ = try await objects.put(annotationsKey, data: try encoder.encode(coco), contentType: "application/json")
+            return
         }
         for (index, label) in labels.enumerated() {
             tasks.append(

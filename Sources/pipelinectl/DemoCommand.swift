@@ -18,6 +18,14 @@ struct DemoCommand: AsyncParsableCommand {
         @Option(help: "How many images.") var count = 600
         @Option(help: "Seed: the same seed gives the same images.") var seed: UInt64 = 1
         @Option(help: "Side of each image in pixels.") var size = 64
+        @Option(help: "Annotations as coco (a box around each shape) or label-studio (a class choice).")
+        var format = "coco"
+
+        func validate() throws {
+            guard SyntheticShapes.AnnotationFormat(rawValue: format) != nil else {
+                throw ValidationError("--format \(format) is not coco or label-studio")
+            }
+        }
 
         func run() async throws {
             let (configuration, logger) = try options.bootstrap()
@@ -29,10 +37,10 @@ struct DemoCommand: AsyncParsableCommand {
                 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
                 defer { try? FileManager.default.removeItem(atPath: work) }
                 let raw = configuration.ingest.rawPrefix + "shapes/"
-                let annotations = configuration.ingest.annotationsPrefix + "shapes-labelstudio.json"
+                let annotations = configuration.ingest.annotationsPrefix + "shapes-\(format).json"
                 try await SyntheticShapes.upload(
                     count: count, seed: seed, size: size, to: objects, rawPrefix: raw, annotationsKey: annotations,
-                    workDirectory: work)
+                    workDirectory: work, format: SyntheticShapes.AnnotationFormat(rawValue: format) ?? .coco)
                 print(
                     "uploaded \(count) shape images to \(objects.location.uri(of: raw)) and their classes to \(annotations)"
                 )

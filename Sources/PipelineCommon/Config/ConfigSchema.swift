@@ -11,6 +11,7 @@ public enum ConfigSchema {
         ("augment", "Augmented copies ingest makes of every image (deterministic for a seed)."),
         ("normalize", "Stage 2: the named size variants made of every image, in one decode."),
         ("train", "Stage 3: the training launcher and its backends."),
+        ("infer", "Stage 4: predictions by the approved model, batch and served."),
         ("mlflow", "MLflow tracking server and model registry."),
         ("label_studio", "Label Studio, for importing predictions for human review."),
         ("http", "The HTTP client every remote call goes through (S3, MLflow, Label Studio)."),
@@ -222,6 +223,19 @@ public enum ConfigSchema {
         ),
         ConfigKey(
             "train.gpus", env: [], .integer(0...16), default: "0", help: "kubernetes backend: nvidia.com/gpu a node."),
+
+        ConfigKey(
+            "infer.poll_interval_seconds", env: ["PIPELINE_INFER_POLL_INTERVAL"], .number(0.5...86_400), default: "10",
+            help: "How often serve asks MLflow where the alias \"approved\" points, to swap models."),
+        ConfigKey(
+            "infer.max_body_mib", env: ["PIPELINE_INFER_MAX_BODY_MIB"], .integer(1...1024), default: "32",
+            help: "Largest image POST /predict accepts."),
+        ConfigKey(
+            "infer.prefix", env: ["PIPELINE_INFER_PREFIX"], .text, default: "predictions/",
+            help: "Prefix under which batch runs write Label Studio tasks and COCO results."),
+        ConfigKey(
+            "infer.top_k", env: ["PIPELINE_INFER_TOP_K"], .integer(1...100), default: "3",
+            help: "Classes returned per image, most likely first."),
 
         ConfigKey(
             "mlflow.tracking_uri", env: ["MLFLOW_TRACKING_URI"], .url(schemes: ["http", "https"]),

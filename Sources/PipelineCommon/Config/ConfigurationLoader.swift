@@ -397,6 +397,11 @@ struct ConfigurationLoader {
             ingest: ingest,
             normalize: normalize,
             train: train,
+            infer: .init(
+                pollInterval: .milliseconds(Int((double("infer.poll_interval_seconds") ?? 10) * 1000)),
+                maxBodyBytes: (int("infer.max_body_mib") ?? 32) << 20,
+                prefix: Self.prefix(string("infer.prefix") ?? "predictions/"),
+                topK: int("infer.top_k") ?? 3),
             mlflow: .init(
                 trackingURI: trackingURI,
                 token: string("mlflow.token").map(Secret.init),

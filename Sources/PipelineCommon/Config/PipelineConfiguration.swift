@@ -86,6 +86,13 @@ public struct PipelineConfiguration: Sendable {
         public var gpus: Int
     }
 
+    public struct Infer: Sendable {
+        public var pollInterval: Duration
+        public var maxBodyBytes: Int
+        public var prefix: String
+        public var topK: Int
+    }
+
     public struct MLflow: Sendable {
         public var trackingURI: URL
         public var token: Secret?
@@ -127,6 +134,7 @@ public struct PipelineConfiguration: Sendable {
     public var ingest: Ingest
     public var normalize: Normalize
     public var train: Train
+    public var infer: Infer
     public var mlflow: MLflow
     public var labelStudio: LabelStudio
     public var http: HTTP
@@ -147,7 +155,7 @@ public struct PipelineConfiguration: Sendable {
 
     init(
         objectStore: ObjectStore, manifest: Manifest, staging: Staging, ingest: Ingest, normalize: Normalize,
-        train: Train, mlflow: MLflow,
+        train: Train, infer: Infer, mlflow: MLflow,
         labelStudio: LabelStudio,
         http: HTTP, observability: Observability, effectiveValues: [EffectiveValue]
     ) {
@@ -157,6 +165,7 @@ public struct PipelineConfiguration: Sendable {
         self.ingest = ingest
         self.normalize = normalize
         self.train = train
+        self.infer = infer
         self.mlflow = mlflow
         self.labelStudio = labelStudio
         self.http = http

@@ -9,6 +9,25 @@ public enum MetricCatalog {
         "pipeline_http_client_retries_total": "HTTP request attempts that were retried, by method.",
         "pipeline_http_client_request_duration_seconds":
             "Time from the first attempt of an HTTP request to its final outcome.",
+        "pipeline_ingest_objects_seen_total": "Raw objects ingest was told about, by source (poll or event).",
+        "pipeline_ingest_objects_ingested_total": "Objects accepted and stored under their content hash.",
+        "pipeline_ingest_objects_rejected_total": "Objects recorded as rejected, by reason.",
+        "pipeline_ingest_duplicates_total": "Objects whose bytes were stored already under another key.",
+        "pipeline_ingest_bytes_total": "Bytes of accepted objects.",
+        "pipeline_ingest_events_total": "Bucket-notification deliveries and records, by outcome.",
+        "pipeline_ingest_object_duration_seconds": "Time to ingest one object, download to record.",
+        "pipeline_ingest_versions_published_total": "Dataset versions ingest published.",
+        "pipeline_normalize_images_total": "Images normalize made variants of.",
+        "pipeline_normalize_variants_written_total":
+            "Variant files normalize stored (existing ones are not rewritten).",
+        "pipeline_normalize_image_duration_seconds": "Time to render and store every variant of one image.",
+        "pipeline_infer_predictions_total": "Predictions made, by model version and outcome (ok, bad_image, error).",
+        "pipeline_infer_prediction_duration_seconds": "Time from receiving an image to its prediction.",
+        "pipeline_infer_model_info": "The model being served (1) and those served before (0), by name and version.",
+        "pipeline_infer_model_reloads_total": "Times the served model was swapped because the approved alias moved.",
+        "pipeline_infer_errors_total": "Refused or failed prediction requests and model loads, by kind.",
+        "pipeline_infer_images_per_second": "Images predicted per second over the last five seconds.",
+        "pipeline_infer_score": "Score of the top class of each prediction.",
     ]
 
     /// The help text for `name`: the catalog's, or one derived from the name so that no

@@ -17,14 +17,15 @@ struct WorkerProcessesTests {
         for start in stride(from: 0, to: keys.count, by: 5000) {
             try await store.enqueue(queue: "q", items: keys[start..<min(start + 5000, keys.count)].map { ($0, "{}") })
         }
-        // Worker 0 works slowly (400 ms a batch) so that it is surely holding one when it is killed.
+        // Worker 0 works slowly (2 s a batch) so that it is surely holding one when it is killed,
+        // however busy the machine is.
         var workers: [Process] = []
         for index in 0..<4 {
             let process = Process()
             process.executableURL = Command.buildDirectory.appendingPathComponent("manifest-bench")
             process.arguments = [
                 "worker", scratch.uri, "q", "worker-\(index)", scratch.dir.file("record-\(index)"), "100", "4000",
-                index == 0 ? "400" : "50",
+                index == 0 ? "2000" : "50",
             ]
             process.standardOutput = FileHandle.nullDevice
             try process.run()
@@ -33,7 +34,7 @@ struct WorkerProcessesTests {
         // Kill -9 worker 0 once it has completed a batch and is seen holding the next one.
         var recorded = false
         var holdingAtKill = 0
-        for _ in 0..<1000 {
+        while workers[0].isRunning {
             try await Task.sleep(for: .milliseconds(10))
             if !recorded {
                 recorded =
