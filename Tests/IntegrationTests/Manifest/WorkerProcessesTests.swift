@@ -17,15 +17,16 @@ struct WorkerProcessesTests {
         for start in stride(from: 0, to: keys.count, by: 5000) {
             try await store.enqueue(queue: "q", items: keys[start..<min(start + 5000, keys.count)].map { ($0, "{}") })
         }
-        // Worker 0 works slowly (2 s a batch) so that it is surely holding one when it is killed,
-        // however busy the machine is.
+        // Worker 0 works slowly (400 ms a batch) so that it is surely holding one when it is
+        // killed, and the others not too fast (150 ms) so that work is left for worker 0 after its
+        // first batch however busy the machine is.
         var workers: [Process] = []
         for index in 0..<4 {
             let process = Process()
             process.executableURL = Command.buildDirectory.appendingPathComponent("manifest-bench")
             process.arguments = [
                 "worker", scratch.uri, "q", "worker-\(index)", scratch.dir.file("record-\(index)"), "100", "4000",
-                index == 0 ? "2000" : "50",
+                index == 0 ? "400" : "150",
             ]
             process.standardOutput = FileHandle.nullDevice
             try process.run()
