@@ -25,6 +25,11 @@ public struct GlobalOptions: ParsableArguments {
         }
     }
 
+    /// These options again, for a child process of the same program.
+    public var passThrough: [String] {
+        (config.map { ["--config", $0] } ?? []) + (logLevel.map { ["--log-level", $0] } ?? [])
+    }
+
     /// Loads and validates the configuration, or prints every problem and exits with code 2.
     public func loadConfiguration() throws -> PipelineConfiguration {
         do {

@@ -25,6 +25,8 @@ public struct TrainContext: Sendable {
     public let logger: Logger
     /// Logs one epoch's metrics to MLflow while training goes on.
     public let logEpoch: @Sendable ([String: Double], Int) async -> Void
+    /// kubernetes: submits the Job (kubectl, or local processes standing in for pods).
+    public let submitJob: @Sendable () async throws -> Void
 }
 
 /// The builtin Swift classifier: in this process with every core, or with `train.nodes`
@@ -44,7 +46,7 @@ struct BuiltinBackend {
         let validation = try await set.examples(set.validation, run: context.run, objects: context.objects)
         let trainer = Trainer(architecture: architecture, options: options)
         var history: [EpochMetrics] = []
-        if settings.nodes == 1 {
+        if settings.nodes == 1, settings.backend != "kubernetes" {
             let training = try await set.examples(
                 set.shard(rank: 0, nodes: 1, limit: settings.imagesPerNode), run: context.run, objects: context.objects)
             context.logger.info(
@@ -64,7 +66,12 @@ struct BuiltinBackend {
             }
             await logging.value
         } else {
-            history = try await MultiNode(context: context, trainer: trainer, validation: validation).run()
+            let exchange: any NodeExchange =
+                context.configuration.train.backend == "kubernetes"
+                ? ObjectStoreExchange(submit: context.submitJob) : LocalExchange()
+            history = try await MultiNode(
+                context: context, trainer: trainer, validation: validation, exchange: exchange
+            ).run()
         }
         let evaluation = try await BlockingPools.compute.runIfActive { trainer.evaluate(validation) }
         let best = history.max { $0.validationAccuracy < $1.validationAccuracy }
@@ -93,52 +100,49 @@ struct BuiltinBackend {
     }
 }
 
-/// The coordinator of local multi-node training: shards and parameters go through files in
-/// the run's staging directory; each epoch starts one `pipeline-train node` process per node.
+/// How the coordinator and its nodes swap parameters each epoch: files and local processes
+/// (``LocalExchange``), or the object store and Kubernetes pods (``ObjectStoreExchange``).
+protocol NodeExchange: Sendable {
+    /// Prepares and starts the nodes; returns how many training images each has.
+    func start(_ context: TrainContext, plan: NodeFiles.Plan) async throws -> [Int]
+    /// Hands `parameters` to every node for `epoch` and returns each node's parameters and result.
+    func epoch(_ epoch: Int, parameters: [Float]) async throws -> [([Float], NodeFiles.Result)]
+    /// Tells the nodes training is over.
+    func finish() async throws
+}
+
+/// The coordinator of multi-node training: each epoch every node trains on its shard from
+/// the same parameters, and the coordinator averages what comes back (weighted by images),
+/// evaluates on the validation set, and stops early like the single-node trainer.
 struct MultiNode {
     let context: TrainContext
     let trainer: Trainer
     let validation: [Example]
-
-    var state: String { context.run.outputDirectory + "/nodes" }
+    let exchange: any NodeExchange
 
     func run() async throws -> [EpochMetrics] {
         let settings = context.configuration.train
-        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
-        var counts: [Int] = []
-        for rank in 0..<settings.nodes {
-            let shard = context.set.shard(rank: rank, nodes: settings.nodes, limit: settings.imagesPerNode)
-            let examples = try await context.set.examples(shard, run: context.run, objects: context.objects)
-            try NodeFiles.writeExamples(examples, to: "\(state)/shard-\(rank).bin")
-            counts.append(examples.count)
-        }
         var options = trainer.options
         options.threads = max(1, ProcessInfo.processInfo.activeProcessorCount / settings.nodes)
-        try NodeFiles.write(
-            NodeFiles.Plan(architecture: trainer.architecture, options: options), to: "\(state)/plan.json")
-        let executable = Self.pipelineTrain()
+        let plan = NodeFiles.Plan(
+            architecture: trainer.architecture, options: options, classes: context.set.classes,
+            mean: context.set.mean, standardDeviation: context.set.standardDeviation, variant: context.set.variant,
+            nodes: settings.nodes)
+        let counts = try await exchange.start(context, plan: plan)
         var history: [EpochMetrics] = []
         var best = (accuracy: -1.0, parameters: trainer.parameters)
         var stale = 0
+        defer { Task { try? await exchange.finish() } }
         for epoch in 1...options.epochs {
             let started = Date()
-            try NodeFiles.writeFloats(trainer.parameters, to: "\(state)/params.bin")
-            let statuses = try await concurrentMap(count: settings.nodes, limit: settings.nodes) { rank in
-                try await Self.runNode(executable, state: state, rank: rank, epoch: epoch)
-            }
-            if let failed = statuses.firstIndex(where: { $0 != 0 }) {
-                throw TrainError("node \(failed) exited with \(statuses[failed]); see \(state)/node-\(failed).log")
-            }
-            // Average the nodes' parameters, weighted by how many images each saw.
+            let results = try await exchange.epoch(epoch, parameters: trainer.parameters)
             var sum = [Double](repeating: 0, count: trainer.parameters.count)
             var loss = 0.0
             var correct = 0.0
-            let total = Double(counts.reduce(0, +))
-            for rank in 0..<settings.nodes {
-                let parameters = try NodeFiles.readFloats("\(state)/params-\(rank).bin")
+            let total = Double(max(1, counts.reduce(0, +)))
+            for (rank, (parameters, result)) in results.enumerated() {
                 let weight = Double(counts[rank]) / total
                 for index in sum.indices { sum[index] += Double(parameters[index]) * weight }
-                let result = try NodeFiles.read(NodeFiles.Result.self, from: "\(state)/result-\(rank).json")
                 loss += result.loss * Double(counts[rank])
                 correct += result.accuracy * Double(counts[rank])
             }
@@ -158,6 +162,7 @@ struct MultiNode {
                 if stale >= options.patience { break }
             }
         }
+        try await exchange.finish()
         trainer.setParameters(best.parameters)
         return history
     }
@@ -169,11 +174,15 @@ struct MultiNode {
         return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("pipeline-train").path
     }
 
-    static func runNode(_ executable: String, state: String, rank: Int, epoch: Int) async throws -> Int32 {
+    static func runProcess(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, log: String
+    )
+        async throws -> Int32
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["node", "--state", state, "--rank", "\(rank)", "--epoch", "\(epoch)"]
-        let log = "\(state)/node-\(rank).log"
+        process.arguments = arguments
+        if let environment { process.environment = environment }
         FileManager.default.createFile(atPath: log, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: log)
         process.standardError = FileHandle(forWritingAtPath: log)
@@ -183,11 +192,61 @@ struct MultiNode {
     }
 }
 
+/// Nodes as local processes: shards and parameters in files of the run's staging
+/// directory; one `pipeline-train node` process per node and epoch.
+final class LocalExchange: NodeExchange, @unchecked Sendable {
+    private var state = ""
+    private var nodes = 0
+
+    func start(_ context: TrainContext, plan: NodeFiles.Plan) async throws -> [Int] {
+        state = context.run.outputDirectory + "/nodes"
+        nodes = plan.nodes
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        var counts: [Int] = []
+        for rank in 0..<plan.nodes {
+            let shard = context.set.shard(
+                rank: rank, nodes: plan.nodes, limit: context.configuration.train.imagesPerNode)
+            let examples = try await context.set.examples(shard, run: context.run, objects: context.objects)
+            try NodeFiles.writeExamples(examples, to: "\(state)/shard-\(rank).bin")
+            counts.append(examples.count)
+        }
+        try NodeFiles.write(plan, to: "\(state)/plan.json")
+        return counts
+    }
+
+    func epoch(_ epoch: Int, parameters: [Float]) async throws -> [([Float], NodeFiles.Result)] {
+        try NodeFiles.writeFloats(parameters, to: "\(state)/params.bin")
+        let executable = MultiNode.pipelineTrain()
+        let state = self.state
+        let statuses = try await concurrentMap(count: nodes, limit: nodes) { rank in
+            try await MultiNode.runProcess(
+                executable, ["node", "--state", state, "--rank", "\(rank)", "--epoch", "\(epoch)"],
+                log: "\(state)/node-\(rank).log")
+        }
+        if let failed = statuses.firstIndex(where: { $0 != 0 }) {
+            throw TrainError("node \(failed) exited with \(statuses[failed]); see \(state)/node-\(failed).log")
+        }
+        return try (0..<nodes).map { rank in
+            (
+                try NodeFiles.readFloats("\(state)/params-\(rank).bin"),
+                try NodeFiles.read(NodeFiles.Result.self, from: "\(state)/result-\(rank).json")
+            )
+        }
+    }
+
+    func finish() async throws {}
+}
+
 /// The files a local node process reads and writes.
 public enum NodeFiles {
     public struct Plan: Codable, Sendable {
         public let architecture: Architecture
         public let options: TrainingOptions
+        public let classes: [String]
+        public let mean: [Double]
+        public let standardDeviation: [Double]
+        public let variant: VariantSpec
+        public let nodes: Int
     }
 
     public struct Result: Codable, Sendable {

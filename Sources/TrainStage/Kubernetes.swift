@@ -5,7 +5,8 @@ import Yams
 /// The kubernetes backend's Job: an Indexed Job with one completion per node; each pod is
 /// `pipeline-train shard`, which reads its rank from `JOB_COMPLETION_INDEX`, its shard list
 /// from `<train.prefix><run>/shard-<rank>.jsonl` in the object store, stages through the NVMe
-/// volume at the staging root, and writes its parameters back next to it.
+/// volume at the staging root, and trains epoch by epoch from the parameters the coordinator
+/// (`pipeline-train --backend kubernetes --apply`) publishes there (see ``ObjectStoreExchange``).
 public enum KubernetesJob {
     public static func name(runId: String) -> String { "train-" + runId.prefix(12).lowercased() }
 

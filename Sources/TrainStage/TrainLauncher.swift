@@ -60,7 +60,14 @@ public struct TrainLauncher: Sendable {
         return version
     }
 
-    public func run(dataset: DatasetVersion, approveIf gate: ApprovalGate?) async throws -> Outcome {
+    /// - Parameter submitJob: kubernetes only: starts the Job's pods for the run id it is given
+    ///   (`kubectl apply`, or local processes standing in for pods).
+    public func run(
+        dataset: DatasetVersion, approveIf gate: ApprovalGate?,
+        submitJob: @escaping @Sendable (String) async throws -> Void = { _ in
+            throw TrainError("the kubernetes backend needs --apply (kubectl) or --local-pods")
+        }
+    ) async throws -> Outcome {
         let started = ContinuousClock.now
         let staging = StagingArea(configuration.staging, logger: logger)
         let experiment = try await mlflow.experiment(named: configuration.mlflow.experiment)
@@ -101,12 +108,11 @@ public struct TrainLauncher: Sendable {
                     } catch {
                         logger.warning("could not log metrics to MLflow", metadata: ["error": "\(error)"])
                     }
-                })
+                },
+                submitJob: { try await submitJob(runId) })
             let result: BackendResult
             switch configuration.train.backend {
             case "command": result = try await CommandBackend().train(context)
-            case "kubernetes":
-                throw TrainError("the kubernetes backend runs through pipeline-train --dry-run or --apply")
             default: result = try await BuiltinBackend().train(context)
             }
             try await logArtifacts(result, run: run, directory: stagingRun.outputDirectory)

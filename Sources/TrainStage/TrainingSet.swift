@@ -127,11 +127,16 @@ public struct TrainingSet: Sendable {
 
     /// Downloads `entries` through the staging run and decodes them into normalised inputs.
     public func examples(_ entries: [Entry], run: StagingRun, objects: any ObjectStore) async throws -> [Example] {
+        try await Self.examples(
+            entries, classes: classes, mean: mean, standardDeviation: standardDeviation, variant: variant, run: run,
+            objects: objects)
+    }
+
+    static func examples(
+        _ entries: [Entry], classes: [String], mean: [Double], standardDeviation: [Double], variant: VariantSpec,
+        run: StagingRun, objects: any ObjectStore
+    ) async throws -> [Example] {
         let staged = try await Self.stage(entries.map(\.key), run: run, objects: objects)
-        let classes = self.classes
-        let mean = self.mean
-        let deviation = self.standardDeviation
-        let variant = self.variant
         return try await BlockingPools.compute.runIfActive {
             try zip(entries, staged).map { entry, file in
                 let pixels = try ImagePixels.load(file.path)
@@ -141,11 +146,12 @@ public struct TrainingSet: Sendable {
                     )
                 }
                 return Example(
-                    pixels: ModelFile.normalise(pixels, mean: mean, standardDeviation: deviation),
+                    pixels: ModelFile.normalise(pixels, mean: mean, standardDeviation: standardDeviation),
                     label: classes.firstIndex(of: entry.label) ?? 0)
             }
         }
     }
+
 }
 
 public struct TrainError: Error, Sendable, CustomStringConvertible {

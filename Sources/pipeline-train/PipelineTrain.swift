@@ -17,7 +17,7 @@ struct PipelineTrain: AsyncParsableCommand {
             passes. Exit codes: 0 trained (approved or not), 1 failed (the MLflow run is marked FAILED), \
             2 bad usage or configuration.
             """,
-        subcommands: [Train.self, Node.self], defaultSubcommand: Train.self)
+        subcommands: [Train.self, Shard.self, Node.self], defaultSubcommand: Train.self)
 }
 
 @main
@@ -42,8 +42,11 @@ struct Train: AsyncParsableCommand {
     @Flag(help: "kubernetes: print the Job manifest and exit.")
     var dryRun = false
 
-    @Flag(help: "kubernetes: submit the Job with kubectl and follow it.")
+    @Flag(help: "kubernetes: submit the Job with kubectl and coordinate its pods.")
     var apply = false
+
+    @Flag(help: "kubernetes: run the Job's pods as local processes instead (no cluster needed).")
+    var localPods = false
 
     func validate() throws {
         if let backend, !["builtin", "command", "kubernetes"].contains(backend) {
@@ -58,8 +61,14 @@ struct Train: AsyncParsableCommand {
     func run() async throws {
         var (configuration, logger) = try options.bootstrap()
         if let backend { configuration.train.backend = backend }
-        if configuration.train.backend == "kubernetes" {
-            try await kubernetes(configuration, logger: logger)
+        if configuration.train.backend == "kubernetes", !apply, !localPods {
+            let yaml = try KubernetesJob.yaml(
+                configuration: configuration, runId: "<run-id>", configMap: "image-pipeline-config")
+            print(yaml, terminator: "")
+            if !dryRun {
+                FileHandle.standardError.write(
+                    Data("pipeline-train: printed the Job; --apply submits it with kubectl (or --local-pods)\n".utf8))
+            }
             return
         }
         if configuration.train.backend == "command", configuration.train.command == nil {
@@ -76,7 +85,27 @@ struct Train: AsyncParsableCommand {
                 mlflow: MLflowClient(settings: configuration.mlflow, http: http, artifactStore: objects), logger: logger
             )
             let dataset = try await launcher.resolveDataset(dataset)
-            let outcome = try await launcher.run(dataset: dataset, approveIf: approveIf.flatMap(ApprovalGate.parse))
+            let nodes = configuration.train.nodes
+            let local = localPods
+            let passThrough = options.passThrough
+            let settings = configuration
+            let submit: @Sendable (String) async throws -> Void = { runId in
+                if local {
+                    for rank in 0..<nodes {
+                        let process = Process()
+                        process.executableURL = URL(fileURLWithPath: Self.pipelineTrain())
+                        process.arguments = ["shard", "--run", runId, "--rank", "\(rank)"] + passThrough
+                        process.standardOutput = FileHandle.nullDevice
+                        try process.run()
+                    }
+                } else {
+                    try await Self.kubectlApply(
+                        try KubernetesJob.yaml(
+                            configuration: settings, runId: runId, configMap: "image-pipeline-config"))
+                }
+            }
+            let outcome = try await launcher.run(
+                dataset: dataset, approveIf: approveIf.flatMap(ApprovalGate.parse), submitJob: submit)
             let metrics = outcome.metrics.sorted { $0.key < $1.key }.map {
                 "\($0.key)=\(String(format: "%.4f", $0.value))"
             }
@@ -100,18 +129,13 @@ struct Train: AsyncParsableCommand {
         }
     }
 
-    func kubernetes(_ configuration: PipelineConfiguration, logger: Logger) async throws {
-        let runId = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let yaml = try KubernetesJob.yaml(
-            configuration: configuration, runId: runId, configMap: "image-pipeline-config")
-        if dryRun || !apply {
-            print(yaml, terminator: "")
-            if !dryRun {
-                FileHandle.standardError.write(
-                    Data("pipeline-train: printed the Job; add --apply to submit it with kubectl\n".utf8))
-            }
-            return
-        }
+    static func pipelineTrain() -> String {
+        let me =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("pipeline-train").path
+    }
+
+    static func kubectlApply(_ yaml: String) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["kubectl", "apply", "-f", "-"]
@@ -120,34 +144,41 @@ struct Train: AsyncParsableCommand {
         do {
             try process.run()
         } catch {
-            FileHandle.standardError.write(Data("pipeline-train: cannot run kubectl: \(error)\n".utf8))
-            throw ExitCode(1)
+            throw TrainError("cannot run kubectl: \(error)")
         }
         input.fileHandleForWriting.write(Data(yaml.utf8))
         try input.fileHandleForWriting.close()
         while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-        guard process.terminationStatus == 0 else { throw ExitCode(1) }
-        let name = KubernetesJob.name(runId: runId)
-        logger.info("job submitted; following it", metadata: ["job": "\(name)"])
-        while true {
-            try await Task.sleep(for: .seconds(5))
-            let status = Process()
-            status.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            status.arguments = [
-                "kubectl", "get", "job", name, "-n", configuration.train.namespace, "-o",
-                "jsonpath={.status.succeeded} {.status.failed}",
-            ]
-            let output = Pipe()
-            status.standardOutput = output
-            try status.run()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            status.waitUntilExit()
-            let parts = text.split(separator: " ").map { Int($0) ?? 0 }
-            let succeeded = parts.first ?? 0
-            let failed = parts.count > 1 ? parts[1] : 0
-            print("job \(name): \(succeeded)/\(configuration.train.nodes) succeeded, \(failed) failed")
-            if failed > 0 { throw ExitCode(1) }
-            if succeeded >= configuration.train.nodes { return }
+        guard process.terminationStatus == 0 else {
+            throw TrainError("kubectl apply exited with \(process.terminationStatus)")
+        }
+    }
+}
+
+/// One pod of the kubernetes backend: trains its shard epoch by epoch from the parameters
+/// the coordinator publishes in the object store. Rank from `--rank` or `JOB_COMPLETION_INDEX`.
+struct Shard: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "One node of a kubernetes training run (what each pod of the Job runs).")
+
+    @OptionGroup var options: GlobalOptions
+    @Option(help: "The MLflow run id the coordinator started.") var run: String
+    @Option(help: "This node's rank (default: JOB_COMPLETION_INDEX).") var rank: Int?
+
+    func run() async throws {
+        let (configuration, logger) = try options.bootstrap()
+        guard let rank = rank ?? ProcessInfo.processInfo.environment["JOB_COMPLETION_INDEX"].flatMap(Int.init) else {
+            FileHandle.standardError.write(Data("pipeline-train shard: no --rank and no JOB_COMPLETION_INDEX\n".utf8))
+            throw ExitCode(2)
+        }
+        do {
+            let http = HTTPClient(configuration: .init(configuration.http), logger: logger)
+            let objects = try ObjectStoreFactory.make(configuration, http: http, logger: logger)
+            try await ShardNode.run(
+                configuration: configuration, objects: objects, runId: run, rank: rank, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("pipeline-train shard: \(error)\n".utf8))
+            throw ExitCode(1)
         }
     }
 }

@@ -108,6 +108,18 @@ struct TrainEndToEndTests {
         let accuracy = multi.stdout.split(separator: " ").first { $0.hasPrefix("val_accuracy=") }
             .flatMap { Double($0.dropFirst("val_accuracy=".count)) }
         #expect((accuracy ?? 0) >= 0.85, "\(multi.stdout)")
+
+        // The kubernetes backend's coordinator and two pods (run here as local processes, as
+        // --local-pods does) exchanging parameters through the object store each epoch.
+        var pods = twoNodes
+        pods["PIPELINE_TRAIN_BACKEND"] = "kubernetes"
+        let kubernetes = try await Command.run(
+            "pipeline-train", ["--dataset", setup.normalized.id, "--local-pods"], environment: pods)
+        #expect(kubernetes.status == 0, "\(kubernetes.stderr)")
+        print("kubernetes backend, two local pods: \(kubernetes.stdout)")
+        let podAccuracy = kubernetes.stdout.split(separator: " ").first { $0.hasPrefix("val_accuracy=") }
+            .flatMap { Double($0.dropFirst("val_accuracy=".count)) }
+        #expect((podAccuracy ?? 0) >= 0.85, "\(kubernetes.stdout)")
     }
 
     @Test func theCommandBackendStreamsMetricsAndAFailingTrainerFailsTheRun() async throws {
