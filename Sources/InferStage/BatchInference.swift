@@ -68,7 +68,8 @@ public struct BatchInference: Sendable {
         let started = ContinuousClock.now
         var report = Report()
         let modelTag = "\(model.name)@\(model.version)"
-        let identity = "model=\(modelTag);input=\(parent ?? inputName)"
+        // The run id too: a registry that was reset reuses version numbers for other models.
+        let identity = "model=\(modelTag);run=\(model.runId);input=\(parent ?? inputName)"
         let hash = Hex.encode(SHA256.hash(Data(identity.utf8)))
         let scope = "\(parent ?? inputName)/\(hash.prefix(16))"
         let queue = "infer/\(scope)"
