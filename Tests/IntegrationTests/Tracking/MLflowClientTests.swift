@@ -85,4 +85,30 @@ struct MLflowClientTests {
             #expect(error.description.contains("no-such-model"))
         }
     }
+
+    @Test(.enabled(if: Services.available("PIPELINE_TEST_S3_ENDPOINT"), Services.skipReason))
+    func anS3ArtifactRootIsWrittenThroughTheObjectStore() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let bucket = try Services.value("PIPELINE_TEST_S3_BUCKET")
+        var environment = try Services.pipelineEnvironment(stagingRoot: dir.path)
+        environment["PIPELINE_OBJECT_STORE_URL"] = "s3://\(bucket)/"
+        let configuration = try PipelineConfiguration.load(environment: environment)
+        let logger = Logger(label: "mlflow-s3")
+        let http = HTTPClient(logger: logger)
+        let objects = try ObjectStoreFactory.make(configuration, http: http, logger: logger, environment: environment)
+        let mlflow = MLflowClient(settings: configuration.mlflow, http: http, artifactStore: objects)
+        let root = "s3://\(bucket)/mlflow-\(UUID().uuidString.prefix(8))"
+        let experiment = try await mlflow.experiment(
+            named: "s3-root-\(UUID().uuidString.prefix(8))", artifactLocation: root)
+        #expect(experiment.artifactLocation == root)
+        let run = try await mlflow.createRun(experimentId: experiment.experimentId, name: "s3")
+        #expect(run.info.artifactUri.hasPrefix(root))
+        let source = try dir.write("card.json", "{\"classes\": [\"a\"]}")
+        try await mlflow.logArtifact(run: run, path: source, artifactPath: "model/card.json")
+        let key = String(run.info.artifactUri.dropFirst("s3://\(bucket)/".count)) + "/model/card.json"
+        #expect(try await objects.head(key).size == 18)
+        try await mlflow.downloadArtifact(run: run, artifactPath: "model/card.json", to: dir.file("back.json"))
+        #expect(FileManager.default.contentsEqual(atPath: source, andPath: dir.file("back.json")))
+    }
 }
