@@ -3,8 +3,9 @@
 #   - PostgreSQL: a throwaway cluster with a password-protected database
 #   - moto's S3 server in IAM mode: signatures are verified, a wrong secret is rejected
 #   - MLflow tracking server with the artifact proxy (SQLite backend, one worker)
+#   - Label Studio with a user whose legacy API token is enabled at first start
 #
-#   scripts/services.sh up [postgres|s3|mlflow ...]   install what is missing, start (all by default)
+#   scripts/services.sh up [postgres|s3|mlflow|labelstudio ...]   install what is missing, start (all by default)
 #   scripts/services.sh down                          stop everything this script started
 #   scripts/services.sh env                           print the connection settings (sourceable)
 #   scripts/services.sh status                        say what runs
@@ -21,6 +22,8 @@ REQUIREMENTS="$ROOT/scripts/requirements-services.txt"
 CACHE="${PIPELINE_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/image-pipeline}"
 VENV="$CACHE/venv-$(sha256sum "$REQUIREMENTS" | cut -c1-12)"
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)"
+LS_REQUIREMENTS="$ROOT/scripts/requirements-labelstudio.txt"
+LS_VENV="$CACHE/venv-labelstudio-$(sha256sum "$LS_REQUIREMENTS" | cut -c1-12)"
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
@@ -74,6 +77,15 @@ with zipfile.ZipFile(glob.glob(os.path.join(wheels, "scikit_image-*.whl"))[0]) a
 PY
     rm -rf "$CACHE/wheels"
     touch "$SAMPLES/.complete"
+}
+
+install_labelstudio() {
+    if [ -x "$LS_VENV/bin/label-studio" ] && [ -f "$LS_VENV/.complete" ]; then return; fi
+    log "creating Label Studio environment $LS_VENV"
+    rm -rf "$LS_VENV"; mkdir -p "$CACHE"
+    python3 -m venv "$LS_VENV"
+    "$LS_VENV/bin/pip" install -q --disable-pip-version-check -r "$LS_REQUIREMENTS"
+    touch "$LS_VENV/.complete"
 }
 
 free_port() {
@@ -178,6 +190,27 @@ up_mlflow() {
     log "mlflow on 127.0.0.1:$port"
 }
 
+up_labelstudio() {
+    local dir="$STATE/labelstudio" port token password
+    if alive "$dir/pid"; then log "label studio already running"; return; fi
+    install_labelstudio
+    rm -rf "$dir"; mkdir -p "$dir/data"
+    port=$(free_port)
+    token=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+    # Legacy tokens (Authorization: Token …) are off by default since 1.18: enable them for the
+    # organization created at this first start.
+    LABEL_STUDIO_BASE_DATA_DIR="$dir/data" LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN=true \
+        setsid "$LS_VENV/bin/label-studio" start --no-browser --internal-host 127.0.0.1 --port "$port" \
+        --data-dir "$dir/data" --username pipeline@example.com --password "$password" --user-token "$token" \
+        --enable-legacy-api-token >"$dir/server.log" 2>&1 &
+    echo $! > "$dir/pid"
+    wait_http "http://127.0.0.1:$port/health" 240 || { tail -n 30 "$dir/server.log" >&2; die "label studio did not start"; }
+    write_setting PIPELINE_TEST_LABEL_STUDIO_URL "http://127.0.0.1:$port"
+    write_setting PIPELINE_TEST_LABEL_STUDIO_TOKEN "$token"
+    log "label studio on 127.0.0.1:$port"
+}
+
 stop_pid() { # pidfile name
     if alive "$1"; then
         local pid; pid=$(cat "$1")
@@ -195,13 +228,14 @@ down() {
     fi
     stop_pid "$STATE/s3/pid" s3
     stop_pid "$STATE/mlflow/pid" mlflow
+    stop_pid "$STATE/labelstudio/pid" "label studio"
     rm -f "$ENV_FILE"
 }
 
 cmd=${1:-}; shift || true
 case "$cmd" in
     up)
-        parts=("$@"); [ ${#parts[@]} -gt 0 ] || parts=(postgres s3 mlflow)
+        parts=("$@"); [ ${#parts[@]} -gt 0 ] || parts=(postgres s3 mlflow labelstudio)
         mkdir -p "$STATE"
         install_system
         install_python
@@ -212,7 +246,8 @@ case "$cmd" in
                     alive "$STATE/s3/pid" || { [ -f "$ENV_FILE" ] && sed -i '/^PIPELINE_TEST_S3_/d' "$ENV_FILE"; true; }
                     up_s3 ;;
                 mlflow) up_mlflow ;;
-                *) die "unknown service '$part': use postgres, s3 or mlflow" ;;
+                labelstudio) up_labelstudio ;;
+                *) die "unknown service '$part': use postgres, s3, mlflow or labelstudio" ;;
             esac
         done
         install_samples
@@ -221,15 +256,16 @@ case "$cmd" in
         log "settings in $ENV_FILE"
         ;;
     down) down ;;
-    install) install_system; install_python; install_samples ;;
+    install) install_system; install_python; install_samples; install_labelstudio ;;
     samples) install_python; install_samples; echo "$SAMPLES" ;;
     python) install_python; echo "$VENV/bin/python" ;;
     env) [ -f "$ENV_FILE" ] || die "no services running (run: scripts/services.sh up)"; sed 's/^/export /' "$ENV_FILE" ;;
     status)
         alive "$STATE/s3/pid" && echo "s3: running" || echo "s3: stopped"
         alive "$STATE/mlflow/pid" && echo "mlflow: running" || echo "mlflow: stopped"
+        alive "$STATE/labelstudio/pid" && echo "label studio: running" || echo "label studio: stopped"
         [ -d "$STATE/postgres/data" ] && pg_run "$PG_BIN/pg_ctl" -D "$STATE/postgres/data" status >/dev/null 2>&1 \
             && echo "postgres: running" || echo "postgres: stopped"
         ;;
-    *) echo "usage: scripts/services.sh up [postgres|s3|mlflow ...] | down | env | status | install" >&2; exit 2 ;;
+    *) echo "usage: scripts/services.sh up [postgres|s3|mlflow|labelstudio ...] | down | env | status | install" >&2; exit 2 ;;
 esac

@@ -26,6 +26,16 @@ public struct LabelStudioClient: Sendable {
         return (try? JSONDecoder().decode(Imported.self, from: response))?.taskCount ?? 0
     }
 
+    /// Creates a project with `labelConfig` (see ``LabelingConfig``); returns its id.
+    public func createProject(title: String, labelConfig: String) async throws -> Int {
+        let body = try JSONSerialization.data(withJSONObject: ["title": title, "label_config": labelConfig])
+        let response = try await send("POST", "/api/projects", body: body)
+        guard let object = try? JSONSerialization.jsonObject(with: response) as? [String: Any],
+            let id = object["id"] as? Int
+        else { throw LabelStudioError(status: 0, message: "project creation answered without an id") }
+        return id
+    }
+
     /// The raw JSON of the project's tasks.
     public func tasks(project id: Int) async throws -> Data {
         try await send("GET", "/api/tasks?project=\(id)&page_size=1000&fields=all", body: nil)

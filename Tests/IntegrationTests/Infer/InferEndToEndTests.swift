@@ -1,4 +1,5 @@
 import Foundation
+import InferStage
 import IngestStage
 import Learning
 import Logging
@@ -134,6 +135,43 @@ struct InferEndToEndTests {
             return predicted != nil && (labels[item.sourceKey] ?? "").contains("\"\(predicted!)\"")
         }.count
         #expect(Double(agree) / Double(items.count) >= 0.9)
+
+        // Into a real Label Studio: a project with the shipped labeling config, the tasks
+        // imported by --import-to-project and read back with their predictions.
+        var review = environment
+        review["LABEL_STUDIO_URL"] = try Services.value("PIPELINE_TEST_LABEL_STUDIO_URL")
+        review["LABEL_STUDIO_API_KEY"] = try Services.value("PIPELINE_TEST_LABEL_STUDIO_TOKEN")
+        let reviewConfiguration = try PipelineConfiguration.load(environment: review)
+        let studio = try #require(LabelStudioClient(settings: reviewConfiguration.labelStudio, http: http))
+        let project = try await studio.createProject(
+            title: "review \(run)",
+            labelConfig: try String(contentsOfFile: files["labeling_config.xml"]!, encoding: .utf8))
+        let imported = try await Command.run(
+            "pipeline-infer", ["batch", "--dataset", ingested.id, "--import-to-project", "\(project)"],
+            environment: review)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(
+            imported.stdout.contains("imported \(originals) tasks into Label Studio project \(project)"),
+            "\(imported.stdout)")
+        let stored = try JSONSerialization.jsonObject(with: try await studio.tasks(project: project)) as? [String: Any]
+        let storedTasks = try #require(stored?["tasks"] as? [[String: Any]])
+        #expect(storedTasks.count == originals)
+        let withPredictions = storedTasks.filter {
+            (($0["predictions"] as? [[String: Any]])?.first?["model_version"] as? String) == "\(model)@1"
+        }
+        #expect(withPredictions.count == originals)
+        // The loop closes: the export, as a reviewer who accepted the predictions would leave it,
+        // is an annotation file stage 1 reads and matches to the images' keys.
+        let reviewed = storedTasks.map { task -> [String: Any] in
+            var task = task
+            task["annotations"] = [["result": (task["predictions"] as? [[String: Any]])?.first?["result"] ?? []]]
+            return task
+        }
+        var index = AnnotationIndex()
+        try index.add(json: try JSONSerialization.data(withJSONObject: reviewed), from: "annotations/reviewed.json")
+        let first = try #require(items.first)
+        let predictedFirst = try JSONDecoder().decode([ImageAnnotation].self, from: Data(first.annotations.utf8)).first
+        #expect(index.annotations(for: first.sourceKey, rawPrefix: "raw/")?.first?.label == predictedFirst?.label)
 
         // Serve picks the approved model up, then answers for real images.
         var ready = false
