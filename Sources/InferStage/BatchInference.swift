@@ -131,9 +131,12 @@ public struct BatchInference: Sendable {
                 }
             }
             let done = results.compactMap { $0 }
-            try await manifests.addItems(done, to: draft)
-            try await manifests.complete(queue: queue, worker: worker, keys: claims.map(\.key))
-            run.finish(succeeded: true)
+            // Unreadable payloads (nil results) are failed back to the queue with a reason.
+            let unreadable = zip(claims, results).filter { $0.1 == nil }.map { ($0.0.key, "unreadable work payload") }
+            let (failures, _) = try await manifests.recordBatch(
+                items: done, into: draft, queue: queue, worker: worker,
+                done: zip(claims, results).filter { $0.1 != nil }.map(\.0.key), failed: unreadable)
+            run.finish(succeeded: failures.isEmpty)
             report.images += done.filter { $0.status == .ok }.count
             report.failed += done.filter { $0.status == .rejected }.count
             let count = report.images

@@ -318,20 +318,12 @@ public final class Ingestor: Sendable {
                 failed.append((claim.key, failure.message))
             }
         }
-        do {
-            try await manifests.addItems(items, to: draft)
-            try await manifests.complete(queue: queue, worker: worker, keys: done)
-        } catch {
-            // Nothing of this batch is recorded: all of it goes back to the queue.
-            failed += done.map { ($0, "recording the items failed: \(error)") }
-            report = WorkReport()
-        }
-        if !failed.isEmpty {
-            try await manifests.fail(queue: queue, worker: worker, failures: failed)
-            Counter(label: "pipeline_ingest_failures_total").increment(by: failed.count)
-        }
-        report.failures = failed.count
-        run.finish(succeeded: failed.isEmpty)
+        let (failures, recorded) = try await manifests.recordBatch(
+            items: items, into: draft, queue: queue, worker: worker, done: done, failed: failed)
+        if !recorded { report = WorkReport() }
+        Counter(label: "pipeline_ingest_failures_total").increment(by: failures.count)
+        report.failures = failures.count
+        run.finish(succeeded: failures.isEmpty)
         return report
     }
 

@@ -212,19 +212,12 @@ public final class Normalizer: Sendable {
                 failed.append((claim.key, failure.message))
             }
         }
-        do {
-            try await manifests.addItems(normalized, to: draft)
-            try await manifests.complete(queue: queue, worker: worker, keys: done)
-        } catch {
-            failed += done.map { ($0, "recording the items failed: \(error)") }
-            report = BatchReport()
-        }
-        if !failed.isEmpty {
-            try await manifests.fail(queue: queue, worker: worker, failures: failed)
-            Counter(label: "pipeline_normalize_failures_total").increment(by: failed.count)
-        }
-        report.failures = failed.count
-        run.finish(succeeded: failed.isEmpty)
+        let (failures, recorded) = try await manifests.recordBatch(
+            items: normalized, into: draft, queue: queue, worker: worker, done: done, failed: failed)
+        if !recorded { report = BatchReport() }
+        Counter(label: "pipeline_normalize_failures_total").increment(by: failures.count)
+        report.failures = failures.count
+        run.finish(succeeded: failures.isEmpty)
         Counter(label: "pipeline_normalize_images_total").increment(by: report.images)
         return report
     }
