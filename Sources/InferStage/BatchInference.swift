@@ -160,7 +160,7 @@ public struct BatchInference: Sendable {
     }
 
     static func json(_ annotations: [ImageAnnotation]) -> String {
-        String(decoding: (try? JSONEncoder.sortedKeys.encode(annotations)) ?? Data("[]".utf8), as: UTF8.self)
+        String(decoding: (try? JSONEncoder.canonical.encode(annotations)) ?? Data("[]".utf8), as: UTF8.self)
     }
 
     private func publish(drafts: SharedDraft, queue: String) async throws -> DatasetVersion? {
@@ -221,9 +221,9 @@ public struct BatchInference: Sendable {
         let imagesKey = prefix + "coco_images.json"
         let resultsKey = prefix + "coco_results.json"
         _ = try await objects.put(
-            tasksKey, data: try JSONEncoder.sortedKeys.encode(tasks), contentType: "application/json")
+            tasksKey, data: try JSONEncoder.canonical.encode(tasks), contentType: "application/json")
         _ = try await objects.put(
-            imagesKey, data: try JSONEncoder.sortedKeys.encode(coco), contentType: "application/json")
+            imagesKey, data: try JSONEncoder.canonical.encode(coco), contentType: "application/json")
         _ = try await objects.put(
             resultsKey, data: try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys]),
             contentType: "application/json")
@@ -242,13 +242,5 @@ public struct BatchInference: Sendable {
         case .s3: objects.location.uri(of: key)
         case .file: "/data/local-files/?d=\(key)"
         }
-    }
-}
-
-extension JSONEncoder {
-    static var sortedKeys: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
     }
 }

@@ -171,7 +171,7 @@ public struct PredictionEndpoint: Sendable {
                 predictions: predictions)
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(data: (try? JSONEncoder.sortedKeys.encode(answer)) ?? Data())))
+                body: .init(byteBuffer: ByteBuffer(data: (try? JSONEncoder.canonical.encode(answer)) ?? Data())))
         } catch {
             switch error {
             case .badImage(let rejection):

@@ -23,17 +23,13 @@ public struct IngestWork: Sendable, Codable, Equatable {
     /// and a repeated notification of the same upload is not.
     public var queueKey: String { key + "@" + etag }
 
-    var payload: String { String(decoding: (try? Self.encoder.encode(self)) ?? Data("{}".utf8), as: UTF8.self) }
+    var payload: String {
+        String(decoding: (try? JSONEncoder.canonical.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    }
 
     static func decode(_ payload: String) throws -> IngestWork {
         try JSONDecoder().decode(IngestWork.self, from: Data(payload.utf8))
     }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 
     /// The queue that ingest workers of `dataset` share.
     static func queue(_ dataset: String) -> String { "ingest/" + dataset }

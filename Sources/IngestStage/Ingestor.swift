@@ -45,7 +45,9 @@ public final class Ingestor: Sendable {
     let drafts: SharedDraft
     let ingester: ObjectIngester
     let logger: Logger
-    private let annotationCache = Mutex<(signature: [String], index: AnnotationIndex)?>(nil)
+    private let annotationCache = Mutex<
+        (signature: [String], index: AnnotationIndex, checked: ContinuousClock.Instant)?
+    >(nil)
 
     public init(
         configuration: PipelineConfiguration, objects: any ObjectStore, manifests: any ManifestStore, logger: Logger,
@@ -87,9 +89,7 @@ public final class Ingestor: Sendable {
             fields["augment_tone"] = "\(plan.brightnessJitter),\(plan.contrastJitter)"
             fields["augment_crop_min_area"] = plan.cropMinimumArea.map { "\($0)" } ?? "none"
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let text = String(decoding: (try? encoder.encode(fields)) ?? Data(), as: UTF8.self)
+        let text = String(decoding: (try? JSONEncoder.canonical.encode(fields)) ?? Data(), as: UTF8.self)
         return (Hex.encode(SHA256.hash(Data(text.utf8))), text)
     }
 
@@ -183,13 +183,21 @@ public final class Ingestor: Sendable {
 
     /// The annotation files under the annotations prefix, read again only when one changed.
     func annotationIndex() async throws -> AnnotationIndex {
+        // Listing the annotations prefix for every batch would cost a LIST per batch: check it
+        // at most every 10 s (a notification about an annotation file invalidates at once).
+        if let cached = annotationCache.withLock({ $0 }), ContinuousClock.now - cached.checked < .seconds(10) {
+            return cached.index
+        }
         var files: [ObjectInfo] = []
         for try await object in objects.listAll(prefix: settings.annotationsPrefix)
         where object.key.lowercased().hasSuffix(".json") {
             files.append(object)
         }
         let signature = files.map { "\($0.key)@\($0.etag)" }
-        if let cached = annotationCache.withLock({ $0 }), cached.signature == signature { return cached.index }
+        if let cached = annotationCache.withLock({ $0 }), cached.signature == signature {
+            annotationCache.withLock { $0?.checked = .now }
+            return cached.index
+        }
         var index = AnnotationIndex()
         let run = try staging.makeRun(stage: "ingest", runId: "annotations-\(UUID().uuidString.lowercased())")
         defer { run.finish(succeeded: true) }
@@ -207,7 +215,7 @@ public final class Ingestor: Sendable {
                 "annotations loaded",
                 metadata: ["key": "\(source.key)", "format": "\(source.format)", "images": "\(source.images)"])
         }
-        annotationCache.withLock { $0 = (signature, index) }
+        annotationCache.withLock { $0 = (signature, index, .now) }
         return index
     }
 

@@ -139,8 +139,6 @@ struct ObjectIngester: Sendable {
     }
 
     static func json(_ annotations: [ImageAnnotation]) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(annotations)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        (try? JSONEncoder.canonical.encode(annotations)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
     }
 }

@@ -86,9 +86,8 @@ extension SyntheticShapes {
                 )
             }
             let coco = AnnotationConverter.coco(images: images, categories: classes)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            _ = try await objects.put(annotationsKey, data: try encoder.encode(coco), contentType: "application/json")
+            _ = try await objects.put(
+                annotationsKey, data: try JSONEncoder.canonical.encode(coco), contentType: "application/json")
             return
         }
         for (index, label) in labels.enumerated() {
@@ -101,8 +100,7 @@ extension SyntheticShapes {
                                 [ImageAnnotation(label: label)], width: size, height: size))
                     ]))
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        _ = try await objects.put(annotationsKey, data: try encoder.encode(tasks), contentType: "application/json")
+        _ = try await objects.put(
+            annotationsKey, data: try JSONEncoder.canonical.encode(tasks), contentType: "application/json")
     }
 }

@@ -60,9 +60,7 @@ public final class Normalizer: Sendable {
             "variants": VariantSpec.compact(settings.variants), "key_template": settings.keyTemplate.text,
             "prefix": settings.prefix, "train_variant": settings.trainVariant, "resizer": resizer.name,
         ]
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let text = String(decoding: (try? encoder.encode(fields)) ?? Data(), as: UTF8.self)
+        let text = String(decoding: (try? JSONEncoder.canonical.encode(fields)) ?? Data(), as: UTF8.self)
         return (Hex.encode(SHA256.hash(Data(text.utf8))), text)
     }
 
@@ -76,7 +74,7 @@ public final class Normalizer: Sendable {
         if let id = try await manifests.checkpoint(stage: "ingest", name: "published/\(dataset)"), !id.isEmpty {
             return try await manifests.version(id)
         }
-        return try await manifests.versions(name: dataset, stage: "ingest", limit: 50).first { $0.status == .published }
+        return try await manifests.latestPublished(name: dataset, stage: "ingest")
     }
 
     /// Normalizes `input` (a published ingest version) completely, together with any other

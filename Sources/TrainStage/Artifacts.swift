@@ -18,7 +18,7 @@ enum RunArtifacts {
             let metrics: [String: Double]
             let model_file: String
         }
-        return try JSONEncoder.sorted.encode(
+        return try JSONEncoder.canonical.encode(
             Card(
                 run_id: runId, dataset_version: model.header.datasetVersion, classes: model.header.classes,
                 input: model.header.architecture.input, architecture: model.header.architecture,
@@ -34,7 +34,7 @@ enum RunArtifacts {
             let columns = "predicted class"
             let matrix: [[Int]]
         }
-        return try JSONEncoder.sorted.encode(Confusion(classes: classes, matrix: matrix))
+        return try JSONEncoder.canonical.encode(Confusion(classes: classes, matrix: matrix))
     }
 
     /// A 640×360 line chart: training accuracy (blue), validation accuracy (orange) and

@@ -114,7 +114,7 @@ protocol NodeExchange: Sendable {
 /// The coordinator of multi-node training: each epoch every node trains on its shard from
 /// the same parameters, and the coordinator averages what comes back (weighted by images),
 /// evaluates on the validation set, and stops early like the single-node trainer.
-struct MultiNode {
+public struct MultiNode {
     let context: TrainContext
     let trainer: Trainer
     let validation: [Example]
@@ -132,7 +132,21 @@ struct MultiNode {
         var history: [EpochMetrics] = []
         var best = (accuracy: -1.0, parameters: trainer.parameters)
         var stale = 0
-        defer { Task { try? await exchange.finish() } }
+        do {
+            try await epochs(options, counts: counts, history: &history, best: &best, stale: &stale)
+        } catch {
+            try? await exchange.finish()
+            throw error
+        }
+        try await exchange.finish()
+        trainer.setParameters(best.parameters)
+        return history
+    }
+
+    private func epochs(
+        _ options: TrainingOptions, counts: [Int], history: inout [EpochMetrics],
+        best: inout (accuracy: Double, parameters: [Float]), stale: inout Int
+    ) async throws {
         for epoch in 1...options.epochs {
             let started = Date()
             let results = try await exchange.epoch(epoch, parameters: trainer.parameters)
@@ -147,6 +161,7 @@ struct MultiNode {
                 correct += result.accuracy * Double(counts[rank])
             }
             trainer.setParameters(sum.map { Float($0) })
+            let (trainer, validation) = (self.trainer, self.validation)
             let evaluation = try await BlockingPools.compute.runIfActive { trainer.evaluate(validation) }
             let metrics = EpochMetrics(
                 epoch: epoch, loss: loss / total, accuracy: correct / total, validationLoss: evaluation.loss,
@@ -162,13 +177,10 @@ struct MultiNode {
                 if stale >= options.patience { break }
             }
         }
-        try await exchange.finish()
-        trainer.setParameters(best.parameters)
-        return history
     }
 
     /// `pipeline-train` beside the running executable (the build directory, or the image's bin).
-    static func pipelineTrain() -> String {
+    public static func pipelineTrain() -> String {
         let me =
             (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("pipeline-train").path

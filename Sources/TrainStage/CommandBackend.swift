@@ -85,7 +85,7 @@ struct CommandBackend {
                 "file": name, "label": entry.label, "split": entry.validation ? "validation" : "train",
                 "source_key": entry.sourceKey,
             ]
-            lines += String(decoding: try JSONEncoder.sorted.encode(line), as: UTF8.self) + "\n"
+            lines += String(decoding: try JSONEncoder.canonical.encode(line), as: UTF8.self) + "\n"
         }
         try lines.write(toFile: directory + "/labels.jsonl", atomically: true, encoding: .utf8)
         struct Description: Encodable {
@@ -95,7 +95,7 @@ struct CommandBackend {
             let dataset_version: String
             let variant: VariantSpec
         }
-        try JSONEncoder.sorted.encode(
+        try JSONEncoder.canonical.encode(
             Description(
                 classes: context.set.classes, mean: context.set.mean, std: context.set.standardDeviation,
                 dataset_version: context.set.version.id, variant: context.set.variant)
@@ -166,13 +166,5 @@ extension CommandBackend {
             }
             thread.start()
         }
-    }
-}
-
-extension JSONEncoder {
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
     }
 }

@@ -50,11 +50,7 @@ public struct TrainLauncher: Sendable {
             return version
         }
         let dataset = configuration.ingest.dataset
-        guard
-            let version = try await manifests.versions(name: dataset, stage: "normalize", limit: 50).first(where: {
-                $0.status == .published
-            })
-        else {
+        guard let version = try await manifests.latestPublished(name: dataset, stage: "normalize") else {
             throw TrainError("dataset \(dataset) has no published normalize version; run pipeline-normalize first")
         }
         return version
@@ -165,7 +161,7 @@ public struct TrainLauncher: Sendable {
         let settings = configuration.train
         for rank in 0..<settings.nodes {
             let lines = set.shard(rank: rank, nodes: settings.nodes, limit: settings.imagesPerNode).map {
-                String(decoding: (try? JSONEncoder.sorted.encode($0)) ?? Data(), as: UTF8.self)
+                String(decoding: (try? JSONEncoder.canonical.encode($0)) ?? Data(), as: UTF8.self)
             }
             _ = try await objects.put(
                 "\(settings.prefix)\(runId)/shard-\(rank).jsonl",
@@ -173,7 +169,7 @@ public struct TrainLauncher: Sendable {
                 contentType: "application/x-ndjson")
         }
         let validation = set.validation.map {
-            String(decoding: (try? JSONEncoder.sorted.encode($0)) ?? Data(), as: UTF8.self)
+            String(decoding: (try? JSONEncoder.canonical.encode($0)) ?? Data(), as: UTF8.self)
         }
         _ = try await objects.put(
             "\(settings.prefix)\(runId)/validation.jsonl", data: Data((validation.joined(separator: "\n") + "\n").utf8),

@@ -89,9 +89,8 @@ struct Batch: AsyncParsableCommand {
                     input = found
                 } else {
                     guard
-                        let latest = try await manifests.versions(
-                            name: configuration.ingest.dataset, stage: "ingest", limit: 50
-                        ).first(where: { $0.status == .published })
+                        let latest = try await manifests.latestPublished(
+                            name: configuration.ingest.dataset, stage: "ingest")
                     else { throw InferError("dataset \(configuration.ingest.dataset) has no published ingest version") }
                     input = latest
                 }

@@ -93,7 +93,7 @@ struct Train: AsyncParsableCommand {
                 if local {
                     for rank in 0..<nodes {
                         let process = Process()
-                        process.executableURL = URL(fileURLWithPath: Self.pipelineTrain())
+                        process.executableURL = URL(fileURLWithPath: MultiNode.pipelineTrain())
                         process.arguments = ["shard", "--run", runId, "--rank", "\(rank)"] + passThrough
                         process.standardOutput = FileHandle.nullDevice
                         try process.run()
@@ -127,12 +127,6 @@ struct Train: AsyncParsableCommand {
             FileHandle.standardError.write(Data("pipeline-train: \(error)\n".utf8))
             throw ExitCode(1)
         }
-    }
-
-    static func pipelineTrain() -> String {
-        let me =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("pipeline-train").path
     }
 
     static func kubectlApply(_ yaml: String) async throws {

@@ -20,3 +20,13 @@ enum ManifestJSON {
         (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 }
+
+extension JSONEncoder {
+    /// Sorted keys, slashes unescaped: the same value always encodes to the same bytes
+    /// (work payloads, configuration identities, annotation JSON, output files).
+    public static var canonical: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}

@@ -76,3 +76,10 @@ public protocol ManifestStore: Sendable {
     /// How many items of `queue` are in each state.
     func queueCounts(queue: String) async throws -> [WorkState: Int]
 }
+
+extension ManifestStore {
+    /// The newest published version of dataset `name` made by `stage`, if any.
+    public func latestPublished(name: String, stage: String) async throws -> DatasetVersion? {
+        try await versions(name: name, stage: stage, limit: 50).first { $0.status == .published }
+    }
+}

@@ -127,7 +127,3 @@ public struct SharedDraft: Sendable {
         }
     }
 }
-
-extension Duration {
-    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

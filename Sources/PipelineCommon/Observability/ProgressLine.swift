@@ -24,9 +24,7 @@ public final class ProgressLine: @unchecked Sendable {
         if !force, let lastPrint, now - lastPrint < .milliseconds(200) { return }
         lastPrint = now
         printed = true
-        let elapsed = now - start
-        let seconds = max(
-            Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, 0.001)
+        let seconds = max((now - start).seconds, 0.001)
         FileHandle.standardError.write(Data(("\r  " + render(seconds) + "\u{1B}[K").utf8))
     }
 

@@ -170,6 +170,14 @@ public struct MLflowClient: Sendable {
             "POST", "runs/update", body: ["run_id": runId, "status": status.rawValue, "end_time": Self.now()])
     }
 
+    /// The runs of an experiment, newest first (at most 1 000).
+    public func searchRuns(experimentId: String) async throws -> [Run] {
+        struct Response: Decodable { let runs: [Run]? }
+        let response: Response = try await call(
+            "POST", "runs/search", body: ["experiment_ids": [experimentId], "max_results": 1000])
+        return response.runs ?? []
+    }
+
     public func metricHistory(runId: String, key: String) async throws -> [Metric] {
         struct Response: Decodable { let metrics: [Metric]? }
         let response: Response = try await call(

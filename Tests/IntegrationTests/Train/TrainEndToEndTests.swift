@@ -149,7 +149,9 @@ struct TrainEndToEndTests {
             bad.stderr.contains("exited with status 3") && bad.stderr.contains("failing on purpose"), "\(bad.stderr)")
         let experiment = try #require(
             try await setup.mlflow.experimentIfExists(named: environment["MLFLOW_EXPERIMENT_NAME"]!))
-        _ = experiment
+        let runs = try await setup.mlflow.searchRuns(experimentId: experiment.experimentId)
+        #expect(runs.filter { $0.info.status == "FAILED" }.count == 1, "the failing trainer's run is marked FAILED")
+        #expect(runs.filter { $0.info.status == "FINISHED" }.count == 1)
         #expect(
             try await setup.mlflow.searchModelVersions(name: setup.model).count == 1, "a failed run registers nothing")
     }
