@@ -4,7 +4,9 @@ import PipelineCommon
 
 // PUT and GET through this project's S3 client, timed; the boto3 peer does the same.
 // Usage: object-store-bench <endpoint> <bucket> <prefix> <work-dir>   (credentials from AWS_* env)
-// Prints one JSON object: seconds per phase.
+// Prints one JSON object: seconds per phase, and with BENCH_SERVER_PID the server's CPU
+// seconds per phase as `<phase>_server_cpu` (against a single-process server such as moto,
+// what each request costs the server decides most of the wall time).
 
 let arguments = CommandLine.arguments
 guard arguments.count == 5, let endpoint = URL(string: arguments[1]) else {
@@ -35,11 +37,27 @@ let store = S3ObjectStore(
         concurrency: Int(environment["BENCH_PART_CONCURRENCY"] ?? "") ?? 4),
     logger: logger)
 
-func timed(_ body: () async throws -> Void) async throws -> Double {
+let serverPID = environment["BENCH_SERVER_PID"].flatMap { Int($0) }
+var results: [String: Double] = [:]
+
+/// CPU seconds (user + system) the server process has used so far.
+func serverCPU() -> Double? {
+    guard let serverPID, let stat = try? String(contentsOfFile: "/proc/\(serverPID)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return nil }
+    // Fields after the command name: state is field 3, utime 14 and stime 15.
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+@MainActor func timed(_ phase: String, _ body: () async throws -> Void) async throws {
+    let cpuBefore = serverCPU()
     let start = ContinuousClock.now
     try await body()
     let elapsed = ContinuousClock.now - start
-    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    results[phase] = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    if let cpuBefore, let cpuAfter = serverCPU() { results[phase + "_server_cpu"] = cpuAfter - cpuBefore }
 }
 
 /// Runs `operation` for indices 0..<count, `concurrency` at a time.
@@ -49,28 +67,35 @@ func forEach(_ count: Int, _ operation: @escaping @Sendable (Int) async throws -
 
 try FileManager.default.createDirectory(atPath: work + "/get", withIntermediateDirectories: true)
 let small = Data((0..<1024).map { UInt8(truncatingIfNeeded: $0 &* 31) })
-var results: [String: Double] = [:]
 
-results["small_put"] = try await timed {
+try await timed("small_put") {
     try await forEach(smallCount) { index in _ = try await store.put("small/\(index)", data: small, contentType: nil) }
 }
-results["small_get"] = try await timed {
+try await timed("small_get") {
     try await forEach(smallCount) { index in _ = try await store.get("small/\(index)", to: "\(work)/get/small-\(index)")
     }
 }
-var largeFiles: [String] = []
+var largeFiles: [(path: String, sha256: String)] = []
 for index in 0..<largeCount {
     let path = "\(work)/large-\(index).bin"
     let random = FileHandle(forReadingAtPath: "/dev/urandom")!
-    try random.read(upToCount: largeSize)!.write(to: URL(fileURLWithPath: path))
-    largeFiles.append(path)
+    let bytes = try random.read(upToCount: largeSize)!
+    try bytes.write(to: URL(fileURLWithPath: path))
+    // The digest as a stage has it for what it uploads: computed as the bytes were made.
+    largeFiles.append((path, Hex.encode(SHA256.hash(bytes))))
 }
-results["large_put"] = try await timed {
-    for (index, path) in largeFiles.enumerated() {
-        _ = try await store.put("large/\(index)", fromFile: path, contentType: nil, sha256: nil)
+try await timed("large_put") {
+    for (index, file) in largeFiles.enumerated() {
+        _ = try await store.put("large/\(index)", fromFile: file.path, contentType: nil, sha256: nil)
     }
 }
-results["large_get"] = try await timed {
+// Ingest uploads what it staged with the SHA-256 it computed while staging: no hashing pass first.
+try await timed("large_put_known") {
+    for (index, file) in largeFiles.enumerated() {
+        _ = try await store.put("large-known/\(index)", fromFile: file.path, contentType: nil, sha256: file.sha256)
+    }
+}
+try await timed("large_get") {
     for index in 0..<largeCount {
         _ = try await store.get("large/\(index)", to: "\(work)/get/large-\(index)")
     }

@@ -3,6 +3,8 @@ write it: put_object/get_object on a thread pool for small objects, upload_file 
 download_file (s3transfer: multipart, parallel ranged GETs) for large ones.
 
     python boto3_object_store.py ENDPOINT BUCKET PREFIX WORKDIR     (credentials from AWS_* env)
+
+With BENCH_SERVER_PID, also the server's CPU seconds per phase (`<phase>_server_cpu`).
 """
 import json
 import os
@@ -27,10 +29,24 @@ small = bytes((i * 31) & 0xFF for i in range(1024))
 results = {}
 
 
+server_pid = os.environ.get("BENCH_SERVER_PID")
+
+
+def server_cpu():
+    if not server_pid:
+        return None
+    with open(f"/proc/{server_pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(name, body):
+    cpu = server_cpu()
     start = time.perf_counter()
     body()
     results[name] = time.perf_counter() - start
+    if cpu is not None:
+        results[name + "_server_cpu"] = server_cpu() - cpu
 
 
 def put_small(i):

@@ -35,10 +35,13 @@ public class MessageDigest {
         return Array(digest.prefix(Int(length)))
     }
 
-    /// Feeds every digest the bytes of the file at `path`, read once in 1 MiB chunks, and
-    /// returns how many bytes there were. Throws a `CocoaError` naming the path and errno.
+    /// Feeds every digest the bytes of the file at `path` (or of `range` in it), read once in
+    /// 1 MiB chunks, and returns how many bytes there were. Throws a `CocoaError` naming the
+    /// path and errno.
     @discardableResult
-    public static func update(_ digests: [MessageDigest], withFileAt path: String) throws -> UInt64 {
+    public static func update(_ digests: [MessageDigest], withFileAt path: String, range: Range<UInt64>? = nil)
+        throws -> UInt64
+    {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw CocoaError(
@@ -51,8 +54,12 @@ public class MessageDigest {
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var total: UInt64 = 0
+        let start = range?.lowerBound ?? 0
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let wanted =
+                range.map { Int(min(UInt64(buffer.count), $0.upperBound - $0.lowerBound - total)) } ?? buffer.count
+            if wanted == 0 { return total }
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, wanted, off_t(start + total)) }
             if n < 0, errno == EINTR { continue }
             guard n >= 0 else {
                 throw CocoaError(

@@ -29,7 +29,13 @@ final class CurlEasyHandlePool: Sendable {
         return curl_easy_init().map(CurlEasyHandle.init)
     }
 
-    func checkIn(_ handle: CurlEasyHandle) {
+    /// Returns `handle` for reuse; a handle whose transfer failed is closed instead: after
+    /// some failures (a name that did not resolve) libcurl 7.88 refuses options on it.
+    func checkIn(_ handle: CurlEasyHandle, failed: Bool = false) {
+        guard !failed else {
+            curl_easy_cleanup(handle.raw)
+            return
+        }
         let kept = idle.withLock { handles -> Bool in
             guard handles.count < maxIdle else { return false }
             handles.append(handle)

@@ -259,7 +259,11 @@ enum CurlTransfer {
         headerList = curl_slist_append(headerList, "Expect:")
 
         var ok = true
-        func set(_ code: CURLcode) { ok = ok && code == CURLE_OK }
+        var rejected = ""
+        func set(_ code: CURLcode, line: Int = #line) {
+            if ok, code != CURLE_OK { rejected = "\(line): \(String(cString: curl_easy_strerror(code)))" }
+            ok = ok && code == CURLE_OK
+        }
         set(pl_curl_setopt_string(h, CURLOPT_URL, request.url.absoluteString))
         set(pl_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1))
         set(pl_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, milliseconds(settings.connectTimeout)))
@@ -300,7 +304,9 @@ enum CurlTransfer {
                 set(pl_curl_setopt_string(h, CURLOPT_CUSTOMREQUEST, request.method))
             }
         }
-        guard ok else { return .failure(.invalidURL, detail: "libcurl rejected an option for \(request.method)") }
+        guard ok else {
+            return .failure(.invalidURL, detail: "libcurl rejected an option for \(request.method) (\(rejected))")
+        }
 
         let code = curl_easy_perform(h)
         if code != CURLE_OK {

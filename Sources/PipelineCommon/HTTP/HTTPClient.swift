@@ -123,9 +123,14 @@ public final class HTTPClient: Sendable {
                 guard let handle = handles.checkOut() else {
                     return TransferOutcome.failure(.other(code: -1), detail: "curl_easy_init failed")
                 }
-                defer { handles.checkIn(handle) }
-                return CurlTransfer.perform(
+                let outcome = CurlTransfer.perform(
                     request, sink: sink, settings: settings, handle: handle, cancellation: cancellation)
+                if case .failure = outcome {
+                    handles.checkIn(handle, failed: true)
+                } else {
+                    handles.checkIn(handle)
+                }
+                return outcome
             }
         } onCancel: {
             cancellation.cancel()

@@ -142,9 +142,11 @@ public struct S3ObjectStore: ObjectStore {
 
     /// ``get(_:to:range:)`` reporting bytes received so far.
     ///
-    /// A whole object is fetched as its first part; when it is larger, the other parts follow
-    /// in parallel ranged GETs (`If-Match` on the first part's ETag, so a concurrent
-    /// overwrite cannot tear the file), and the file is then hashed once.
+    /// A whole object is fetched with a ranged GET of its first part, which also tells its
+    /// size (as the AWS CRT's auto-ranged GET does): an object of one part comes in that one
+    /// request; a larger one has its other parts follow in parallel ranged GETs (`If-Match`
+    /// on the first part's ETag, so a concurrent overwrite cannot tear the file), and the
+    /// file is then hashed once.
     public func get(
         _ key: String, to path: String, range: Range<UInt64>?, progress: (@Sendable (_ received: UInt64) -> Void)?
     ) async throws -> DownloadResult {
@@ -153,9 +155,7 @@ public struct S3ObjectStore: ObjectStore {
             guard let progress else { return nil }
             return { _, now in progress(base + UInt64(max(0, now))) }
         }
-        // A small first request: small objects come whole, large ones learn their size
-        // without waiting for a full part before the parallel parts start.
-        let requested = range ?? 0..<Self.firstRangeSize
+        let requested = range ?? 0..<multipart.partSize
         guard !requested.isEmpty else {
             throw ObjectStoreError(
                 kind: .service, operation: "GetObject", location: where_(key), code: "InvalidRange",
@@ -187,10 +187,20 @@ public struct S3ObjectStore: ObjectStore {
         if range == nil, response.status == 206, total > response.bytesWritten {
             do {
                 _ = received.add(response.bytesWritten)
+                // The file is hashed front to back while its later parts arrive.
+                let fileDigest = InOrderFileDigest(path: path)
+                let first = response.bytesWritten
+                async let firstHashed: Void = BlockingPools.files.runIfActive { try fileDigest.written(0..<first) }
                 try await downloadRest(
-                    key, to: path, from: response.bytesWritten, total: total, etag: response.headers["ETag"],
-                    received: received, progress: progress)
-                digest = try await BlockingPools.files.runIfActive { Hex.encode(try SHA256.hash(fileAtPath: path)) }
+                    key, to: path, from: first, total: total, etag: response.headers["ETag"],
+                    received: received, digest: fileDigest, progress: progress)
+                try await firstHashed
+                guard let bytes = fileDigest.finalize(length: total) else {
+                    throw ObjectStoreError(
+                        kind: .local, operation: "GetObject", location: where_(key),
+                        message: "\(path) was not hashed to its end")
+                }
+                digest = Hex.encode(bytes)
                 written = total
             } catch {
                 unlink(path)
@@ -206,12 +216,11 @@ public struct S3ObjectStore: ObjectStore {
         return DownloadResult(info: info, bytesWritten: written, sha256: digest)
     }
 
-    static let firstRangeSize: UInt64 = 1 << 20
-
-    /// Fetches bytes `start..<total` of `key` into `path` in parallel parts.
+    /// Fetches bytes `start..<total` of `key` into `path` in parallel parts, handing each
+    /// finished part to `digest`.
     private func downloadRest(
         _ key: String, to path: String, from start: UInt64, total: UInt64, etag: String?, received: ByteCounter,
-        progress: (@Sendable (UInt64) -> Void)?
+        digest: InOrderFileDigest, progress: (@Sendable (UInt64) -> Void)?
     ) async throws {
         guard truncate(path, off_t(total)) == 0 else {
             throw ObjectStoreError(
@@ -243,6 +252,7 @@ public struct S3ObjectStore: ObjectStore {
                     : failure(response, operation: "GetObject", key: key)
             }
             progress?(received.add(end - offset))
+            try await BlockingPools.files.runIfActive { try digest.written(offset..<end) }
         }
     }
 
@@ -264,15 +274,16 @@ public struct S3ObjectStore: ObjectStore {
                 message: "cannot read \(path): \(String(cString: strerror(errno)))")
         }
         let size = UInt64(status.st_size)
+        if size >= multipart.threshold {
+            return try await multipartUpload(
+                key, path: path, size: size, contentType: contentType, sha256: sha256?.lowercased(),
+                progress: progress)
+        }
         let digest: String
         if let sha256 {
             digest = sha256.lowercased()
         } else {
             digest = try await BlockingPools.files.runIfActive { Hex.encode(try SHA256.hash(fileAtPath: path)) }
-        }
-        if size >= multipart.threshold {
-            return try await multipartUpload(
-                key, path: path, size: size, contentType: contentType, sha256: digest, progress: progress)
         }
         var transferProgress: (@Sendable (Int64, Int64) -> Void)?
         if let progress {
@@ -413,10 +424,32 @@ public struct S3ObjectStore: ObjectStore {
         }
     }
 
+    /// The parts' SHA-256s (which sign their requests) are computed on one pool thread while
+    /// another computes the whole file's (which goes in the metadata when the caller did not
+    /// give it), so the parts can all go as soon as the upload is created; each part is then
+    /// streamed from the file, so memory stays at libcurl's buffers whatever the part size.
     private func multipartUpload(
-        _ key: String, path: String, size: UInt64, contentType: String?, sha256: String,
+        _ key: String, path: String, size: UInt64, contentType: String?, sha256 known: String?,
         progress: (@Sendable (UInt64) -> Void)?
     ) async throws -> ObjectInfo {
+        let partSize = multipart.partSize
+        let parts = stride(from: UInt64(0), to: size, by: Int(partSize)).map { $0..<min($0 + partSize, size) }
+        async let partDigests = BlockingPools.files.runIfActive { [self] in
+            try parts.enumerated().map { index, part in
+                let hasher = SHA256()
+                guard try MessageDigest.update([hasher], withFileAt: path, range: part) == part.count else {
+                    throw changedDuringUpload(key, path: path, part: index + 1)
+                }
+                return Hex.encode(hasher.finalize())
+            }
+        }
+        let sha256: String
+        if let known {
+            sha256 = known
+        } else {
+            sha256 = try await BlockingPools.files.runIfActive { Hex.encode(try SHA256.hash(fileAtPath: path)) }
+        }
+        let digests = try await partDigests
         let type = contentType ?? "application/octet-stream"
         let created = try await send(
             "POST", objectURL(key, query: "uploads="), headers: ["Content-Type": type, "x-amz-meta-sha256": sha256],
@@ -426,7 +459,8 @@ public struct S3ObjectStore: ObjectStore {
         }
         logger.debug("multipart upload started", metadata: ["key": "\(fullKey(key))", "size": "\(size)"])
         do {
-            let etags = try await uploadParts(key, path: path, size: size, uploadId: uploadId, progress: progress)
+            let etags = try await uploadParts(
+                key, path: path, parts: parts, digests: digests, uploadId: uploadId, progress: progress)
             let body =
                 "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
                 + etags.enumerated().map {
@@ -464,30 +498,39 @@ public struct S3ObjectStore: ObjectStore {
 
     /// Uploads every part, at most `concurrency` at once, and returns their ETags in order.
     private func uploadParts(
-        _ key: String, path: String, size: UInt64, uploadId: String, progress: (@Sendable (UInt64) -> Void)?
+        _ key: String, path: String, parts: [Range<UInt64>], digests: [String], uploadId: String,
+        progress: (@Sendable (UInt64) -> Void)?
     ) async throws -> [String] {
-        let partSize = multipart.partSize
-        let count = Int((size + partSize - 1) / partSize)
         let sent = ByteCounter()
-        return try await concurrentMap(count: count, limit: multipart.concurrency) { [self] index in
-            let offset = UInt64(index) * partSize
-            let length = min(partSize, size - offset)
-            let data = try await BlockingPools.files.runIfActive { try Self.read(path, offset: offset, length: length) }
-            guard UInt64(data.count) == length else {
-                throw ObjectStoreError(
-                    kind: .local, operation: "UploadPart", location: where_(key),
-                    message: "\(path) changed during the upload (part \(index + 1) is short)")
-            }
+        return try await concurrentMap(count: parts.count, limit: multipart.concurrency) { [self] index in
+            let part = parts[index]
             let query = "partNumber=\(index + 1)&uploadId=" + URIEncoding.encode(uploadId, keepSlash: false)
-            let response = try await send(
-                "PUT", objectURL(key, query: query), body: .bytes(data), payloadHash: Hex.encode(SHA256.hash(data)),
-                operation: "UploadPart", key: key)
+            let response: HTTPResponse
+            do {
+                response = try await send(
+                    "PUT", objectURL(key, query: query),
+                    body: .file(path: path, offset: part.lowerBound, length: UInt64(part.count)),
+                    payloadHash: digests[index], operation: "UploadPart", key: key)
+            } catch let error as ObjectStoreError where error.kind == .transport {
+                // A file that shrank since it was hashed cannot fill the part.
+                var status = stat()
+                if stat(path, &status) != 0 || UInt64(status.st_size) < part.upperBound {
+                    throw changedDuringUpload(key, path: path, part: index + 1)
+                }
+                throw error
+            }
             guard response.isSuccess, let etag = response.headers["ETag"] else {
                 throw failure(response, operation: "UploadPart", key: key)
             }
-            progress?(sent.add(length))
+            progress?(sent.add(UInt64(part.count)))
             return Self.unquote(etag)
         }
+    }
+
+    private func changedDuringUpload(_ key: String, path: String, part: Int) -> ObjectStoreError {
+        ObjectStoreError(
+            kind: .local, operation: "UploadPart", location: where_(key),
+            message: "\(path) changed during the upload (part \(part) is short)")
     }
 
     // MARK: - Helpers
@@ -497,28 +540,6 @@ public struct S3ObjectStore: ObjectStore {
             key: key, size: size ?? 0, etag: Self.unquote(headers["ETag"] ?? ""),
             lastModified: headers["Last-Modified"].flatMap(HTTPDate.parse), sha256: headers["x-amz-meta-sha256"],
             contentType: headers["Content-Type"])
-    }
-
-    /// `length` bytes of `path` at `offset` (fewer if the file is shorter), with large
-    /// `pread`s straight into the buffer: Foundation's FileHandle reads a page at a time.
-    static func read(_ path: String, offset: UInt64, length: UInt64) throws -> Data {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path]) }
-        defer { close(fd) }
-        var data = Data(count: Int(length))
-        let filled = try data.withUnsafeMutableBytes { raw -> Int in
-            var done = 0
-            while done < raw.count {
-                let n = pread(fd, raw.baseAddress! + done, raw.count - done, off_t(offset) + off_t(done))
-                if n < 0, errno == EINTR { continue }
-                guard n >= 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: path]) }
-                if n == 0 { break }
-                done += n
-            }
-            return done
-        }
-        if filled < data.count { data.removeSubrange(filled...) }
-        return data
     }
 
     static func queryString(_ pairs: [(String, String)]) -> String {

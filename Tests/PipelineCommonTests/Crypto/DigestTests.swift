@@ -96,4 +96,24 @@ struct DigestTests {
         #expect(Hex.decode("zz") == nil)
         #expect(Hex.encode([0xde, 0xad, 0xbe, 0xef]) == "deadbeef")
     }
+
+    @Test func aFileWrittenInPartsOutOfOrderHashesAsAWhole() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("parts.bin")
+        let data = Data((0..<(3 << 20) + 777).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) })
+        try data.write(to: URL(fileURLWithPath: path))
+        let digest = InOrderFileDigest(path: path)
+        let size = UInt64(data.count)
+        // Parts finish out of order: nothing can be hashed until the front one lands.
+        try digest.written(2 << 20..<size)
+        try digest.written(1 << 20..<2 << 20)
+        #expect(digest.finalize(length: size) == nil, "the front part is not written yet")
+        try digest.written(0..<1 << 20)
+        #expect(digest.finalize(length: size) == SHA256.hash(data))
+        // A ranged read of the same file agrees with hashing the bytes in memory.
+        let middle = SHA256()
+        #expect(try MessageDigest.update([middle], withFileAt: path, range: 1000..<2_000_000) == 1_999_000)
+        #expect(middle.finalize() == SHA256.hash(data[1000..<2_000_000]))
+    }
 }

@@ -138,6 +138,19 @@ struct HTTPClientTests {
         #expect(text.contains("check that the server is running"))
     }
 
+    @Test func retriesAnUnresolvableHostAndSaysSo() async throws {
+        // `.invalid` never resolves (RFC 6761). Every retry must fail the same way: a handle
+        // reused after a failed lookup once made libcurl refuse its options instead.
+        let error = await #expect(throws: HTTPClientError.self) {
+            _ = try await Self.client(attempts: 3).execute(
+                HTTPRequest(
+                    method: "PUT", url: URL(string: "http://pipeline-test.invalid/x")!, body: .bytes(Data("x".utf8))))
+        }
+        #expect(error?.kind == .hostNotFound)
+        #expect(error?.attempts == 3)
+        #expect(error.map { "\($0)" }?.contains("check the host name and DNS") == true)
+    }
+
     @Test func cancellingTheTaskAbortsTheTransfer() async throws {
         try await TestHTTPServer.with { server in
             let client = Self.client(attempts: 1)
