@@ -86,15 +86,7 @@ public struct BatchInference: Sendable {
             lease: .seconds(300))
         let staging = StagingArea(configuration.staging, logger: logger)
         let inference = Inference(pixelLimit: configuration.ingest.maxPixels)
-        while true {
-            let counts = try await manifests.queueCounts(queue: queue)
-            guard (counts[.available] ?? 0) > 0 || (counts[.claimed] ?? 0) > 0 else { break }
-            let draft = try await drafts.current()
-            let claims = try await manifests.claimBatch(queue: queue, worker: worker, limit: 32, lease: .seconds(300))
-            guard !claims.isEmpty else {
-                try await Task.sleep(for: .milliseconds(500))
-                continue
-            }
+        try await drafts.drain(queue: queue, worker: worker, batchSize: 32) { claims, draft, _ in
             let run = try staging.makeRun(stage: "infer", runId: "\(worker)-\(UUID().uuidString.lowercased())")
             let model = self.model
             let objects = self.objects
@@ -141,6 +133,8 @@ public struct BatchInference: Sendable {
             report.failed += done.filter { $0.status == .rejected }.count
             let count = report.images
             progress?.show { String(format: "infer: %d images, %.1f images/s", count, Double(count) / $0) }
+            // Only unreadable payloads fail here, and they are no outage to wait out.
+            return 0
         }
         progress?.finish()
         report.version = try await publish(drafts: drafts, queue: queue)

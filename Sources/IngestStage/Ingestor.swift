@@ -228,19 +228,8 @@ public final class Ingestor: Sendable {
     /// Claims and ingests queued objects until none is left to claim.
     public func work(progress: ProgressLine? = nil) async throws -> WorkReport {
         var report = WorkReport()
-        var failedBatches = 0
-        while !Task.isCancelled {
-            let counts = try await manifests.queueCounts(queue: queue)
-            // Done when nothing is left to claim or held; claims of a worker that died come
-            // back when their lease runs out, so wait for those rather than stop short.
-            guard (counts[.available] ?? 0) > 0 || (counts[.claimed] ?? 0) > 0 else { break }
-            let draft = try await drafts.current()
-            let claims = try await manifests.claimBatch(
-                queue: queue, worker: worker, limit: settings.batchSize, lease: settings.lease)
-            guard !claims.isEmpty else {
-                try await Task.sleep(for: .milliseconds(500))
-                continue
-            }
+        try await drafts.drain(queue: queue, worker: worker, batchSize: settings.batchSize) {
+            claims, draft, remaining in
             let batch = try await ingest(claims, into: draft)
             report.objects += batch.objects
             report.accepted += batch.accepted
@@ -249,19 +238,13 @@ public final class Ingestor: Sendable {
             report.items += batch.items
             report.bytes += batch.bytes
             report.failures += batch.failures
-            let remaining = (counts[.available] ?? 0) - claims.count
+            let (objects, rejected) = (report.objects, report.rejected)
             progress?.show { seconds in
                 String(
-                    format: "ingest: %d objects (%d rejected), %d left, %.1f images/s", report.objects,
-                    report.rejected, max(remaining, 0), Double(report.objects) / seconds)
+                    format: "ingest: %d objects (%d rejected), %d left, %.1f images/s", objects, rejected, remaining,
+                    Double(objects) / seconds)
             }
-            if batch.failures > 0 {
-                // Back off so a brief outage of the store or database does not use up every attempt.
-                failedBatches += 1
-                try await Task.sleep(for: .milliseconds(min(100 << min(failedBatches, 6), 5_000)))
-            } else {
-                failedBatches = 0
-            }
+            return batch.failures
         }
         return report
     }

@@ -56,20 +56,8 @@ public struct ModelFile: Sendable, Equatable {
         self.parameters = parameters
     }
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }()
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
+    static let encoder = JSONEncoder.snakeCase()
+    static let decoder = JSONDecoder.snakeCase
 
     public func encoded() throws -> Data {
         var data = Data(Self.magic)

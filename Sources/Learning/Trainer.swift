@@ -109,37 +109,45 @@ public final class Trainer: @unchecked Sendable {
         return (totalLoss / Double(max(1, examples.count)), Double(correct) / Double(max(1, examples.count)))
     }
 
-    /// Loss sum and correct count of one mini-batch, after updating the parameters.
-    private func step(_ batch: [Example]) -> (Double, Int) {
-        let threads = min(workspaces.count, batch.count)
-        var losses = [Double](repeating: 0, count: threads)
-        var rights = [Int](repeating: 0, count: threads)
-        for workspace in workspaces { workspace.gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
-        parameters.withUnsafeBufferPointer { params in
-            let p = Unchecked(params.baseAddress!)
-            losses.withUnsafeMutableBufferPointer { lossBuffer in
-                rights.withUnsafeMutableBufferPointer { rightBuffer in
-                    let lossOut = Unchecked(lossBuffer)
-                    let rightOut = Unchecked(rightBuffer)
+    /// Runs `body` for every example with the examples dealt round-robin to `threads`
+    /// threads, each with its own workspace and its own `Partial`, and returns the partials in
+    /// thread order, so that what is summed from them comes out the same on every run.
+    private func perThread<Partial>(
+        _ examples: [Example], parameters values: [Float], threads: Int, initial: Partial,
+        _ body: (Workspace, Example, UnsafePointer<Float>, inout Partial) -> Void
+    ) -> [Partial] {
+        var partials = [Partial](repeating: initial, count: threads)
+        withoutActuallyEscaping(body) { body in
+            values.withUnsafeBufferPointer { params in
+                partials.withUnsafeMutableBufferPointer { buffer in
+                    let p = Unchecked(params.baseAddress!)
+                    let out = Unchecked(buffer)
+                    let body = Unchecked(body)
                     DispatchQueue.concurrentPerform(iterations: threads) { thread in
-                        let p = p.value
-                        let lossOut = lossOut.value
-                        let rightOut = rightOut.value
                         let workspace = self.workspaces[thread]
                         var index = thread
-                        while index < batch.count {
-                            let example = batch[index]
-                            example.pixels.withUnsafeBufferPointer { input in
-                                workspace.forward(p, input.baseAddress!)
-                                let probability = max(workspace.probabilities[example.label], 1e-12)
-                                lossOut[thread] -= Double(log(probability))
-                                if Self.argmax(workspace.probabilities) == example.label { rightOut[thread] += 1 }
-                                workspace.backward(p, input.baseAddress!, label: example.label)
-                            }
+                        while index < examples.count {
+                            body.value(workspace, examples[index], p.value, &out.value[thread])
                             index += threads
                         }
                     }
                 }
+            }
+        }
+        return partials
+    }
+
+    /// Loss sum and correct count of one mini-batch, after updating the parameters.
+    private func step(_ batch: [Example]) -> (Double, Int) {
+        let threads = min(workspaces.count, batch.count)
+        for workspace in workspaces { workspace.gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+        let partials = perThread(batch, parameters: parameters, threads: threads, initial: (loss: 0.0, right: 0)) {
+            workspace, example, p, partial in
+            example.pixels.withUnsafeBufferPointer { input in
+                workspace.forward(p, input.baseAddress!)
+                partial.loss -= Double(log(max(workspace.probabilities[example.label], 1e-12)))
+                if Self.argmax(workspace.probabilities) == example.label { partial.right += 1 }
+                workspace.backward(p, input.baseAddress!, label: example.label)
             }
         }
         let scale = Float(1.0 / Double(batch.count))
@@ -157,39 +165,22 @@ public final class Trainer: @unchecked Sendable {
                 }
             }
         }
-        return (losses.reduce(0, +), rights.reduce(0, +))
+        return (partials.reduce(0) { $0 + $1.loss }, partials.reduce(0) { $0 + $1.right })
     }
 
     /// Loss, accuracy and confusion matrix of `parameters` (default: the current ones) on `examples`.
     public func evaluate(_ examples: [Example], parameters override: [Float]? = nil) -> Evaluation {
-        let values = override ?? parameters
         let classes = architecture.classes
-        let threads = workspaces.count
-        var losses = [Double](repeating: 0, count: threads)
-        var confusions = [[Int]](repeating: [Int](repeating: 0, count: classes * classes), count: threads)
-        values.withUnsafeBufferPointer { params in
-            let p = Unchecked(params.baseAddress!)
-            losses.withUnsafeMutableBufferPointer { lossBuffer in
-                confusions.withUnsafeMutableBufferPointer { confusionBuffer in
-                    let lossOut = Unchecked(lossBuffer)
-                    let confusionOut = Unchecked(confusionBuffer)
-                    DispatchQueue.concurrentPerform(iterations: threads) { thread in
-                        let p = p.value
-                        let lossOut = lossOut.value
-                        let confusionOut = confusionOut.value
-                        let workspace = self.workspaces[thread]
-                        var index = thread
-                        while index < examples.count {
-                            let example = examples[index]
-                            example.pixels.withUnsafeBufferPointer { workspace.forward(p, $0.baseAddress!) }
-                            lossOut[thread] -= Double(log(max(workspace.probabilities[example.label], 1e-12)))
-                            confusionOut[thread][example.label * classes + Self.argmax(workspace.probabilities)] += 1
-                            index += threads
-                        }
-                    }
-                }
-            }
+        let partials = perThread(
+            examples, parameters: override ?? parameters, threads: workspaces.count,
+            initial: (loss: 0.0, confusion: [Int](repeating: 0, count: classes * classes))
+        ) { workspace, example, p, partial in
+            example.pixels.withUnsafeBufferPointer { workspace.forward(p, $0.baseAddress!) }
+            partial.loss -= Double(log(max(workspace.probabilities[example.label], 1e-12)))
+            partial.confusion[example.label * classes + Self.argmax(workspace.probabilities)] += 1
         }
+        let losses = partials.map(\.loss)
+        let confusions = partials.map(\.confusion)
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         for partial in confusions {
             for row in 0..<classes {

@@ -99,34 +99,17 @@ public final class Normalizer: Sendable {
         let drafts = SharedDraft(
             store: manifests, stage: "normalize", dataset: input.name, scope: scope, parents: [input.id],
             seedFromLastPublished: false, configHash: hash, config: text, lease: settings.lease)
-        var failedBatches = 0
-        while !Task.isCancelled {
-            let counts = try await manifests.queueCounts(queue: queue)
-            // Done when nothing is left to claim or held; claims of a worker that died come
-            // back when their lease runs out, so wait for those rather than stop short.
-            guard (counts[.available] ?? 0) > 0 || (counts[.claimed] ?? 0) > 0 else { break }
-            let draft = try await drafts.current()
-            let claims = try await manifests.claimBatch(
-                queue: queue, worker: worker, limit: settings.batchSize, lease: settings.lease)
-            guard !claims.isEmpty else {
-                try await Task.sleep(for: .milliseconds(500))
-                continue
-            }
+        try await drafts.drain(queue: queue, worker: worker, batchSize: settings.batchSize) {
+            claims, draft, remaining in
             let batch = try await normalize(claims, dataset: input.name, queue: queue, draft: draft)
             report.images += batch.images
             report.variantsWritten += batch.written
             report.failures += batch.failures
-            let remaining = max(0, (counts[.available] ?? 0) - claims.count)
             let done = report.images
             progress?.show { seconds in
                 String(format: "normalize: %d images, %d left, %.1f images/s", done, remaining, Double(done) / seconds)
             }
-            if batch.failures > 0 {
-                failedBatches += 1
-                try await Task.sleep(for: .milliseconds(min(100 << min(failedBatches, 6), 5_000)))
-            } else {
-                failedBatches = 0
-            }
+            return batch.failures
         }
         progress?.finish()
         report.dead = try await manifests.queueCounts(queue: queue)[.dead] ?? 0

@@ -20,4 +20,17 @@ public enum CommandRunner {
             Root.exit(withError: error)
         }
     }
+
+    /// Runs `body`; an error other than an exit code is printed as `<tool>: <error>` and the
+    /// command exits 1.
+    public static func failing<T>(as tool: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            FileHandle.standardError.write(Data("\(tool): \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
 }

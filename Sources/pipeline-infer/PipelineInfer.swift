@@ -69,7 +69,7 @@ struct Batch: AsyncParsableCommand {
                 Data("pipeline-infer: --import-to-project needs LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY\n".utf8))
             throw ExitCode(2)
         }
-        do {
+        try await CommandRunner.failing(as: "pipeline-infer") {
             let manifests = try await ManifestStoreFactory.openMigrated(configuration)
             let model = try await runtime.source.loadCurrent()
             let batch = BatchInference(
@@ -117,11 +117,6 @@ struct Batch: AsyncParsableCommand {
                     project: project, tasks: try Data(contentsOf: URL(fileURLWithPath: file)))
                 print("imported \(imported) tasks into Label Studio project \(project)")
             }
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            FileHandle.standardError.write(Data("pipeline-infer: \(error)\n".utf8))
-            throw ExitCode(1)
         }
     }
 }

@@ -42,7 +42,7 @@ struct PipelineNormalize: AsyncParsableCommand {
             FileHandle.standardError.write(Data("pipeline-normalize: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        do {
+        try await CommandRunner.failing(as: "pipeline-normalize") {
             let http = HTTPClient(configuration: .init(configuration.http), logger: logger)
             let objects = try ObjectStoreFactory.make(configuration, http: http, logger: logger)
             let manifests = try await ManifestStoreFactory.openMigrated(configuration)
@@ -90,11 +90,6 @@ struct PipelineNormalize: AsyncParsableCommand {
                     Data("pipeline-normalize: \(report.dead) images failed every attempt; see the log\n".utf8))
                 throw ExitCode(1)
             }
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            FileHandle.standardError.write(Data("pipeline-normalize: \(error)\n".utf8))
-            throw ExitCode(1)
         }
     }
 }

@@ -76,7 +76,7 @@ struct Train: AsyncParsableCommand {
                 Data("pipeline-train: train.command must name the trainer when the backend is command\n".utf8))
             throw ExitCode(2)
         }
-        do {
+        try await CommandRunner.failing(as: "pipeline-train") {
             let http = HTTPClient(configuration: .init(configuration.http), logger: logger)
             let objects = try ObjectStoreFactory.make(configuration, http: http, logger: logger)
             let manifests = try await ManifestStoreFactory.openMigrated(configuration)
@@ -121,11 +121,6 @@ struct Train: AsyncParsableCommand {
             if let approval = outcome.approval {
                 print(approval.passed ? "approved: \(approval.reason)" : "not approved: \(approval.reason)")
             }
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            FileHandle.standardError.write(Data("pipeline-train: \(error)\n".utf8))
-            throw ExitCode(1)
         }
     }
 

@@ -16,11 +16,7 @@ struct DatasetsCommand: AsyncParsableCommand {
     }
 
     static func printJSON(_ value: some Encodable) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        print(String(decoding: try JSONEncoder.snakeCase(pretty: true).encode(value), as: UTF8.self))
     }
 
     static func date(_ date: Date?) -> String { date.map(UTCTime.format) ?? "-" }

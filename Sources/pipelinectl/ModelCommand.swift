@@ -15,17 +15,6 @@ struct ModelCommand: AsyncParsableCommand {
         return (MLflowClient(settings: configuration.mlflow, http: http), configuration)
     }
 
-    static func failing<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            FileHandle.standardError.write(Data("pipelinectl: \(error)\n".utf8))
-            throw ExitCode(1)
-        }
-    }
-
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Registered models with their latest version and aliases.")
@@ -33,7 +22,7 @@ struct ModelCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (mlflow, _) = try ModelCommand.client(options)
-            try await ModelCommand.failing {
+            try await CommandRunner.failing(as: "pipelinectl") {
                 let models = try await mlflow.searchRegisteredModels()
                 print("NAME".padding(toLength: 28, withPad: " ", startingAt: 0) + "LATEST  ALIASES")
                 for model in models.sorted(by: { $0.name < $1.name }) {
@@ -54,7 +43,7 @@ struct ModelCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (mlflow, _) = try ModelCommand.client(options)
-            try await ModelCommand.failing {
+            try await CommandRunner.failing(as: "pipelinectl") {
                 let model = try await mlflow.getRegisteredModel(name)
                 let aliases = Dictionary(grouping: model.aliases ?? [], by: \.version).mapValues { $0.map(\.alias) }
                 for version in try await mlflow.searchModelVersions(name: name) {
@@ -77,7 +66,7 @@ struct ModelCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (mlflow, _) = try ModelCommand.client(options)
-            try await ModelCommand.failing {
+            try await CommandRunner.failing(as: "pipelinectl") {
                 let previous = try await mlflow.version(name: name, alias: "approved")?.version
                 _ = try await mlflow.modelVersion(name: name, version: version)
                 try await mlflow.setAlias(name: name, alias: "approved", version: version)

@@ -27,19 +27,13 @@ public struct ImageAugmenter: Sendable {
         guard let opened = pl_vips_image_new_from_file_random(input) else {
             throw Failure(message: "\(input): \(ImageInspector.takeError())")
         }
-        var image = opened
-        defer { pl_g_object_unref(image) }
-        func step(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<VipsImage>?>) -> Int32) throws {
-            var next: UnsafeMutablePointer<VipsImage>?
-            guard body(&next) == 0, let next else { throw Failure(message: ImageInspector.takeError()) }
-            pl_g_object_unref(image)
-            image = next
-        }
-        try step { pl_vips_autorot(image, $0) }
+        let image = VipsChain(opened) { Failure(message: $0) }
+        defer { withExtendedLifetime(image) {} }
+        try image.apply { pl_vips_autorot($0, $1) }
         for augmentation in steps {
             switch augmentation {
-            case .flipHorizontal: try step { pl_vips_flip(image, $0, VIPS_DIRECTION_HORIZONTAL) }
-            case .flipVertical: try step { pl_vips_flip(image, $0, VIPS_DIRECTION_VERTICAL) }
+            case .flipHorizontal: try image.apply { pl_vips_flip($0, $1, VIPS_DIRECTION_HORIZONTAL) }
+            case .flipVertical: try image.apply { pl_vips_flip($0, $1, VIPS_DIRECTION_VERTICAL) }
             case .rotate(let turns):
                 let angle: VipsAngle
                 switch ((turns % 4) + 4) % 4 {
@@ -48,16 +42,16 @@ public struct ImageAugmenter: Sendable {
                 case 3: angle = VIPS_ANGLE_D270
                 default: continue
                 }
-                try step { pl_vips_rot(image, $0, angle) }
+                try image.apply { pl_vips_rot($0, $1, angle) }
             case .crop(let box):
-                try step {
-                    pl_vips_extract_area(image, $0, Int32(box.x), Int32(box.y), Int32(box.width), Int32(box.height))
+                try image.apply {
+                    pl_vips_extract_area($0, $1, Int32(box.x), Int32(box.y), Int32(box.width), Int32(box.height))
                 }
             case .tone(let brightness, let contrast):
-                try step { pl_vips_linear_uchar(image, $0, contrast, brightness) }
+                try image.apply { pl_vips_linear_uchar($0, $1, contrast, brightness) }
             }
         }
-        guard pl_vips_write_stripped(image, output) == 0 else {
+        guard pl_vips_write_stripped(image.image, output) == 0 else {
             throw Failure(message: "\(output): \(ImageInspector.takeError())")
         }
     }

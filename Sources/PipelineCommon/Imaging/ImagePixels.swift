@@ -23,36 +23,20 @@ public struct ImagePixels: Sendable, Equatable {
         guard let opened = pl_vips_image_new_from_file_random(path) else {
             throw ResizeError(message: "\(path): \(ImageInspector.takeError())")
         }
-        var image = opened
-        defer { pl_g_object_unref(image) }
-        func step(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<VipsImage>?>) -> Int32) throws {
-            var next: UnsafeMutablePointer<VipsImage>?
-            guard body(&next) == 0, let next else { throw ResizeError(message: ImageInspector.takeError()) }
-            pl_g_object_unref(image)
-            image = next
-        }
-        try step { pl_vips_autorot(image, $0) }
-        if vips_image_get_interpretation(image) != VIPS_INTERPRETATION_sRGB {
-            try step { pl_vips_colourspace(image, $0, VIPS_INTERPRETATION_sRGB) }
-        }
-        if vips_image_get_format(image) != VIPS_FORMAT_UCHAR { try step { pl_vips_cast_uchar(image, $0) } }
-        if vips_image_get_bands(image) > 3 {
-            var three: UnsafeMutablePointer<VipsImage>?
-            guard vips_extract_band_shim(image, &three, 0, 3) == 0, let three else {
-                throw ResizeError(message: ImageInspector.takeError())
-            }
-            pl_g_object_unref(image)
-            image = three
-        }
+        let chain = VipsChain(opened) { ResizeError(message: $0) }
+        defer { withExtendedLifetime(chain) {} }
+        try chain.apply { pl_vips_autorot($0, $1) }
+        try chain.convertToSRGB8()
+        if vips_image_get_bands(chain.image) > 3 { try chain.apply { vips_extract_band_shim($0, $1, 0, 3) } }
         var size = 0
-        guard let buffer = pl_vips_write_to_memory(image, &size) else {
+        guard let buffer = pl_vips_write_to_memory(chain.image, &size) else {
             throw ResizeError(message: ImageInspector.takeError())
         }
         defer { pl_g_free(buffer) }
         let bytes = Array(UnsafeRawBufferPointer(start: buffer, count: size).bindMemory(to: UInt8.self))
         return ImagePixels(
-            width: Int(vips_image_get_width(image)), height: Int(vips_image_get_height(image)),
-            bands: Int(vips_image_get_bands(image)), bytes: bytes)
+            width: Int(vips_image_get_width(chain.image)), height: Int(vips_image_get_height(chain.image)),
+            bands: Int(vips_image_get_bands(chain.image)), bytes: bytes)
     }
 
     /// Writes the pixels as a PNG (metadata-free). Blocking.

@@ -123,79 +123,65 @@ public struct VipsResizer: Resizer {
 
         var handle: UnsafeMutablePointer<VipsImage>?
         guard pl_vips_thumbnail_down(input, &handle, Int32(max(1, loadWidth)), Int32(max(1, loadHeight))) == 0,
-            var image = handle
+            let loaded = handle
         else { throw ResizeError(message: "\(input): \(ImageInspector.takeError())") }
-        defer { pl_g_object_unref(image) }
-        func step(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<VipsImage>?>) -> Int32) throws {
-            var next: UnsafeMutablePointer<VipsImage>?
-            guard body(&next) == 0, let next else { throw ResizeError(message: ImageInspector.takeError()) }
-            pl_g_object_unref(image)
-            image = next
-        }
-        if vips_image_get_interpretation(image) != VIPS_INTERPRETATION_sRGB {
-            try step { pl_vips_colourspace(image, $0, VIPS_INTERPRETATION_sRGB) }
-        }
-        if vips_image_get_format(image) != VIPS_FORMAT_UCHAR { try step { pl_vips_cast_uchar(image, $0) } }
-        try step { pl_vips_copy_memory(image, $0) }
-        let memoryWidth = Int(vips_image_get_width(image))
-        let memoryHeight = Int(vips_image_get_height(image))
+        let chain = VipsChain(loaded) { ResizeError(message: $0) }
+        defer { withExtendedLifetime(chain) {} }
+        try chain.convertToSRGB8()
+        try chain.apply { pl_vips_copy_memory($0, $1) }
+        let memoryWidth = Int(vips_image_get_width(chain.image))
+        let memoryHeight = Int(vips_image_get_height(chain.image))
 
         var stats: PixelStatistics?
         for (index, spec) in variants.enumerated() {
             let geometry = geometries[index]
-            var variant = image
-            g_object_ref(variant)
-            defer { pl_g_object_unref(variant) }
-            func vstep(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<VipsImage>?>) -> Int32) throws {
-                var next: UnsafeMutablePointer<VipsImage>?
-                guard body(&next) == 0, let next else { throw ResizeError(message: ImageInspector.takeError()) }
-                pl_g_object_unref(variant)
-                variant = next
-            }
+            g_object_ref(chain.image)
+            let variant = VipsChain(chain.image) { ResizeError(message: $0) }
+            defer { withExtendedLifetime(variant) {} }
             if geometry.scaledWidth != memoryWidth || geometry.scaledHeight != memoryHeight {
-                try vstep {
+                try variant.apply {
                     pl_vips_resize(
-                        variant, $0, Double(geometry.scaledWidth) / Double(memoryWidth),
+                        $0, $1, Double(geometry.scaledWidth) / Double(memoryWidth),
                         Double(geometry.scaledHeight) / Double(memoryHeight))
                 }
             }
             // Rounding inside the resampler can leave a pixel more or less: settle the size exactly.
-            let gotWidth = Int(vips_image_get_width(variant))
-            let gotHeight = Int(vips_image_get_height(variant))
+            let gotWidth = Int(vips_image_get_width(variant.image))
+            let gotHeight = Int(vips_image_get_height(variant.image))
             if gotWidth != geometry.scaledWidth || gotHeight != geometry.scaledHeight {
-                try vstep {
-                    pl_vips_embed_copy(variant, $0, 0, 0, Int32(geometry.scaledWidth), Int32(geometry.scaledHeight))
+                try variant.apply {
+                    pl_vips_embed_copy($0, $1, 0, 0, Int32(geometry.scaledWidth), Int32(geometry.scaledHeight))
                 }
             }
-            let bands = Int(vips_image_get_bands(variant))
+            let bands = Int(vips_image_get_bands(variant.image))
             let hasAlpha = bands == 2 || bands == 4
             switch spec.fit {
             case .cover:
-                try vstep {
+                try variant.apply {
                     pl_vips_extract_area(
-                        variant, $0, Int32(-geometry.offsetX), Int32(-geometry.offsetY), Int32(geometry.width),
+                        $0, $1, Int32(-geometry.offsetX), Int32(-geometry.offsetY), Int32(geometry.width),
                         Int32(geometry.height))
                 }
             case .pad:
                 let colour = hasAlpha ? spec.background + [255] : spec.background
-                try vstep {
+                try variant.apply {
                     pl_vips_embed_colour(
-                        variant, $0, Int32(geometry.offsetX), Int32(geometry.offsetY), Int32(geometry.width),
+                        $0, $1, Int32(geometry.offsetX), Int32(geometry.offsetY), Int32(geometry.width),
                         Int32(geometry.height), colour, Int32(colour.count))
                 }
             case .contain, .fill:
                 break
             }
             if hasAlpha, spec.format == .jpeg {
-                try vstep { pl_vips_flatten(variant, $0, spec.background, Int32(spec.background.count)) }
+                try variant.apply { pl_vips_flatten($0, $1, spec.background, Int32(spec.background.count)) }
             }
-            if spec.name == statistics { stats = try pixelStatistics(variant) }
+            if spec.name == statistics { stats = try pixelStatistics(variant.image) }
             let output = outputs[index]
             let saved: Int32
             switch spec.format {
-            case .jpeg: saved = pl_vips_jpegsave(variant, output, Int32(spec.quality))
-            case .webp: saved = pl_vips_webpsave(variant, output, Int32(spec.quality))
-            case .png: saved = pl_vips_pngsave(variant, output, 6)
+            case .jpeg: saved = pl_vips_jpegsave(variant.image, output, Int32(spec.quality))
+            case .webp: saved = pl_vips_webpsave(variant.image, output, Int32(spec.quality))
+            case .png: saved = pl_vips_pngsave(variant.image, output, 6)
             }
             guard saved == 0 else { throw ResizeError(message: "\(output): \(ImageInspector.takeError())") }
         }

@@ -19,3 +19,38 @@ public enum VipsRuntime {
         return String(cString: pl_vips_version_string())
     }
 }
+
+/// A libvips image that operations replace one after another: each result releases the
+/// image before it, and the last is released with the chain. Blocking, like libvips.
+/// Code that passes `image` on to C keeps the chain alive to the end of its scope
+/// (`defer { withExtendedLifetime(chain) {} }`): Swift may release an object after its last use.
+final class VipsChain {
+    private(set) var image: UnsafeMutablePointer<VipsImage>
+    private let failure: (String) -> any Error
+
+    /// Takes over one reference to `image`; `failure` makes the error thrown with libvips' message.
+    init(_ image: UnsafeMutablePointer<VipsImage>, failure: @escaping (String) -> any Error) {
+        self.image = image
+        self.failure = failure
+    }
+
+    deinit { pl_g_object_unref(image) }
+
+    /// Replaces the image with what `operation` makes of it.
+    func apply(
+        _ operation: (UnsafeMutablePointer<VipsImage>, UnsafeMutablePointer<UnsafeMutablePointer<VipsImage>?>) -> Int32
+    ) throws {
+        var next: UnsafeMutablePointer<VipsImage>?
+        guard operation(image, &next) == 0, let next else { throw failure(ImageInspector.takeError()) }
+        pl_g_object_unref(image)
+        image = next
+    }
+
+    /// Converts the image to sRGB with 8 bits a band, when it is not already.
+    func convertToSRGB8() throws {
+        if vips_image_get_interpretation(image) != VIPS_INTERPRETATION_sRGB {
+            try apply { pl_vips_colourspace($0, $1, VIPS_INTERPRETATION_sRGB) }
+        }
+        if vips_image_get_format(image) != VIPS_FORMAT_UCHAR { try apply { pl_vips_cast_uchar($0, $1) } }
+    }
+}

@@ -30,3 +30,26 @@ extension JSONEncoder {
         return encoder
     }
 }
+
+extension JSONEncoder {
+    /// snake_case keys, ISO 8601 dates, sorted keys and unescaped slashes: the JSON that other
+    /// tools read (`manifest.json`, model file headers, `pipelinectl --json`).
+    public static func snakeCase(pretty: Bool = false) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting =
+            pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
+}
+
+extension JSONDecoder {
+    /// Reads what ``JSONEncoder/snakeCase(pretty:)`` writes.
+    public static var snakeCase: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

@@ -38,20 +38,8 @@ public struct ManifestSummary: Sendable, Codable, Equatable {
         public let standardDeviation: [Double]
     }
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }()
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
+    static let encoder = JSONEncoder.snakeCase(pretty: true)
+    static let decoder = JSONDecoder.snakeCase
 
     /// Folds items into the summary's counts and statistics as they stream past.
     struct Accumulator {

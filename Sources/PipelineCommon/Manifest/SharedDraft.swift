@@ -127,3 +127,37 @@ public struct SharedDraft: Sendable {
         }
     }
 }
+
+extension SharedDraft {
+    /// Claims `queue`'s work in batches and hands each batch, with the open draft its items go
+    /// into, to `process`, until nothing is left to claim or held: claims of a worker that died
+    /// come back when their lease runs out, so it waits for those rather than stop short.
+    ///
+    /// `process` gets the claims, the draft and how many items were left unclaimed, and returns
+    /// how many claims it failed back to the queue. A batch with failures is followed by a
+    /// growing pause (0.2 s to 5 s), so that a brief outage of the store or database does not
+    /// use up every attempt.
+    public func drain(
+        queue: String, worker: String, batchSize: Int,
+        process: (_ claims: [ClaimedWork], _ draft: String, _ remaining: Int) async throws -> Int
+    ) async throws {
+        var failedBatches = 0
+        while !Task.isCancelled {
+            let counts = try await store.queueCounts(queue: queue)
+            guard (counts[.available] ?? 0) > 0 || (counts[.claimed] ?? 0) > 0 else { return }
+            let draft = try await current()
+            let claims = try await store.claimBatch(queue: queue, worker: worker, limit: batchSize, lease: lease)
+            guard !claims.isEmpty else {
+                try await Task.sleep(for: .milliseconds(500))
+                continue
+            }
+            let failures = try await process(claims, draft, max(0, (counts[.available] ?? 0) - claims.count))
+            if failures > 0 {
+                failedBatches += 1
+                try await Task.sleep(for: .milliseconds(min(100 << min(failedBatches, 6), 5_000)))
+            } else {
+                failedBatches = 0
+            }
+        }
+    }
+}

@@ -424,32 +424,28 @@ public struct S3ObjectStore: ObjectStore {
         }
     }
 
-    /// The parts' SHA-256s (which sign their requests) are computed on one pool thread while
-    /// another computes the whole file's (which goes in the metadata when the caller did not
-    /// give it), so the parts can all go as soon as the upload is created; each part is then
-    /// streamed from the file, so memory stays at libcurl's buffers whatever the part size.
+    /// Each part's SHA-256 signs its request. When the caller did not give the whole file's
+    /// SHA-256 (for the metadata), the parts' are computed on one pool thread while another
+    /// computes it, so every part can go as soon as the upload is created; otherwise each part
+    /// hashes itself as its turn comes. Parts are streamed from the file, so memory stays at
+    /// libcurl's buffers whatever the part size.
     private func multipartUpload(
         _ key: String, path: String, size: UInt64, contentType: String?, sha256 known: String?,
         progress: (@Sendable (UInt64) -> Void)?
     ) async throws -> ObjectInfo {
         let partSize = multipart.partSize
         let parts = stride(from: UInt64(0), to: size, by: Int(partSize)).map { $0..<min($0 + partSize, size) }
-        async let partDigests = BlockingPools.files.runIfActive { [self] in
-            try parts.enumerated().map { index, part in
-                let hasher = SHA256()
-                guard try MessageDigest.update([hasher], withFileAt: path, range: part) == part.count else {
-                    throw changedDuringUpload(key, path: path, part: index + 1)
-                }
-                return Hex.encode(hasher.finalize())
-            }
-        }
         let sha256: String
+        let digests: [String]?
         if let known {
-            sha256 = known
+            (sha256, digests) = (known, nil)
         } else {
+            async let partDigests = BlockingPools.files.runIfActive { [self] in
+                try parts.indices.map { try partDigest(key, path: path, part: parts[$0], number: $0 + 1) }
+            }
             sha256 = try await BlockingPools.files.runIfActive { Hex.encode(try SHA256.hash(fileAtPath: path)) }
+            digests = try await partDigests
         }
-        let digests = try await partDigests
         let type = contentType ?? "application/octet-stream"
         let created = try await send(
             "POST", objectURL(key, query: "uploads="), headers: ["Content-Type": type, "x-amz-meta-sha256": sha256],
@@ -498,19 +494,27 @@ public struct S3ObjectStore: ObjectStore {
 
     /// Uploads every part, at most `concurrency` at once, and returns their ETags in order.
     private func uploadParts(
-        _ key: String, path: String, parts: [Range<UInt64>], digests: [String], uploadId: String,
+        _ key: String, path: String, parts: [Range<UInt64>], digests: [String]?, uploadId: String,
         progress: (@Sendable (UInt64) -> Void)?
     ) async throws -> [String] {
         let sent = ByteCounter()
         return try await concurrentMap(count: parts.count, limit: multipart.concurrency) { [self] index in
             let part = parts[index]
+            let digest: String
+            if let digests {
+                digest = digests[index]
+            } else {
+                digest = try await BlockingPools.files.runIfActive { [self] in
+                    try partDigest(key, path: path, part: part, number: index + 1)
+                }
+            }
             let query = "partNumber=\(index + 1)&uploadId=" + URIEncoding.encode(uploadId, keepSlash: false)
             let response: HTTPResponse
             do {
                 response = try await send(
                     "PUT", objectURL(key, query: query),
                     body: .file(path: path, offset: part.lowerBound, length: UInt64(part.count)),
-                    payloadHash: digests[index], operation: "UploadPart", key: key)
+                    payloadHash: digest, operation: "UploadPart", key: key)
             } catch let error as ObjectStoreError where error.kind == .transport {
                 // A file that shrank since it was hashed cannot fill the part.
                 var status = stat()
@@ -525,6 +529,15 @@ public struct S3ObjectStore: ObjectStore {
             progress?(sent.add(UInt64(part.count)))
             return Self.unquote(etag)
         }
+    }
+
+    /// The SHA-256 of bytes `part` of the file, which must all still be there.
+    private func partDigest(_ key: String, path: String, part: Range<UInt64>, number: Int) throws -> String {
+        let hasher = SHA256()
+        guard try MessageDigest.update([hasher], withFileAt: path, range: part) == part.count else {
+            throw changedDuringUpload(key, path: path, part: number)
+        }
+        return Hex.encode(hasher.finalize())
     }
 
     private func changedDuringUpload(_ key: String, path: String, part: Int) -> ObjectStoreError {

@@ -29,11 +29,8 @@ struct InferEndToEndTests {
         environment["MLFLOW_EXPERIMENT_NAME"] = "tests-\(run)"
         environment["PIPELINE_TRAIN_EPOCHS"] = "15"
         environment["PIPELINE_INFER_POLL_INTERVAL"] = "0.5"
-        let configuration = try PipelineConfiguration.load(environment: environment)
-        let logger = Logger(label: "infer-e2e")
-        let http = HTTPClient(configuration: .init(configuration.http), logger: logger)
-        let objects = try ObjectStoreFactory.make(configuration, http: http, logger: logger, environment: environment)
-        let manifests = try await ManifestStoreFactory.openMigrated(configuration)
+        let (configuration, logger, http, objects, manifests) = try await Services.connect(
+            environment, label: "infer-e2e")
         let mlflow = MLflowClient(settings: configuration.mlflow, http: http)
         let model = "shapes-\(run)"
 

@@ -17,12 +17,7 @@ struct IngestEndToEndTests {
         environment["PIPELINE_OBJECT_STORE_URL"] = "s3://\(bucket)/\(run)/"
         environment["PIPELINE_DATASET"] = run
         environment["PIPELINE_MAX_PIXELS"] = "50000000"
-        let configuration = try PipelineConfiguration.load(environment: environment)
-        let logger = Logger(label: "ingest-e2e")
-        let objects = try ObjectStoreFactory.make(
-            configuration, http: HTTPClient(configuration: .init(configuration.http), logger: logger), logger: logger,
-            environment: environment)
-        let manifests = try await ManifestStoreFactory.openMigrated(configuration)
+        let (_, _, _, objects, manifests) = try await Services.connect(environment, label: "ingest-e2e")
 
         // Real photographs (scikit-image's samples), generated images, and every kind of bad input.
         let photographs = TestImages.samplePhotographs(settings: Services.settings)

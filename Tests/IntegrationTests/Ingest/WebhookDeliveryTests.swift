@@ -29,11 +29,8 @@ struct WebhookDeliveryTests {
         environment["PIPELINE_DATASET"] = bucket
         environment["PIPELINE_WEBHOOK_TOKEN"] = "hook-token"
         environment["PIPELINE_METRICS_PORT"] = "0"
-        let configuration = try PipelineConfiguration.load(environment: environment)
-        let logger = Logger(label: "webhook-test")
-        let http = HTTPClient(configuration: .init(configuration.http), logger: logger)
-        let objects = try ObjectStoreFactory.make(configuration, http: http, logger: logger, environment: environment)
-        let manifests = try await ManifestStoreFactory.openMigrated(configuration)
+        let (configuration, logger, http, objects, manifests) = try await Services.connect(
+            environment, label: "webhook-test")
         let ingestor = Ingestor(configuration: configuration, objects: objects, manifests: manifests, logger: logger)
         let endpoint = NotificationEndpoint(ingestor: ingestor, http: http, logger: logger)
 

@@ -24,12 +24,8 @@ struct NormalizeEndToEndTests {
         var environment = try Services.pipelineEnvironment(stagingRoot: dir.path + "/staging")
         environment["PIPELINE_OBJECT_STORE_URL"] = "s3://\(bucket)/\(run)/"
         environment["PIPELINE_DATASET"] = run
-        let configuration = try PipelineConfiguration.load(environment: environment)
-        let logger = Logger(label: "normalize-e2e")
-        let objects = try ObjectStoreFactory.make(
-            configuration, http: HTTPClient(configuration: .init(configuration.http), logger: logger), logger: logger,
-            environment: environment)
-        let manifests = try await ManifestStoreFactory.openMigrated(configuration)
+        let (configuration, logger, _, objects, manifests) = try await Services.connect(
+            environment, label: "normalize-e2e")
         var files = TestImages.samplePhotographs(settings: Services.settings).prefix(4).map {
             ("raw/" + ($0 as NSString).lastPathComponent, $0)
         }

@@ -32,11 +32,8 @@ struct TrainEndToEndTests {
         environment["PIPELINE_REGISTERED_MODEL"] = "shapes-\(run)"
         environment["MLFLOW_EXPERIMENT_NAME"] = "tests-\(run)"
         environment["PIPELINE_TRAIN_EPOCHS"] = "20"
-        let configuration = try PipelineConfiguration.load(environment: environment)
-        let logger = Logger(label: "train-e2e")
-        let http = HTTPClient(configuration: .init(configuration.http), logger: logger)
-        let objects = try ObjectStoreFactory.make(configuration, http: http, logger: logger, environment: environment)
-        let manifests = try await ManifestStoreFactory.openMigrated(configuration)
+        let (configuration, logger, http, objects, manifests) = try await Services.connect(
+            environment, label: "train-e2e")
         try await SyntheticShapes.upload(
             count: count, seed: 5, size: 48, to: objects, rawPrefix: "raw/", annotationsKey: "annotations/ls.json",
             workDirectory: dir.path)
