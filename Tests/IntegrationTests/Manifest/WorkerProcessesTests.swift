@@ -17,11 +17,10 @@ struct WorkerProcessesTests {
         for start in stride(from: 0, to: keys.count, by: 5000) {
             try await store.enqueue(queue: "q", items: keys[start..<min(start + 5000, keys.count)].map { ($0, "{}") })
         }
-        // Worker 0 works slowly (400 ms a batch) so that it is surely holding one when it is
-        // killed, and the others not too fast (150 ms) so that work is left for worker 0 after its
-        // first batch however busy the machine is.
-        var workers: [Process] = []
-        for index in 0..<4 {
+        // Worker 0 (400 ms a batch) starts alone, so it surely completes a batch and holds the
+        // next however busy the machine is; it is killed then, and the other three (150 ms a
+        // batch) start and must finish everything, its lost batch included once its lease runs out.
+        func start(_ index: Int) throws -> Process {
             let process = Process()
             process.executableURL = Command.buildDirectory.appendingPathComponent("manifest-bench")
             process.arguments = [
@@ -30,8 +29,9 @@ struct WorkerProcessesTests {
             ]
             process.standardOutput = FileHandle.nullDevice
             try process.run()
-            workers.append(process)
+            return process
         }
+        var workers = [try start(0)]
         // Kill -9 worker 0 once it has completed a batch and is seen holding the next one.
         var recorded = false
         var holdingAtKill = 0
@@ -48,6 +48,7 @@ struct WorkerProcessesTests {
                 break
             }
         }
+        for index in 1..<4 { workers.append(try start(index)) }
         workers[0].waitUntilExit()
         #expect(workers[0].terminationReason == .uncaughtSignal, "worker 0 should have been killed")
         #expect(holdingAtKill > 0, "worker 0 should have been killed while holding claimed items")
