@@ -264,8 +264,10 @@ struct ManifestStoreContractTests {
             try await store.enqueue(queue: "normalize", items: [("item-0", "again")]) == 0, "duplicates are ignored")
 
         let first = try await store.claimBatch(queue: "normalize", worker: "a", limit: 4, lease: .seconds(60))
-        // b's lease is short but outlasts the checks below even on a loaded machine.
-        let second = try await store.claimBatch(queue: "normalize", worker: "b", limit: 100, lease: .seconds(2))
+        // b's lease is short, but it must outlast the checks below on a loaded machine (2 s once did not).
+        let bLease = Duration.seconds(10)
+        let bClaimed = ContinuousClock.now
+        let second = try await store.claimBatch(queue: "normalize", worker: "b", limit: 100, lease: bLease)
         #expect(first.count == 4)
         #expect(second.count == 6)
         #expect(Set(first.map(\.key)).isDisjoint(with: second.map(\.key)))
@@ -284,7 +286,7 @@ struct ManifestStoreContractTests {
         try await store.fail(queue: "normalize", worker: "c", failures: [(first[3].key, "decode error again")])
 
         // Worker b "dies": its lease expires and its items come back.
-        try await Task.sleep(for: .milliseconds(2200))
+        try await Task.sleep(until: bClaimed + bLease + .milliseconds(300))
         let recovered = try await store.claimBatch(queue: "normalize", worker: "d", limit: 100, lease: .seconds(60))
         #expect(Set(recovered.map(\.key)) == Set(second.map(\.key)))
         #expect(recovered.allSatisfy { $0.attempt == 2 })
