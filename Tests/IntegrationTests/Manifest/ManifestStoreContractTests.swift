@@ -266,8 +266,9 @@ struct ManifestStoreContractTests {
         let first = try await store.claimBatch(queue: "normalize", worker: "a", limit: 4, lease: .seconds(60))
         // b's lease is short, but it must outlast the checks below on a loaded machine (2 s once did not).
         let bLease = Duration.seconds(10)
-        let bClaimed = ContinuousClock.now
         let second = try await store.claimBatch(queue: "normalize", worker: "b", limit: 100, lease: bLease)
+        // The lease began inside the claim, so it has surely run out `bLease` after the claim returned.
+        let bClaimed = ContinuousClock.now
         #expect(first.count == 4)
         #expect(second.count == 6)
         #expect(Set(first.map(\.key)).isDisjoint(with: second.map(\.key)))
