@@ -6,6 +6,8 @@
 #   normalize: 3 sizes x JPEG and WebP of 24-megapixel JPEGs and real photographs, the libvips
 #              resizer vs vipsthumbnail once per output vs a Pillow script, with peak memory
 # BENCH=objects, BENCH=manifest or BENCH=normalize runs one part (a comma list runs several).
+# BENCH_PHASES=large_put,large_get (small_put, small_get, large_put, large_put_known, large_get)
+# runs only those phases of the object-store part, e.g. to profile one.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

@@ -30,7 +30,7 @@ die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-apt_packages=(postgresql prometheus libcurl4-openssl-dev libpq-dev libssl-dev libsqlite3-dev libvips-dev libvips-tools python3-venv)
+apt_packages=(postgresql prometheus libcurl4-openssl-dev libpq-dev libssl-dev zlib1g-dev libsqlite3-dev libvips-dev libvips-tools python3-venv)
 
 install_system() {
     local missing=()

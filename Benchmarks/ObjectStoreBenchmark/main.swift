@@ -51,7 +51,11 @@ func serverCPU() -> Double? {
     return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
+/// Phases to run (`BENCH_PHASES`, a comma list such as `large_put,large_get`); all by default.
+let phases = environment["BENCH_PHASES"].map { Set($0.split(separator: ",").map(String.init)) }
+
 @MainActor func timed(_ phase: String, _ body: () async throws -> Void) async throws {
+    guard phases?.contains(phase) ?? true else { return }
     let cpuBefore = serverCPU()
     let start = ContinuousClock.now
     try await body()

@@ -40,7 +40,12 @@ def server_cpu():
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+phases = set(os.environ["BENCH_PHASES"].split(",")) if os.environ.get("BENCH_PHASES") else None
+
+
 def timed(name, body):
+    if phases is not None and name not in phases:
+        return
     cpu = server_cpu()
     start = time.perf_counter()
     body()

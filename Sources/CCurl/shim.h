@@ -40,4 +40,17 @@ static inline CURLcode pl_curl_getinfo_double(CURL *h, CURLINFO info, double *va
 }
 /* Returned by a read callback to make libcurl fail the transfer. */
 static inline size_t pl_curl_readfunc_abort(void) { return CURL_READFUNC_ABORT; }
+/* Starts writing back bytes [offset, offset + count) of fd without waiting for them, so a
+   later fsync has little left to do (Linux's sync_file_range, declared here because glibc
+   shows it only under _GNU_SOURCE; elsewhere nothing). */
+#if defined(__linux__) && defined(__GLIBC__)
+#include <sys/types.h>
+extern int sync_file_range(int fd, __off64_t offset, __off64_t count, unsigned int flags);
+static inline int pl_start_writeback(int fd, long long offset, long long count) {
+    return sync_file_range(fd, offset, count, 2 /* SYNC_FILE_RANGE_WRITE */);
+}
+#else
+static inline int pl_start_writeback(int fd, long long offset, long long count) { return 0; }
+#endif
+
 #endif

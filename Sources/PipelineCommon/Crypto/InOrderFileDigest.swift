@@ -1,39 +1,84 @@
 import Foundation
-import Synchronization
 
-/// The SHA-256 of a file that is written in parts, in any order, computed front to back
-/// while later parts are still arriving: a finished part is hashed as soon as every part
-/// before it is, so little is left to hash when the last part lands. Blocking: call it
-/// from a pool thread.
-final class InOrderFileDigest: Sendable {
-    private struct State {
-        let hasher = SHA256()
-        var hashed: UInt64 = 0
-        /// Parts written but not yet hashed: start → end.
-        var waiting: [UInt64: UInt64] = [:]
-    }
+/// The SHA-256 of a file that is written in regions, in parallel and in any order,
+/// computed front to back while the regions are still arriving.
+///
+/// - A write at the front (the first byte not yet hashed) is hashed from memory as it is
+///   written, so a region that streams in while it is the front costs no second read.
+/// - Bytes written behind a gap are hashed from the file by ``catchUp()`` once the gap
+///   closes; whoever finishes a region calls it.
+/// - A region written again from its start (an HTTP retry) keeps what was hashed of it, as
+///   long as the bytes are the same ones (ranged GETs with `If-Match`). The region at offset
+///   0 starting again resets everything: its retry may carry another version of the object.
+///
+/// Writers call ``appended(_:at:region:)`` right after their bytes are in the file.
+/// ``catchUp()`` blocks: call it from a pool thread.
+public final class InOrderFileDigest: @unchecked Sendable {
+    // Everything below is guarded by `condition`; `hasher` is also used, outside the lock,
+    // by the one thread whose `catchingUp` is set.
+    private let condition = NSCondition()
+    private var hasher = SHA256()
+    /// Bytes 0..<hashed are in `hasher`.
+    private var hashed: UInt64 = 0
+    /// Region start → the end of what is written contiguously from it.
+    private var extents: [UInt64: UInt64] = [:]
+    private var catchingUp = false
 
     let path: String
-    private let state = Mutex(State())
 
-    init(path: String) { self.path = path }
+    public init(path: String) { self.path = path }
 
-    /// Records bytes `range` as written and hashes everything now contiguous from the front.
-    func written(_ range: Range<UInt64>) throws {
-        try state.withLock { state in
-            state.waiting[range.lowerBound] = range.upperBound
-            while let end = state.waiting.removeValue(forKey: state.hashed) {
-                let read = try MessageDigest.update([state.hasher], withFileAt: path, range: state.hashed..<end)
-                guard read == end - state.hashed else {
-                    throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: path])
-                }
-                state.hashed = end
-            }
+    /// A transfer into the region that starts at `region` is (re)starting.
+    func restart(region: UInt64) {
+        guard region == 0 else { return }
+        condition.lock()
+        defer { condition.unlock() }
+        while catchingUp { condition.wait() }
+        hasher = SHA256()
+        hashed = 0
+        extents[0] = nil
+    }
+
+    /// Records `bytes` as written at `offset`, in the region that starts at `region`, and
+    /// hashes them at once when they continue the front.
+    func appended(_ bytes: UnsafeRawBufferPointer, at offset: UInt64, region: UInt64) {
+        let end = offset + UInt64(bytes.count)
+        condition.lock()
+        defer { condition.unlock() }
+        extents[region] = max(extents[region] ?? region, end)
+        if !catchingUp, offset <= hashed, hashed < end {
+            hasher.update(UnsafeRawBufferPointer(rebasing: bytes[Int(hashed - offset)...]))
+            hashed = end
         }
     }
 
-    /// The digest of bytes `0..<length`; nil while some of them are not written yet.
-    func finalize(length: UInt64) -> [UInt8]? {
-        state.withLock { state in state.hashed == length ? state.hasher.finalize() : nil }
+    /// Hashes from the file every byte written contiguously past the front, waiting for
+    /// another thread's catch-up to finish first. Returns at the first byte not written yet.
+    func catchUp() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            while catchingUp { condition.wait() }
+            let front = hashed
+            guard let end = extents.first(where: { $0.key <= front && $0.value > front })?.value else { return }
+            catchingUp = true
+            condition.unlock()
+            let read = Result { try MessageDigest.update([hasher], withFileAt: path, range: front..<end) }
+            condition.lock()
+            catchingUp = false
+            condition.broadcast()
+            guard case .success(let count) = read, count == end - front else {
+                if case .failure(let error) = read { throw error }
+                throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: path])
+            }
+            hashed = end
+        }
+    }
+
+    /// The digest of bytes `0..<length`; nil while some of them are not hashed yet.
+    public func finalize(length: UInt64) -> [UInt8]? {
+        condition.lock()
+        defer { condition.unlock() }
+        return hashed == length && !catchingUp ? hasher.finalize() : nil
     }
 }

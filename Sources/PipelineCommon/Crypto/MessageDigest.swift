@@ -1,10 +1,17 @@
 import CCrypto
 import Foundation
 
+/// A digest fed bytes as they stream past, read once at the end.
+public protocol ByteDigest: AnyObject {
+    func update(_ bytes: UnsafeRawBufferPointer)
+    /// The digest. The object must not be used afterwards.
+    func finalize() -> [UInt8]
+}
+
 /// A streaming digest over libcrypto's EVP interface: feed bytes as they stream past with
 /// ``update(_:)``, read the digest once with ``finalize()``. It owns a C context, so it is a
 /// class used by one thread at a time. ``SHA256`` and ``MD5`` are its two uses.
-public class MessageDigest {
+public class MessageDigest: ByteDigest {
     private let context: OpaquePointer
 
     init(_ algorithm: OpaquePointer?, name: String) {
@@ -39,7 +46,7 @@ public class MessageDigest {
     /// 1 MiB chunks, and returns how many bytes there were. Throws a `CocoaError` naming the
     /// path and errno.
     @discardableResult
-    public static func update(_ digests: [MessageDigest], withFileAt path: String, range: Range<UInt64>? = nil)
+    public static func update(_ digests: [any ByteDigest], withFileAt path: String, range: Range<UInt64>? = nil)
         throws -> UInt64
     {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

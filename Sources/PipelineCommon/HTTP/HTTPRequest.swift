@@ -20,13 +20,18 @@ public struct HTTPRequest: Sendable {
     public var retryPolicy: RetryPolicy?
     /// Called from the transfer thread with bytes sent and received so far; keep it cheap.
     public var progress: (@Sendable (_ sent: Int64, _ received: Int64) -> Void)?
+    /// Called from the transfer thread when a final (not 1xx) response's status and headers
+    /// are in, before its body: to start work that needs only them. Again for each retry.
+    public var onResponseHead: (@Sendable (_ status: Int, _ headers: HTTPHeaders) -> Void)?
 
     public init(
         method: String = "GET", url: URL, headers: HTTPHeaders = [:], body: Body = .empty,
         timeout: Duration? = nil, retryPolicy: RetryPolicy? = nil,
-        progress: (@Sendable (_ sent: Int64, _ received: Int64) -> Void)? = nil
+        progress: (@Sendable (_ sent: Int64, _ received: Int64) -> Void)? = nil,
+        onResponseHead: (@Sendable (_ status: Int, _ headers: HTTPHeaders) -> Void)? = nil
     ) {
         self.progress = progress
+        self.onResponseHead = onResponseHead
         self.method = method.uppercased()
         self.url = url
         self.headers = headers
@@ -44,7 +49,8 @@ public enum HTTPResponseSink: Sendable {
     /// are kept in memory instead, so the file only ever holds a successful body. With
     /// `sha256`, the body's digest is computed as the bytes stream in.
     case file(path: String, sha256: Bool = false)
-    /// Written into an existing file at `offset` (neither created nor truncated), for
-    /// downloading the parts of one object in parallel.
-    case fileRegion(path: String, offset: UInt64)
+    /// Written into the file at `offset` (created if missing, never truncated), and
+    /// fsynced, for downloading the parts of one object in parallel. The bytes are handed to
+    /// `digest` as they are written, so the whole file can be hashed while its parts arrive.
+    case fileRegion(path: String, offset: UInt64, digest: InOrderFileDigest? = nil)
 }

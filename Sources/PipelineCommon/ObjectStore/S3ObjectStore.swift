@@ -9,7 +9,9 @@ import Synchronization
 /// Path-style addressing for custom endpoints, virtual-hosted on AWS. Uploads are signed
 /// with the payload's SHA-256 (so the server verifies the bytes) and record it as
 /// `x-amz-meta-sha256`; objects over the multipart threshold go up in parallel parts, with
-/// bounded memory, and the upload is aborted on any failure so nothing is left behind.
+/// bounded memory, each part also carrying its CRC-32 as the AWS SDKs send it, and the
+/// upload is aborted on any failure so nothing is left behind. Downloads are verified
+/// against `x-amz-meta-sha256`.
 public struct S3ObjectStore: ObjectStore {
     public struct Multipart: Sendable {
         /// Objects of at least this many bytes are uploaded in parts.
@@ -87,12 +89,21 @@ public struct S3ObjectStore: ObjectStore {
     private func send(
         _ method: String, _ url: URL, headers: HTTPHeaders = [:], body: HTTPRequest.Body = .empty,
         payloadHash: String = SigV4Signer.emptyPayloadHash, sink: HTTPResponseSink = .memory(),
-        operation: String, key: String?, progress: (@Sendable (Int64, Int64) -> Void)? = nil
+        operation: String, key: String?, progress: (@Sendable (Int64, Int64) -> Void)? = nil,
+        onHead: (@Sendable (Int, HTTPHeaders) -> Void)? = nil, largeBody: Bool = false
     ) async throws -> HTTPResponse {
-        let signed = signer.signHeaders(method: method, url: url, headers: headers, payloadHash: payloadHash)
+        var signed = signer.signHeaders(method: method, url: url, headers: headers, payloadHash: payloadHash)
+        if largeBody {
+            // As botocore does for bodies of 1 MiB and more: the server can refuse the request (a
+            // bad signature, a redirect, SlowDown) before the body is sent, and takes it when it
+            // is ready to. Not signed, as the SDKs leave it, since proxies may drop it.
+            signed.add("Expect", "100-continue")
+        }
         do {
             return try await http.execute(
-                HTTPRequest(method: method, url: url, headers: signed, body: body, progress: progress), sink: sink)
+                HTTPRequest(
+                    method: method, url: url, headers: signed, body: body, progress: progress, onResponseHead: onHead),
+                sink: sink)
         } catch let error as HTTPClientError {
             throw ObjectStoreError(
                 kind: .transport, operation: operation, location: where_(key), message: "\(error)")
@@ -144,98 +155,163 @@ public struct S3ObjectStore: ObjectStore {
     ///
     /// A whole object is fetched with a ranged GET of its first part, which also tells its
     /// size (as the AWS CRT's auto-ranged GET does): an object of one part comes in that one
-    /// request; a larger one has its other parts follow in parallel ranged GETs (`If-Match`
-    /// on the first part's ETag, so a concurrent overwrite cannot tear the file), and the
-    /// file is then hashed once.
+    /// request. For a larger one, the other parts start in parallel ranged GETs as soon as
+    /// the first response's headers are in, with `If-Match` on its ETag so a concurrent
+    /// overwrite cannot tear the file. The file is hashed front to back as the parts arrive
+    /// (``InOrderFileDigest``), so little is left to hash after the last byte.
     public func get(
         _ key: String, to path: String, range: Range<UInt64>?, progress: (@Sendable (_ received: UInt64) -> Void)?
     ) async throws -> DownloadResult {
-        let received = ByteCounter()
-        func reporter(_ base: UInt64) -> (@Sendable (Int64, Int64) -> Void)? {
-            guard let progress else { return nil }
-            return { _, now in progress(base + UInt64(max(0, now))) }
+        if let range { return try await getRange(key, to: path, range: range, progress: progress) }
+        let digest = InOrderFileDigest(path: path)
+        let plan = OneShot<RestOfObject?>()
+        let received = ReceivedBytes(progress)
+        do {
+            async let firstResponse = firstPart(key, to: path, digest: digest, plan: plan, received: received)
+            let rest = await plan.value
+            async let restDone: Void = downloadRest(key, to: path, rest, digest: digest, received: received)
+            let response = try await firstResponse
+            guard response.isSuccess else { throw failure(response, operation: "GetObject", key: key) }
+            try checkLength(response, key: key)
+            let total =
+                response.status == 206
+                ? Self.objectSize(contentRange: response.headers["Content-Range"]) ?? response.bytesWritten
+                : response.bytesWritten
+            if let rest {
+                // A retried first request may have met another version of the object.
+                guard total == rest.total, response.status == 206, response.headers["ETag"] == rest.etag else {
+                    throw ObjectStoreError(
+                        kind: .integrity, operation: "GetObject", location: where_(key), code: "PreconditionFailed",
+                        message: "the object changed while it was being downloaded; retry")
+                }
+                try await restDone
+            } else {
+                try await restDone
+                if total > response.bytesWritten {
+                    // The first response's headers did not announce more parts, but its body says so.
+                    try await downloadRest(
+                        key, to: path,
+                        RestOfObject(from: response.bytesWritten, total: total, etag: response.headers["ETag"]),
+                        digest: digest, received: received)
+                }
+            }
+            // A retried first request, or a file that was there before, may be longer.
+            guard truncate(path, off_t(total)) == 0 else {
+                throw ObjectStoreError(
+                    kind: .local, operation: "GetObject", location: where_(key),
+                    message: "cannot size \(path): \(String(cString: strerror(errno)))")
+            }
+            try await BlockingPools.files.runIfActive { try digest.catchUp() }
+            guard let bytes = digest.finalize(length: total) else {
+                throw ObjectStoreError(
+                    kind: .local, operation: "GetObject", location: where_(key),
+                    message: "\(path) was not hashed to its end")
+            }
+            let info = info(key: key, headers: response.headers, size: total)
+            let sha256 = Hex.encode(bytes)
+            if let expected = info.sha256, expected != sha256 {
+                throw ObjectStoreError(
+                    kind: .integrity, operation: "GetObject", location: where_(key),
+                    message: "stored SHA-256 \(expected) but received bytes hash to \(sha256)")
+            }
+            return DownloadResult(info: info, bytesWritten: total, sha256: sha256)
+        } catch {
+            unlink(path)
+            throw error
         }
-        let requested = range ?? 0..<multipart.partSize
-        guard !requested.isEmpty else {
+    }
+
+    /// The bytes of an object after its first part, as the first response's headers told them.
+    struct RestOfObject: Sendable {
+        var from: UInt64
+        var total: UInt64
+        var etag: String?
+    }
+
+    /// The first part of a whole-object GET. Its headers settle `plan`: the rest of the
+    /// object when it has more parts, nil otherwise (also when the request fails).
+    private func firstPart(
+        _ key: String, to path: String, digest: InOrderFileDigest, plan: OneShot<RestOfObject?>,
+        received: ReceivedBytes
+    ) async throws -> HTTPResponse {
+        defer { plan.set(nil) }
+        let partSize = multipart.partSize
+        var response = try await send(
+            "GET", objectURL(key), headers: ["Range": "bytes=0-\(partSize - 1)"],
+            sink: .fileRegion(path: path, offset: 0, digest: digest), operation: "GetObject", key: key,
+            progress: { _, now in received.first(UInt64(max(0, now))) },
+            onHead: { status, headers in
+                guard status == 206, let total = Self.objectSize(contentRange: headers["Content-Range"]) else { return }
+                plan.set(total > partSize ? RestOfObject(from: partSize, total: total, etag: headers["ETag"]) : nil)
+            })
+        if response.status == 416 {
+            // An empty object has no byte 0: ask for it whole.
+            response = try await send(
+                "GET", objectURL(key), sink: .fileRegion(path: path, offset: 0, digest: digest),
+                operation: "GetObject", key: key)
+        }
+        return response
+    }
+
+    /// The object size in a Content-Range header (`bytes 0-9/1234`).
+    static func objectSize(contentRange: String?) -> UInt64? {
+        contentRange?.split(separator: "/").last.flatMap { UInt64($0) }
+    }
+
+    /// Bytes `range` of `key` in one request, hashed as they stream in (not verified: the
+    /// stored SHA-256 is of the whole object).
+    private func getRange(
+        _ key: String, to path: String, range: Range<UInt64>, progress: (@Sendable (_ received: UInt64) -> Void)?
+    ) async throws -> DownloadResult {
+        guard !range.isEmpty else {
             throw ObjectStoreError(
                 kind: .service, operation: "GetObject", location: where_(key), code: "InvalidRange",
                 message: "empty range")
         }
-        var response = try await send(
-            "GET", objectURL(key), headers: ["Range": "bytes=\(requested.lowerBound)-\(requested.upperBound - 1)"],
-            sink: .file(path: path, sha256: true), operation: "GetObject", key: key, progress: reporter(0))
-        if range == nil, response.status == 416 {
-            // An empty object has no byte 0: ask for it whole.
-            response = try await send(
-                "GET", objectURL(key), sink: .file(path: path, sha256: true), operation: "GetObject", key: key)
-        }
+        let response = try await send(
+            "GET", objectURL(key), headers: ["Range": "bytes=\(range.lowerBound)-\(range.upperBound - 1)"],
+            sink: .file(path: path, sha256: true), operation: "GetObject", key: key,
+            progress: Self.receiveProgress(progress))
         guard response.isSuccess else { throw failure(response, operation: "GetObject", key: key) }
-        // The object's size is the total of Content-Range (`bytes 0-9/1234`), or the body for a 200.
+        do {
+            try checkLength(response, key: key)
+        } catch {
+            unlink(path)
+            throw error
+        }
         let total =
             response.headers["Content-Range"].flatMap { $0.split(separator: "/").last.flatMap { UInt64($0) } }
             ?? response.bytesWritten
+        return DownloadResult(
+            info: info(key: key, headers: response.headers, size: total), bytesWritten: response.bytesWritten,
+            sha256: Hex.encode(response.sha256 ?? []))
+    }
+
+    /// A body shorter or longer than its Content-Length is not what the server sent.
+    private func checkLength(_ response: HTTPResponse, key: String) throws {
         if let expected = response.headers["Content-Length"].flatMap({ UInt64($0) }), expected != response.bytesWritten
         {
-            unlink(path)
             throw ObjectStoreError(
                 kind: .integrity, operation: "GetObject", location: where_(key),
                 message: "expected \(expected) bytes but received \(response.bytesWritten)")
         }
-        let info = info(key: key, headers: response.headers, size: total)
-        var digest = Hex.encode(response.sha256 ?? [])
-        var written = response.bytesWritten
-        if range == nil, response.status == 206, total > response.bytesWritten {
-            do {
-                _ = received.add(response.bytesWritten)
-                // The file is hashed front to back while its later parts arrive.
-                let fileDigest = InOrderFileDigest(path: path)
-                let first = response.bytesWritten
-                async let firstHashed: Void = BlockingPools.files.runIfActive { try fileDigest.written(0..<first) }
-                try await downloadRest(
-                    key, to: path, from: first, total: total, etag: response.headers["ETag"],
-                    received: received, digest: fileDigest, progress: progress)
-                try await firstHashed
-                guard let bytes = fileDigest.finalize(length: total) else {
-                    throw ObjectStoreError(
-                        kind: .local, operation: "GetObject", location: where_(key),
-                        message: "\(path) was not hashed to its end")
-                }
-                digest = Hex.encode(bytes)
-                written = total
-            } catch {
-                unlink(path)
-                throw error
-            }
-        }
-        if range == nil, let expected = info.sha256, expected != digest {
-            unlink(path)
-            throw ObjectStoreError(
-                kind: .integrity, operation: "GetObject", location: where_(key),
-                message: "stored SHA-256 \(expected) but received bytes hash to \(digest)")
-        }
-        return DownloadResult(info: info, bytesWritten: written, sha256: digest)
     }
 
-    /// Fetches bytes `start..<total` of `key` into `path` in parallel parts, handing each
-    /// finished part to `digest`.
+    /// Fetches `rest` of `key` (nothing when nil) into `path` in parallel parts, each handing
+    /// its bytes to `digest` as they are written.
     private func downloadRest(
-        _ key: String, to path: String, from start: UInt64, total: UInt64, etag: String?, received: ByteCounter,
-        digest: InOrderFileDigest, progress: (@Sendable (UInt64) -> Void)?
+        _ key: String, to path: String, _ rest: RestOfObject?, digest: InOrderFileDigest, received: ReceivedBytes
     ) async throws {
-        guard truncate(path, off_t(total)) == 0 else {
-            throw ObjectStoreError(
-                kind: .local, operation: "GetObject", location: where_(key),
-                message: "cannot size \(path): \(String(cString: strerror(errno)))")
-        }
+        guard let rest else { return }
         let partSize = multipart.partSize
-        let offsets = Array(stride(from: start, to: total, by: Int(partSize)))
+        let offsets = Array(stride(from: rest.from, to: rest.total, by: Int(partSize)))
         _ = try await concurrentMap(count: offsets.count, limit: multipart.concurrency) { [self] index in
             let offset = offsets[index]
-            let end = min(offset + partSize, total)
+            let end = min(offset + partSize, rest.total)
             var headers: HTTPHeaders = ["Range": "bytes=\(offset)-\(end - 1)"]
-            if let etag { headers.add("If-Match", etag) }
+            if let etag = rest.etag { headers.add("If-Match", etag) }
             let response = try await send(
-                "GET", objectURL(key), headers: headers, sink: .fileRegion(path: path, offset: offset),
+                "GET", objectURL(key), headers: headers, sink: .fileRegion(path: path, offset: offset, digest: digest),
                 operation: "GetObject", key: key)
             guard response.status == 206, response.bytesWritten == end - offset else {
                 if response.status == 412 {
@@ -251,8 +327,9 @@ public struct S3ObjectStore: ObjectStore {
                     )
                     : failure(response, operation: "GetObject", key: key)
             }
-            progress?(received.add(end - offset))
-            try await BlockingPools.files.runIfActive { try digest.written(offset..<end) }
+            received.part(end - offset)
+            // This part may close the gap in front of the parts after it.
+            try await BlockingPools.files.runIfActive { try digest.catchUp() }
         }
     }
 
@@ -308,7 +385,7 @@ public struct S3ObjectStore: ObjectStore {
         let headers: HTTPHeaders = ["Content-Type": type, "x-amz-meta-sha256": sha256]
         let response = try await send(
             "PUT", objectURL(key), headers: headers, body: body, payloadHash: sha256, operation: "PutObject", key: key,
-            progress: progress)
+            progress: progress, largeBody: size >= Self.largeBody)
         guard response.isSuccess else { throw failure(response, operation: "PutObject", key: key) }
         return ObjectInfo(
             key: key, size: size, etag: Self.unquote(response.headers["ETag"] ?? ""), lastModified: nil,
@@ -424,6 +501,11 @@ public struct S3ObjectStore: ObjectStore {
         }
     }
 
+    /// The upload declares CRC-32 checksums (`x-amz-checksum-algorithm`) and each part
+    /// carries its own, which S3 checks as the part arrives and keeps as the object's
+    /// composite checksum: this is the AWS SDKs' default, and without it S3 (and moto) compute
+    /// a full-object CRC-64 over the assembled object when it completes.
+    ///
     /// Each part's SHA-256 signs its request. When the caller did not give the whole file's
     /// SHA-256 (for the metadata), the parts' are computed on one pool thread while another
     /// computes it, so every part can go as soon as the upload is created; otherwise each part
@@ -436,7 +518,7 @@ public struct S3ObjectStore: ObjectStore {
         let partSize = multipart.partSize
         let parts = stride(from: UInt64(0), to: size, by: Int(partSize)).map { $0..<min($0 + partSize, size) }
         let sha256: String
-        let digests: [String]?
+        let digests: [PartDigest]?
         if let known {
             (sha256, digests) = (known, nil)
         } else {
@@ -448,19 +530,21 @@ public struct S3ObjectStore: ObjectStore {
         }
         let type = contentType ?? "application/octet-stream"
         let created = try await send(
-            "POST", objectURL(key, query: "uploads="), headers: ["Content-Type": type, "x-amz-meta-sha256": sha256],
+            "POST", objectURL(key, query: "uploads="),
+            headers: ["Content-Type": type, "x-amz-meta-sha256": sha256, "x-amz-checksum-algorithm": "CRC32"],
             operation: "CreateMultipartUpload", key: key)
         guard created.isSuccess, let uploadId = S3XMLElement.parse(created.body)?.value("UploadId") else {
             throw failure(created, operation: "CreateMultipartUpload", key: key)
         }
         logger.debug("multipart upload started", metadata: ["key": "\(fullKey(key))", "size": "\(size)"])
         do {
-            let etags = try await uploadParts(
+            let uploaded = try await uploadParts(
                 key, path: path, parts: parts, digests: digests, uploadId: uploadId, progress: progress)
             let body =
                 "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-                + etags.enumerated().map {
-                    "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\"\($0.element)\"</ETag></Part>"
+                + uploaded.enumerated().map {
+                    "<Part><ChecksumCRC32>\($0.element.crc32)</ChecksumCRC32><ETag>\"\($0.element.etag)\"</ETag>"
+                        + "<PartNumber>\($0.offset + 1)</PartNumber></Part>"
                 }
                 .joined() + "</CompleteMultipartUpload>"
             let data = Data(body.utf8)
@@ -492,15 +576,16 @@ public struct S3ObjectStore: ObjectStore {
         }
     }
 
-    /// Uploads every part, at most `concurrency` at once, and returns their ETags in order.
+    /// Uploads every part, at most `concurrency` at once, and returns their ETags and CRC-32s
+    /// in order.
     private func uploadParts(
-        _ key: String, path: String, parts: [Range<UInt64>], digests: [String]?, uploadId: String,
+        _ key: String, path: String, parts: [Range<UInt64>], digests: [PartDigest]?, uploadId: String,
         progress: (@Sendable (UInt64) -> Void)?
-    ) async throws -> [String] {
+    ) async throws -> [(etag: String, crc32: String)] {
         let sent = ByteCounter()
         return try await concurrentMap(count: parts.count, limit: multipart.concurrency) { [self] index in
             let part = parts[index]
-            let digest: String
+            let digest: PartDigest
             if let digests {
                 digest = digests[index]
             } else {
@@ -512,9 +597,10 @@ public struct S3ObjectStore: ObjectStore {
             let response: HTTPResponse
             do {
                 response = try await send(
-                    "PUT", objectURL(key, query: query),
+                    "PUT", objectURL(key, query: query), headers: ["x-amz-checksum-crc32": digest.crc32],
                     body: .file(path: path, offset: part.lowerBound, length: UInt64(part.count)),
-                    payloadHash: digest, operation: "UploadPart", key: key)
+                    payloadHash: digest.sha256, operation: "UploadPart", key: key,
+                    largeBody: UInt64(part.count) >= Self.largeBody)
             } catch let error as ObjectStoreError where error.kind == .transport {
                 // A file that shrank since it was hashed cannot fill the part.
                 var status = stat()
@@ -527,17 +613,26 @@ public struct S3ObjectStore: ObjectStore {
                 throw failure(response, operation: "UploadPart", key: key)
             }
             progress?(sent.add(UInt64(part.count)))
-            return Self.unquote(etag)
+            return (Self.unquote(etag), digest.crc32)
         }
     }
 
-    /// The SHA-256 of bytes `part` of the file, which must all still be there.
-    private func partDigest(_ key: String, path: String, part: Range<UInt64>, number: Int) throws -> String {
-        let hasher = SHA256()
-        guard try MessageDigest.update([hasher], withFileAt: path, range: part) == part.count else {
+    /// What a part's request carries: its SHA-256 (hex), which signs it, and its CRC-32
+    /// (base64), which S3 checks and keeps as the part's checksum, as the AWS SDKs send it.
+    struct PartDigest: Sendable {
+        var sha256: String
+        var crc32: String
+    }
+
+    /// The digests of bytes `part` of the file, which must all still be there, read once.
+    private func partDigest(_ key: String, path: String, part: Range<UInt64>, number: Int) throws -> PartDigest {
+        let sha256 = SHA256()
+        let crc32 = CRC32()
+        guard try MessageDigest.update([sha256, crc32], withFileAt: path, range: part) == part.count else {
             throw changedDuringUpload(key, path: path, part: number)
         }
-        return Hex.encode(hasher.finalize())
+        return PartDigest(
+            sha256: Hex.encode(sha256.finalize()), crc32: Data(crc32.finalize()).base64EncodedString())
     }
 
     private func changedDuringUpload(_ key: String, path: String, part: Int) -> ObjectStoreError {
@@ -547,6 +642,17 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     // MARK: - Helpers
+
+    /// A transfer's progress callback reporting the bytes received to `progress`.
+    private static func receiveProgress(_ progress: (@Sendable (UInt64) -> Void)?) -> (
+        @Sendable (Int64, Int64) -> Void
+    )? {
+        guard let progress else { return nil }
+        return { _, received in progress(UInt64(max(0, received))) }
+    }
+
+    /// Bodies of this many bytes or more are sent with `Expect: 100-continue`.
+    static let largeBody: UInt64 = 1 << 20
 
     private func info(key: String, headers: HTTPHeaders, size: UInt64?) -> ObjectInfo {
         ObjectInfo(
@@ -567,6 +673,33 @@ public struct S3ObjectStore: ObjectStore {
     /// S3's `encoding-type=url` is form encoding: `+` is a space, `%2B` a plus.
     static func formDecode(_ text: String) -> String {
         URIEncoding.percentDecode(text.replacingOccurrences(of: "+", with: " "))
+    }
+}
+
+/// Bytes of one object received so far, by its first part as it streams in and by the other
+/// parts as each finishes, for progress reports.
+final class ReceivedBytes: Sendable {
+    private let counts = Mutex<(first: UInt64, parts: UInt64)>((0, 0))
+    private let progress: (@Sendable (UInt64) -> Void)?
+
+    init(_ progress: (@Sendable (UInt64) -> Void)?) { self.progress = progress }
+
+    func first(_ bytes: UInt64) {
+        guard let progress else { return }
+        progress(
+            counts.withLock {
+                $0.first = bytes
+                return $0.first + $0.parts
+            })
+    }
+
+    func part(_ bytes: UInt64) {
+        guard let progress else { return }
+        progress(
+            counts.withLock {
+                $0.parts += bytes
+                return $0.first + $0.parts
+            })
     }
 }
 

@@ -105,15 +105,55 @@ struct DigestTests {
         try data.write(to: URL(fileURLWithPath: path))
         let digest = InOrderFileDigest(path: path)
         let size = UInt64(data.count)
-        // Parts finish out of order: nothing can be hashed until the front one lands.
-        try digest.written(2 << 20..<size)
-        try digest.written(1 << 20..<2 << 20)
+        func write(_ range: Range<Int>, region: Int) {
+            data[range].withUnsafeBytes { digest.appended($0, at: UInt64(range.lowerBound), region: UInt64(region)) }
+        }
+        // The parts behind the front land first: they wait in the file.
+        write(2 << 20..<(2 << 20) + 1000, region: 2 << 20)
+        write((2 << 20) + 1000..<Int(size), region: 2 << 20)
+        write(1 << 20..<2 << 20, region: 1 << 20)
+        try digest.catchUp()
         #expect(digest.finalize(length: size) == nil, "the front part is not written yet")
-        try digest.written(0..<1 << 20)
+        // The front part streams in and is hashed as it comes; then the gap behind it closes.
+        write(0..<4096, region: 0)
+        write(4096..<1 << 20, region: 0)
+        #expect(digest.finalize(length: size) == nil, "the parts behind the front are not caught up yet")
+        try digest.catchUp()
         #expect(digest.finalize(length: size) == SHA256.hash(data))
         // A ranged read of the same file agrees with hashing the bytes in memory.
         let middle = SHA256()
         #expect(try MessageDigest.update([middle], withFileAt: path, range: 1000..<2_000_000) == 1_999_000)
         #expect(middle.finalize() == SHA256.hash(data[1000..<2_000_000]))
+    }
+
+    @Test func aRetriedRegionKeepsWhatItHashedButARetriedFrontStartsOver() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("retried.bin")
+        let data = Data((0..<(2 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 40503 >> 7) })
+        try data.write(to: URL(fileURLWithPath: path))
+        let digest = InOrderFileDigest(path: path)
+        func write(_ bytes: Data, at offset: Int, region: Int) {
+            bytes.withUnsafeBytes { digest.appended($0, at: UInt64(offset), region: UInt64(region)) }
+        }
+        // A first attempt at the front brought another version of the object, then failed.
+        write(Data(repeating: 0xEE, count: 5000), at: 0, region: 0)
+        digest.restart(region: 0)
+        write(data[0..<(1 << 20)], at: 0, region: 0)
+        // The second part is sent twice from its start (ranged GETs with If-Match: the same bytes).
+        write(data[(1 << 20)..<(1 << 20) + 300_000], at: 1 << 20, region: 1 << 20)
+        digest.restart(region: 1 << 20)
+        write(data[(1 << 20)...], at: 1 << 20, region: 1 << 20)
+        try digest.catchUp()
+        #expect(digest.finalize(length: UInt64(data.count)) == SHA256.hash(data))
+    }
+
+    @Test func crc32IsTheChecksumS3Keeps() throws {
+        // The CRC-32 check value (ISO-HDLC) and S3's base64 of its 4 big-endian bytes.
+        let crc = CRC32()
+        Data("1234".utf8).withUnsafeBytes { crc.update($0) }
+        Data("56789".utf8).withUnsafeBytes { crc.update($0) }
+        #expect(crc.finalize() == [0xCB, 0xF4, 0x39, 0x26])
+        #expect(Data(CRC32().finalize()).base64EncodedString() == "AAAAAA==")
     }
 }
