@@ -2,24 +2,39 @@ import Foundation
 import Synchronization
 
 /// A bare HTTP/1.1 server on 127.0.0.1 that answers each request as scripted: with a
-/// canned response, or by dropping the connection without a word, which a framework server
-/// cannot be made to do. Every connection serves one request and is closed.
+/// canned response, by dropping the connection without a word, or by cutting a response
+/// off in the middle of its body, which a framework server cannot be made to do. Every
+/// connection serves one request and is closed.
 final class ScriptedTCPServer: Sendable {
     enum Step: Sendable {
         case drop
         case respond(status: Int, headers: [(String, String)], body: String)
+        /// `body` announced whole by Content-Length, but the connection closes after its first
+        /// `cutAfter` bytes (all of it when nil).
+        case respondBytes(status: Int, headers: [(String, String)], body: [UInt8], cutAfter: Int?)
     }
 
     let port: Int
     private let listener: Int32
     private let script: Mutex<[Step]>
     private let fallback: Step
+    private let handler: (@Sendable (_ head: String) -> Step)?
     let requests = Mutex<[String]>([])
 
     /// Serves `script` in order, then `fallback` for every later request.
-    init(script: [Step], fallback: Step) throws {
+    convenience init(script: [Step], fallback: Step) throws {
+        try self.init(script: script, fallback: fallback, handler: nil)
+    }
+
+    /// Answers each request as `handler` says from its request line and headers.
+    convenience init(handler: @escaping @Sendable (_ head: String) -> Step) throws {
+        try self.init(script: [], fallback: .drop, handler: handler)
+    }
+
+    private init(script: [Step], fallback: Step, handler: (@Sendable (String) -> Step)?) throws {
         self.script = Mutex(script)
         self.fallback = fallback
+        self.handler = handler
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.listener = listener
         var yes: Int32 = 1
@@ -50,21 +65,34 @@ final class ScriptedTCPServer: Sendable {
         while true {
             let connection = accept(listener, nil, nil)
             guard connection >= 0 else { return }
-            let request = readRequest(connection)
-            requests.withLock { $0.append(request) }
-            let step = script.withLock { $0.isEmpty ? fallback : $0.removeFirst() }
-            if case .respond(let status, let headers, let body) = step {
-                var text = "HTTP/1.1 \(status) Scripted\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n"
-                for (name, value) in headers { text += "\(name): \(value)\r\n" }
-                text += "\r\n" + body
-                let bytes = Array(text.utf8)
-                _ = bytes.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let head = readRequest(connection)
+            requests.withLock { $0.append(head.components(separatedBy: "\r\n").first ?? head) }
+            let step = handler?(head) ?? script.withLock { $0.isEmpty ? fallback : $0.removeFirst() }
+            switch step {
+            case .drop: break
+            case .respond(let status, let headers, let body):
+                respond(connection, status: status, headers: headers, body: Array(body.utf8), cutAfter: nil)
+            case .respondBytes(let status, let headers, let body, let cutAfter):
+                respond(connection, status: status, headers: headers, body: body, cutAfter: cutAfter)
             }
             close(connection)
         }
     }
 
-    /// Reads the request line, headers and a Content-Length body; returns the request line.
+    private func respond(_ connection: Int32, status: Int, headers: [(String, String)], body: [UInt8], cutAfter: Int?) {
+        var text = "HTTP/1.1 \(status) Scripted\r\nContent-Length: \(body.count)\r\nConnection: close\r\n"
+        for (name, value) in headers { text += "\(name): \(value)\r\n" }
+        let bytes = Array((text + "\r\n").utf8) + body.prefix(cutAfter ?? body.count)
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { return }
+            sent += n
+        }
+    }
+
+    /// Reads the request line, headers and a Content-Length body; returns the request line
+    /// and headers.
     private func readRequest(_ connection: Int32) -> String {
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -83,6 +111,7 @@ final class ScriptedTCPServer: Sendable {
                 needed = end + length
             }
         }
-        return String(decoding: data.prefix { $0 != 13 }, as: UTF8.self)
+        let end = data.firstRange(of: Array("\r\n\r\n".utf8))?.lowerBound ?? data.count
+        return String(decoding: data[0..<end], as: UTF8.self)
     }
 }
