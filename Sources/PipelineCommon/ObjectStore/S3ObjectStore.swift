@@ -508,7 +508,7 @@ public struct S3ObjectStore: ObjectStore {
     ///
     /// Each part's SHA-256 signs its request. When the caller did not give the whole file's
     /// SHA-256 (for the metadata), the parts' are computed on one pool thread while another
-    /// computes it, so every part can go as soon as the upload is created; otherwise each part
+    /// computes it, so parts can go as soon as the upload is created; otherwise each part
     /// hashes itself as its turn comes. Parts are streamed from the file, so memory stays at
     /// libcurl's buffers whatever the part size.
     private func multipartUpload(
@@ -517,16 +517,25 @@ public struct S3ObjectStore: ObjectStore {
     ) async throws -> ObjectInfo {
         let partSize = multipart.partSize
         let parts = stride(from: UInt64(0), to: size, by: Int(partSize)).map { $0..<min($0 + partSize, size) }
+        // Without the caller's SHA-256, one pool thread hashes the whole file for the metadata
+        // while another hashes the parts in order, handing each over as it is done.
+        let handedOver = known == nil ? parts.map { _ in OneShot<Result<PartDigest, any Error>>() } : []
+        async let partsHashed: Void = hashParts(key, path: path, parts: parts, into: handedOver)
         let sha256: String
-        let digests: [PartDigest]?
         if let known {
-            (sha256, digests) = (known, nil)
+            sha256 = known
         } else {
-            async let partDigests = BlockingPools.files.runIfActive { [self] in
-                try parts.indices.map { try partDigest(key, path: path, part: parts[$0], number: $0 + 1) }
-            }
             sha256 = try await BlockingPools.files.runIfActive { Hex.encode(try SHA256.hash(fileAtPath: path)) }
-            digests = try await partDigests
+        }
+        let digest: @Sendable (Int) async throws -> PartDigest
+        if handedOver.isEmpty {
+            digest = { [self] index in
+                try await BlockingPools.files.runIfActive { [self] in
+                    try partDigest(key, path: path, part: parts[index], number: index + 1)
+                }
+            }
+        } else {
+            digest = { index in try await handedOver[index].value.get() }
         }
         let type = contentType ?? "application/octet-stream"
         let created = try await send(
@@ -539,7 +548,8 @@ public struct S3ObjectStore: ObjectStore {
         logger.debug("multipart upload started", metadata: ["key": "\(fullKey(key))", "size": "\(size)"])
         do {
             let uploaded = try await uploadParts(
-                key, path: path, parts: parts, digests: digests, uploadId: uploadId, progress: progress)
+                key, path: path, parts: parts, digest: digest, uploadId: uploadId, progress: progress)
+            await partsHashed
             let body =
                 "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
                 + uploaded.enumerated().map {
@@ -579,20 +589,14 @@ public struct S3ObjectStore: ObjectStore {
     /// Uploads every part, at most `concurrency` at once, and returns their ETags and CRC-32s
     /// in order.
     private func uploadParts(
-        _ key: String, path: String, parts: [Range<UInt64>], digests: [PartDigest]?, uploadId: String,
-        progress: (@Sendable (UInt64) -> Void)?
+        _ key: String, path: String, parts: [Range<UInt64>],
+        digest: @escaping @Sendable (Int) async throws -> PartDigest,
+        uploadId: String, progress: (@Sendable (UInt64) -> Void)?
     ) async throws -> [(etag: String, crc32: String)] {
         let sent = ByteCounter()
         return try await concurrentMap(count: parts.count, limit: multipart.concurrency) { [self] index in
             let part = parts[index]
-            let digest: PartDigest
-            if let digests {
-                digest = digests[index]
-            } else {
-                digest = try await BlockingPools.files.runIfActive { [self] in
-                    try partDigest(key, path: path, part: part, number: index + 1)
-                }
-            }
+            let digest = try await digest(index)
             let query = "partNumber=\(index + 1)&uploadId=" + URIEncoding.encode(uploadId, keepSlash: false)
             let response: HTTPResponse
             do {
@@ -622,6 +626,23 @@ public struct S3ObjectStore: ObjectStore {
     struct PartDigest: Sendable {
         var sha256: String
         var crc32: String
+    }
+
+    /// Hashes every part in order on one pool thread, setting each part's slot as it is done;
+    /// on a failure every slot not yet set gets it. Nothing to do without slots.
+    private func hashParts(
+        _ key: String, path: String, parts: [Range<UInt64>], into slots: [OneShot<Result<PartDigest, any Error>>]
+    ) async {
+        guard !slots.isEmpty else { return }
+        do {
+            try await BlockingPools.files.runIfActive { [self] in
+                for index in parts.indices {
+                    slots[index].set(.success(try partDigest(key, path: path, part: parts[index], number: index + 1)))
+                }
+            }
+        } catch {
+            for slot in slots { slot.set(.failure(error)) }
+        }
     }
 
     /// The digests of bytes `part` of the file, which must all still be there, read once.
