@@ -6,7 +6,7 @@
 #   normalize: 3 sizes x JPEG and WebP of 24-megapixel JPEGs and real photographs, the libvips
 #              resizer vs vipsthumbnail once per output vs a Pillow script, with peak memory
 # BENCH=objects, BENCH=manifest or BENCH=normalize runs one part (a comma list runs several).
-# BENCH_PHASES=large_put,large_get (small_put, small_get, large_put, large_put_known, large_get)
+# BENCH_PHASES=large_put,large_get (small_put, small_get, large_put, large_put_known, large_get, large_get_key)
 # runs only those phases of the object-store part, e.g. to profile one.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -60,11 +60,12 @@ small = int(os.environ.get("BENCH_SMALL_COUNT", "2000")); large = int(os.environ
 mib = int(os.environ.get("BENCH_LARGE_MIB", "64"))
 rows = [("PUT 1 KiB", "small_put", small, small / 1024), ("GET 1 KiB", "small_get", small, small / 1024),
         (f"PUT {mib} MiB", "large_put", large, large * mib), (f"GET {mib} MiB", "large_get", large, large * mib),
-        (f"PUT {mib} MiB*", "large_put_known", large, large * mib)]
+        (f"PUT {mib} MiB*", "large_put_known", large, large * mib),
+        (f"GET {mib} MiB†", "large_get_key", large, large * mib)]
 print(f"\nObject store against moto's S3 server (signatures checked), same run, median of {len(swift_runs)} rounds")
 print(f"{'operation':<12} {'count':>6} | {'swift ops/s':>11} {'MiB/s':>8} {'srv CPU':>7} | {'boto3 ops/s':>11} {'MiB/s':>8} {'srv CPU':>7} | {'ratio':>6}")
 for name, key, count, size in rows:
-    peer = "large_put" if key == "large_put_known" else key
+    peer = {"large_put_known": "large_put", "large_get_key": "large_get"}.get(key, key)
     s, b = median(swift_runs, key), median(boto_runs, peer)
     scpu, bcpu = median(swift_runs, key + "_server_cpu"), median(boto_runs, peer + "_server_cpu")
     cpu = lambda v: f"{v:>6.2f}s" if v is not None else f"{'-':>7}"
@@ -72,6 +73,8 @@ for name, key, count, size in rows:
 print("ratio = boto3 time / this client's time (above 1: this client is faster); srv CPU = the server's CPU seconds")
 print("This client also hashes every object whole (x-amz-meta-sha256 on PUT, verified on GET); boto3 does not.")
 print(f"* PUT {mib} MiB*: the SHA-256 given by the caller, as ingest uploads what it staged; boto3's row is its PUT {mib} MiB.")
+print(f"GET {mib} MiB: a HEAD, then every part at once with If-Match, the requests boto3's download_file sends.")
+print(f"† GET {mib} MiB†: the key alone (size unknown): the first part's headers tell the size; boto3's row is its GET {mib} MiB.")
 PY
 fi
 

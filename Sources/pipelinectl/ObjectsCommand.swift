@@ -121,8 +121,9 @@ struct ObjectsCommand: AsyncParsableCommand {
                 let result: DownloadResult
                 do {
                     if let s3 = store as? S3ObjectStore {
-                        let size = try await s3.head(key).size
-                        result = try await s3.get(key, to: partial, range: nil) { progress.update($0, of: size) }
+                        // The head gives the progress line its total and lets every part start at once.
+                        let object = try await s3.head(key)
+                        result = try await s3.get(object, to: partial) { progress.update($0, of: object.size) }
                     } else {
                         result = try await store.get(key, to: partial)
                     }

@@ -15,6 +15,12 @@ public protocol ObjectStore: Sendable {
     /// the bytes stream in and checking it against the store's record for whole objects.
     func get(_ key: String, to path: String, range: Range<UInt64>?) async throws -> DownloadResult
 
+    /// Writes the whole object that a listing or a head described to `path`, as
+    /// ``get(_:to:range:)`` does, and fails with `.integrity` (code `PreconditionFailed`) when
+    /// the object is no longer that one (another ETag or size): list it again. Knowing the
+    /// size, a store can plan the whole download at once.
+    func get(_ object: ObjectInfo, to path: String) async throws -> DownloadResult
+
     /// Stores the file at `path` under `key`, streamed. `sha256` (hex) saves a pass when the
     /// caller already knows it; the store records it with the object either way.
     func put(_ key: String, fromFile path: String, contentType: String?, sha256: String?) async throws -> ObjectInfo
@@ -40,6 +46,17 @@ public protocol ObjectStore: Sendable {
 extension ObjectStore {
     public func get(_ key: String, to path: String) async throws -> DownloadResult {
         try await get(key, to: path, range: nil)
+    }
+
+    /// Gets the key whole, then compares it with `object`.
+    public func get(_ object: ObjectInfo, to path: String) async throws -> DownloadResult {
+        let result = try await get(object.key, to: path, range: nil)
+        guard result.bytesWritten == object.size, object.etag.isEmpty || result.info.etag == object.etag else {
+            unlink(path)
+            throw ObjectStoreError.changedSinceListed(
+                object, now: (result.bytesWritten, result.info.etag), location: location.uri(of: object.key))
+        }
+        return result
     }
 
     /// Every object under `prefix` after `startAfter`, page by page.

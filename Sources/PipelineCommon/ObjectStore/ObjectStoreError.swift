@@ -37,6 +37,17 @@ public struct ObjectStoreError: Error, Sendable, CustomStringConvertible {
         self.status = status
     }
 
+    /// The object at `location` is no longer the one listed: another size or ETag.
+    static func changedSinceListed(_ listed: ObjectInfo, now: (size: UInt64, etag: String), location: String)
+        -> ObjectStoreError
+    {
+        ObjectStoreError(
+            kind: .integrity, operation: "GetObject", location: location, code: "PreconditionFailed",
+            message:
+                "the object changed since it was listed (listed \(listed.size) bytes, ETag \(listed.etag); now \(now.size) bytes, ETag \(now.etag)); list it again",
+            status: 412)
+    }
+
     public var description: String {
         var text = "\(operation) \(location) failed"
         if let code { text += ": \(code)" }

@@ -169,7 +169,7 @@ public struct S3ObjectStore: ObjectStore {
         do {
             async let firstResponse = firstPart(key, to: path, digest: digest, plan: plan, received: received)
             let rest = await plan.value
-            async let restDone: Void = downloadRest(key, to: path, rest, digest: digest, received: received)
+            async let restDone = downloadRest(key, to: path, rest, digest: digest, received: received)
             let response = try await firstResponse
             guard response.isSuccess else { throw failure(response, operation: "GetObject", key: key) }
             try checkLength(response, key: key)
@@ -184,9 +184,9 @@ public struct S3ObjectStore: ObjectStore {
                         kind: .integrity, operation: "GetObject", location: where_(key), code: "PreconditionFailed",
                         message: "the object changed while it was being downloaded; retry")
                 }
-                try await restDone
+                _ = try await restDone
             } else {
-                try await restDone
+                _ = try await restDone
                 if total > response.bytesWritten {
                     // The first response's headers did not announce more parts, but its body says so.
                     try await downloadRest(
@@ -201,20 +201,7 @@ public struct S3ObjectStore: ObjectStore {
                     kind: .local, operation: "GetObject", location: where_(key),
                     message: "cannot size \(path): \(String(cString: strerror(errno)))")
             }
-            try await BlockingPools.files.runIfActive { try digest.catchUp() }
-            guard let bytes = digest.finalize(length: total) else {
-                throw ObjectStoreError(
-                    kind: .local, operation: "GetObject", location: where_(key),
-                    message: "\(path) was not hashed to its end")
-            }
-            let info = info(key: key, headers: response.headers, size: total)
-            let sha256 = Hex.encode(bytes)
-            if let expected = info.sha256, expected != sha256 {
-                throw ObjectStoreError(
-                    kind: .integrity, operation: "GetObject", location: where_(key),
-                    message: "stored SHA-256 \(expected) but received bytes hash to \(sha256)")
-            }
-            return DownloadResult(info: info, bytesWritten: total, sha256: sha256)
+            return try await verified(key, path: path, digest: digest, size: total, headers: response.headers)
         } catch {
             unlink(path)
             throw error
@@ -258,6 +245,71 @@ public struct S3ObjectStore: ObjectStore {
         contentRange?.split(separator: "/").last.flatMap { UInt64($0) }
     }
 
+    public func get(_ object: ObjectInfo, to path: String) async throws -> DownloadResult {
+        try await get(object, to: path, progress: nil)
+    }
+
+    /// ``get(_:to:)-(ObjectInfo,_)`` reporting bytes received so far.
+    ///
+    /// An object of one part comes as ``get(_:to:range:progress:)`` fetches it. A larger one
+    /// has all its parts requested at once (as boto3's `download_file` does after its HEAD),
+    /// each with `If-Match` on the listed ETag, so the file cannot mix versions and a changed
+    /// object fails at once.
+    public func get(
+        _ object: ObjectInfo, to path: String, progress: (@Sendable (_ received: UInt64) -> Void)?
+    ) async throws -> DownloadResult {
+        let key = object.key
+        guard object.size > multipart.partSize else {
+            let result = try await get(key, to: path, range: nil, progress: progress)
+            guard result.bytesWritten == object.size, object.etag.isEmpty || result.info.etag == object.etag else {
+                unlink(path)
+                throw ObjectStoreError.changedSinceListed(
+                    object, now: (result.bytesWritten, result.info.etag), location: where_(key))
+            }
+            return result
+        }
+        let digest = InOrderFileDigest(path: path)
+        let rest = RestOfObject(from: 0, total: object.size, etag: object.etag.isEmpty ? nil : "\"\(object.etag)\"")
+        do {
+            let heads = try await downloadRest(key, to: path, rest, digest: digest, received: ReceivedBytes(progress))
+            // Without an ETag to pin, the parts of two versions would still differ in theirs.
+            guard let head = heads.first, Set(heads.map { $0["ETag"] ?? "" }).count == 1 else {
+                throw ObjectStoreError(
+                    kind: .integrity, operation: "GetObject", location: where_(key), code: "PreconditionFailed",
+                    message: "the object changed while it was being downloaded; retry")
+            }
+            guard truncate(path, off_t(object.size)) == 0 else {
+                throw ObjectStoreError(
+                    kind: .local, operation: "GetObject", location: where_(key),
+                    message: "cannot size \(path): \(String(cString: strerror(errno)))")
+            }
+            return try await verified(key, path: path, digest: digest, size: object.size, headers: head)
+        } catch {
+            unlink(path)
+            throw error
+        }
+    }
+
+    /// The download result once every byte is hashed, checked against the stored SHA-256.
+    private func verified(_ key: String, path: String, digest: InOrderFileDigest, size: UInt64, headers: HTTPHeaders)
+        async throws -> DownloadResult
+    {
+        try await BlockingPools.files.runIfActive { try digest.catchUp() }
+        guard let bytes = digest.finalize(length: size) else {
+            throw ObjectStoreError(
+                kind: .local, operation: "GetObject", location: where_(key),
+                message: "\(path) was not hashed to its end")
+        }
+        let info = info(key: key, headers: headers, size: size)
+        let sha256 = Hex.encode(bytes)
+        if let expected = info.sha256, expected != sha256 {
+            throw ObjectStoreError(
+                kind: .integrity, operation: "GetObject", location: where_(key),
+                message: "stored SHA-256 \(expected) but received bytes hash to \(sha256)")
+        }
+        return DownloadResult(info: info, bytesWritten: size, sha256: sha256)
+    }
+
     /// Bytes `range` of `key` in one request, hashed as they stream in (not verified: the
     /// stored SHA-256 is of the whole object).
     private func getRange(
@@ -299,13 +351,14 @@ public struct S3ObjectStore: ObjectStore {
 
     /// Fetches `rest` of `key` (nothing when nil) into `path` in parallel parts, each handing
     /// its bytes to `digest` as they are written.
+    @discardableResult
     private func downloadRest(
         _ key: String, to path: String, _ rest: RestOfObject?, digest: InOrderFileDigest, received: ReceivedBytes
-    ) async throws {
-        guard let rest else { return }
+    ) async throws -> [HTTPHeaders] {
+        guard let rest else { return [] }
         let partSize = multipart.partSize
         let offsets = Array(stride(from: rest.from, to: rest.total, by: Int(partSize)))
-        _ = try await concurrentMap(count: offsets.count, limit: multipart.concurrency) { [self] index in
+        return try await concurrentMap(count: offsets.count, limit: multipart.concurrency) { [self] index in
             let offset = offsets[index]
             let end = min(offset + partSize, rest.total)
             var headers: HTTPHeaders = ["Range": "bytes=\(offset)-\(end - 1)"]
@@ -313,23 +366,28 @@ public struct S3ObjectStore: ObjectStore {
             let response = try await send(
                 "GET", objectURL(key), headers: headers, sink: .fileRegion(path: path, offset: offset, digest: digest),
                 operation: "GetObject", key: key)
-            guard response.status == 206, response.bytesWritten == end - offset else {
+            guard response.status == 206, response.bytesWritten == end - offset,
+                Self.objectSize(contentRange: response.headers["Content-Range"]) == rest.total
+            else {
                 if response.status == 412 {
                     throw ObjectStoreError(
                         kind: .integrity, operation: "GetObject", location: where_(key), code: "PreconditionFailed",
-                        message: "the object changed while it was being downloaded; retry", status: 412)
+                        message:
+                            "the object is no longer the one with ETag \(rest.etag ?? "?"): it changed since it was listed or while it was being downloaded; retry",
+                        status: 412)
                 }
                 throw response.isSuccess
                     ? ObjectStoreError(
                         kind: .integrity, operation: "GetObject", location: where_(key),
                         message:
-                            "part at \(offset) came back with \(response.bytesWritten) bytes, status \(response.status)"
+                            "part at \(offset) came back with \(response.bytesWritten) bytes of an object of \(Self.objectSize(contentRange: response.headers["Content-Range"]).map(String.init) ?? "unknown size"), status \(response.status)"
                     )
                     : failure(response, operation: "GetObject", key: key)
             }
             received.part(end - offset)
             // This part may close the gap in front of the parts after it.
             try await BlockingPools.files.runIfActive { try digest.catchUp() }
+            return response.headers
         }
     }
 

@@ -127,13 +127,31 @@ public struct StagingRun: Sendable {
     public func stage(
         _ key: String, from store: any ObjectStore, expectedSize: UInt64? = nil, expectedSHA256: String? = nil
     ) async throws -> StagedFile {
+        try await stage(key, listed: nil, from: store, expectedSize: expectedSize, expectedSHA256: expectedSHA256)
+    }
+
+    /// Stages `listed` as the listing described it: the store plans the download from its
+    /// size and pins its ETag, and a changed object fails with `.integrity` (list it again).
+    public func stage(_ listed: ObjectInfo, from store: any ObjectStore) async throws -> StagedFile {
+        try await stage(
+            listed.key, listed: listed, from: store, expectedSize: listed.size, expectedSHA256: listed.sha256)
+    }
+
+    private func stage(
+        _ key: String, listed: ObjectInfo?, from store: any ObjectStore, expectedSize: UInt64?,
+        expectedSHA256: String?
+    ) async throws -> StagedFile {
         let path = try path(for: key, in: .input)
         let partial = path + Self.partialSuffix
         try createParent(of: path)
         let started = ContinuousClock.now
         let result: DownloadResult
         do {
-            result = try await store.get(key, to: partial)
+            if let listed {
+                result = try await store.get(listed, to: partial)
+            } else {
+                result = try await store.get(key, to: partial)
+            }
         } catch {
             unlink(partial)
             if let storeError = error as? ObjectStoreError, storeError.kind == .integrity {
@@ -172,7 +190,7 @@ public struct StagingRun: Sendable {
         try ensureSpace(for: objects.reduce(0) { $0 + $1.size })
         return try await concurrentMap(count: objects.count, limit: concurrency) { index in
             let object = objects[index]
-            return try await stage(object.key, from: store, expectedSize: object.size, expectedSHA256: object.sha256)
+            return try await stage(object, from: store)
         }
     }
 

@@ -108,6 +108,27 @@ struct ObjectStoreContractTests {
     }
 
     @Test(arguments: kinds)
+    func aListedObjectIsGotAsListedOrNotAtAll(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, dir in
+            _ = try await store.put("listed.txt", data: Data("first version".utf8), contentType: "text/plain")
+            let listed = try await store.head("listed.txt")
+            let got = try await store.get(listed, to: dir.file("got.txt"))
+            #expect(got.sha256 == Hex.encode(SHA256.hash(Data("first version".utf8))))
+            // Overwritten since it was listed: refused, and nothing is left at the path.
+            _ = try await store.put("listed.txt", data: Data("the second, longer version".utf8), contentType: nil)
+            await #expect {
+                _ = try await store.get(listed, to: dir.file("stale.txt"))
+            } throws: { error in
+                guard let error = error as? ObjectStoreError else { return false }
+                return error.kind == .integrity && error.code == "PreconditionFailed"
+                    && "\(error)".contains("listed.txt") && "\(error)".contains("list it again")
+            }
+            #expect(!FileManager.default.fileExists(atPath: dir.file("stale.txt")))
+            try await store.delete("listed.txt")
+        }
+    }
+
+    @Test(arguments: kinds)
     func missingKeysAreNotFound(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, dir in
             for operation in ["head", "get"] {

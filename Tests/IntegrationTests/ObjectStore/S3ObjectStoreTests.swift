@@ -46,6 +46,29 @@ struct S3ObjectStoreTests {
         try await store.delete("big.bin")
     }
 
+    @Test func aListedObjectComesInPartsAllPinnedToItsETag() async throws {
+        let store = try ScratchStore.makeS3(
+            prefix: Self.prefix(), multipart: .init(threshold: 5 << 20, partSize: 5 << 20, concurrency: 3))
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (path, data) = try Self.randomFile(dir, "listed.bin", bytes: (11 << 20) + 5)
+        _ = try await store.put("listed.bin", fromFile: path, contentType: nil, sha256: nil)
+        let listed = try await store.head("listed.bin")
+        let got = try await store.get(listed, to: dir.file("got.bin"))
+        #expect(got.sha256 == Hex.encode(SHA256.hash(data)))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir.file("got.bin"))) == data)
+        // Overwritten since it was listed (same size, other bytes): every part's If-Match fails.
+        let (other, _) = try Self.randomFile(dir, "other.bin", bytes: (11 << 20) + 5)
+        _ = try await store.put("listed.bin", fromFile: other, contentType: nil, sha256: nil)
+        await #expect {
+            _ = try await store.get(listed, to: dir.file("stale.bin"))
+        } throws: { error in
+            (error as? ObjectStoreError)?.code == "PreconditionFailed"
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("stale.bin")))
+        try await store.delete("listed.bin")
+    }
+
     @Test func aFailedMultipartUploadIsAbortedAndLeavesNothing() async throws {
         let store = try ScratchStore.makeS3(
             prefix: Self.prefix(), multipart: .init(threshold: 5 << 20, partSize: 5 << 20, concurrency: 1))
