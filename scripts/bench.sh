@@ -63,14 +63,18 @@ rows = [("PUT 1 KiB", "small_put", small, small / 1024), ("GET 1 KiB", "small_ge
         (f"PUT {mib} MiB*", "large_put_known", large, large * mib),
         (f"GET {mib} MiB†", "large_get_key", large, large * mib)]
 print(f"\nObject store against moto's S3 server (signatures checked), same run, median of {len(swift_runs)} rounds")
-print(f"{'operation':<12} {'count':>6} | {'swift ops/s':>11} {'MiB/s':>8} {'srv CPU':>7} | {'boto3 ops/s':>11} {'MiB/s':>8} {'srv CPU':>7} | {'ratio':>6}")
+print(f"{'operation':<12} {'count':>6} | {'swift ops/s':>11} {'MiB/s':>8} {'srv CPU':>7} | {'boto3 ops/s':>11} {'MiB/s':>8} {'srv CPU':>7} | {'ratio':>6} {'rounds':>11}")
 for name, key, count, size in rows:
     peer = {"large_put_known": "large_put", "large_get_key": "large_get"}.get(key, key)
     s, b = median(swift_runs, key), median(boto_runs, peer)
     scpu, bcpu = median(swift_runs, key + "_server_cpu"), median(boto_runs, peer + "_server_cpu")
     cpu = lambda v: f"{v:>6.2f}s" if v is not None else f"{'-':>7}"
-    print(f"{name:<12} {count:>6} | {count / s:>11.1f} {size / s:>8.1f} {cpu(scpu)} | {count / b:>11.1f} {size / b:>8.1f} {cpu(bcpu)} | {b / s:>5.2f}x")
-print("ratio = boto3 time / this client's time (above 1: this client is faster); srv CPU = the server's CPU seconds")
+    # Each round's own ratio, to show how far moto's drift moves it.
+    pairs = [run_b[peer] / run_s[key] for run_s, run_b in zip(swift_runs, boto_runs) if key in run_s and peer in run_b]
+    spread = f"{min(pairs):.2f}-{max(pairs):.2f}" if pairs else "-"
+    print(f"{name:<12} {count:>6} | {count / s:>11.1f} {size / s:>8.1f} {cpu(scpu)} | {count / b:>11.1f} {size / b:>8.1f} {cpu(bcpu)} | {b / s:>5.2f}x {spread:>11}")
+print("ratio = boto3 time / this client's time (above 1: this client is faster), of the medians; rounds = the lowest")
+print("and highest ratio of single rounds; srv CPU = the server's CPU seconds")
 print("This client also hashes every object whole (x-amz-meta-sha256 on PUT, verified on GET); boto3 does not.")
 print(f"* PUT {mib} MiB*: the SHA-256 given by the caller, as ingest uploads what it staged; boto3's row is its PUT {mib} MiB.")
 print(f"GET {mib} MiB: a HEAD, then every part at once with If-Match, the requests boto3's download_file sends.")
