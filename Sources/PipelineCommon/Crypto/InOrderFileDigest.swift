@@ -52,6 +52,20 @@ public final class InOrderFileDigest: @unchecked Sendable {
         }
     }
 
+    /// Whether bytes written past the front wait for ``catchUp()``. False while another thread
+    /// catches up: it goes on until nothing waits.
+    var needsCatchUp: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return !catchingUp && backlogEnd != nil
+    }
+
+    /// The end of what is written contiguously past the front, if anything is. Under the lock.
+    private var backlogEnd: UInt64? {
+        let front = hashed
+        return extents.first { $0.key <= front && $0.value > front }?.value
+    }
+
     /// Hashes from the file every byte written contiguously past the front, waiting for
     /// another thread's catch-up to finish first. Returns at the first byte not written yet.
     func catchUp() throws {
@@ -60,7 +74,7 @@ public final class InOrderFileDigest: @unchecked Sendable {
         while true {
             while catchingUp { condition.wait() }
             let front = hashed
-            guard let end = extents.first(where: { $0.key <= front && $0.value > front })?.value else { return }
+            guard let end = backlogEnd else { return }
             catchingUp = true
             condition.unlock()
             let read = Result { try MessageDigest.update([hasher], withFileAt: path, range: front..<end) }

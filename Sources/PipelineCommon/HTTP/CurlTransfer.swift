@@ -12,7 +12,7 @@ final class TransferCancellation: Sendable {
 /// What one attempt produced: a response, or a transport error kind with libcurl's message.
 enum TransferOutcome: Sendable {
     case response(
-        status: Int, headers: HTTPHeaders, body: Data, bytesWritten: UInt64, sha256: [UInt8]?, newConnections: Int)
+        status: Int, headers: HTTPHeaders, body: Data, bytesWritten: UInt64, newConnections: Int)
     case failure(HTTPClientError.Kind, detail: String)
 }
 
@@ -50,7 +50,6 @@ final class TransferState {
     /// Bytes of the body already handed to the kernel's writeback, so the final fsync has
     /// little left to wait for.
     var writebackStarted: UInt64 = 0
-    var hasher: SHA256?
     var digest: InOrderFileDigest?
     var failure: HTTPClientError.Kind?
     var progress: (@Sendable (Int64, Int64) -> Void)?
@@ -113,10 +112,8 @@ final class TransferState {
             }
             done += n
         }
-        let written = UnsafeRawBufferPointer(start: buffer, count: count)
-        hasher?.update(written)
         let start = outputOffset ?? 0
-        digest?.appended(written, at: start + bytesWritten, region: start)
+        digest?.appended(UnsafeRawBufferPointer(start: buffer, count: count), at: start + bytesWritten, region: start)
         bytesWritten += UInt64(count)
         if bytesWritten - writebackStarted >= Self.writebackBatch {
             _ = pl_start_writeback(
@@ -224,27 +221,25 @@ enum CurlTransfer {
         let memoryLimit: Int
         var outputPath: String?
         var outputOffset: UInt64?
-        var hashing = false
-        var regionDigest: InOrderFileDigest?
+        var digest: InOrderFileDigest?
         switch sink {
         case .memory(let limit): memoryLimit = limit
-        case .file(let path, let sha256):
+        case .file(let path, let fileDigest):
             memoryLimit = 1 << 20
             outputPath = path
-            hashing = sha256
-        case .fileRegion(let path, let offset, let digest):
+            digest = fileDigest
+        case .fileRegion(let path, let offset, let regionDigest):
             memoryLimit = 1 << 20
             outputPath = path
             outputOffset = offset
-            regionDigest = digest
+            digest = regionDigest
         }
         let state = TransferState(handle: h, cancellation: cancellation, memoryLimit: memoryLimit)
         state.outputPath = outputPath
         state.outputOffset = outputOffset
         state.progress = request.progress
         state.onResponseHead = request.onResponseHead
-        if hashing { state.hasher = SHA256() }
-        state.digest = regionDigest
+        state.digest = digest
         defer { state.closeFiles() }
         let userdata = Unmanaged.passUnretained(state).toOpaque()
 
@@ -359,8 +354,7 @@ enum CurlTransfer {
         }
         return .response(
             status: status, headers: HTTPHeaders(state.headerFields.map { ($0.name, $0.value) }),
-            body: state.body, bytesWritten: state.bytesWritten,
-            sha256: state.toMemory ? nil : state.hasher?.finalize(), newConnections: connects)
+            body: state.body, bytesWritten: state.bytesWritten, newConnections: connects)
     }
 
     static func kind(of code: CURLcode) -> HTTPClientError.Kind {

@@ -79,14 +79,14 @@ public final class HTTPClient: Sendable {
             let delay: Duration?
             let reason: String
             switch outcome {
-            case .response(let status, let headers, let body, let written, let digest, let connects):
+            case .response(let status, let headers, let body, let written, let connects):
                 let retryAfter = headers["Retry-After"].flatMap(Self.parseRetryAfter)
                 let retryable = RetryPolicy.isRetryable(status: status) && attempt < policy.maxAttempts
                 if !retryable || (retryAfter.map { $0 > policy.maxRetryAfter } ?? false) {
                     record(request.method, outcome: "\(status / 100)xx", since: started)
                     return HTTPResponse(
-                        status: status, headers: headers, body: body, bytesWritten: written, sha256: digest,
-                        attempts: attempt, newConnections: connects)
+                        status: status, headers: headers, body: body, bytesWritten: written, attempts: attempt,
+                        newConnections: connects)
                 }
                 let backoff = policy.backoff(afterAttempt: attempt, using: &random)
                 delay = max(backoff, retryAfter ?? .zero)

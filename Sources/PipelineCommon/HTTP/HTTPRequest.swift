@@ -46,9 +46,9 @@ public enum HTTPResponseSink: Sendable {
     /// Collected in memory, failing the request when it grows past `limit` bytes.
     case memory(limit: Int = 64 << 20)
     /// Streamed to a file, created or truncated, and fsynced. Error responses (status ≥ 300)
-    /// are kept in memory instead, so the file only ever holds a successful body. With
-    /// `sha256`, the body's digest is computed as the bytes stream in.
-    case file(path: String, sha256: Bool = false)
+    /// are kept in memory instead, so the file only ever holds a successful body. The bytes
+    /// are handed to `digest` as they are written.
+    case file(path: String, digest: InOrderFileDigest? = nil)
     /// Written into the file at `offset` (created if missing, never truncated), and
     /// fsynced, for downloading the parts of one object in parallel. The bytes are handed to
     /// `digest` as they are written, so the whole file can be hashed while its parts arrive.

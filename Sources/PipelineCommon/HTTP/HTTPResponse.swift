@@ -8,8 +8,6 @@ public struct HTTPResponse: Sendable {
     public let body: Data
     /// Bytes written to the file of a file sink.
     public let bytesWritten: UInt64
-    /// SHA-256 of the body written to the file, when the sink asked for it.
-    public let sha256: [UInt8]?
     /// How many attempts it took, retries included.
     public let attempts: Int
     /// New connections opened for the final attempt (0 when a pooled one was reused).

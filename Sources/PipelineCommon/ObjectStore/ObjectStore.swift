@@ -50,7 +50,12 @@ extension ObjectStore {
 
     /// Gets the key whole, then compares it with `object`.
     public func get(_ object: ObjectInfo, to path: String) async throws -> DownloadResult {
-        let result = try await get(object.key, to: path, range: nil)
+        try asListed(try await get(object.key, to: path, range: nil), object, path: path)
+    }
+
+    /// `result` when it is the object that was listed (same size, and same ETag when one was
+    /// listed); otherwise its file at `path` is removed and the error says to list it again.
+    func asListed(_ result: DownloadResult, _ object: ObjectInfo, path: String) throws -> DownloadResult {
         guard result.bytesWritten == object.size, object.etag.isEmpty || result.info.etag == object.etag else {
             unlink(path)
             throw ObjectStoreError.changedSinceListed(

@@ -165,7 +165,7 @@ public struct S3ObjectStore: ObjectStore {
         if let range { return try await getRange(key, to: path, range: range, progress: progress) }
         let digest = InOrderFileDigest(path: path)
         let plan = OneShot<RestOfObject?>()
-        let received = ReceivedBytes(progress)
+        let received = TransferredBytes(progress)
         do {
             async let firstResponse = firstPart(key, to: path, digest: digest, plan: plan, received: received)
             let rest = await plan.value
@@ -177,23 +177,19 @@ public struct S3ObjectStore: ObjectStore {
                 response.status == 206
                 ? Self.objectSize(contentRange: response.headers["Content-Range"]) ?? response.bytesWritten
                 : response.bytesWritten
-            if let rest {
-                // A retried first request may have met another version of the object.
-                guard total == rest.total, response.status == 206, response.headers["ETag"] == rest.etag else {
-                    throw ObjectStoreError(
-                        kind: .integrity, operation: "GetObject", location: where_(key), code: "PreconditionFailed",
-                        message: "the object changed while it was being downloaded; retry")
-                }
-                _ = try await restDone
-            } else {
-                _ = try await restDone
-                if total > response.bytesWritten {
-                    // The first response's headers did not announce more parts, but its body says so.
-                    try await downloadRest(
-                        key, to: path,
-                        RestOfObject(from: response.bytesWritten, total: total, etag: response.headers["ETag"]),
-                        digest: digest, received: received)
-                }
+            // A retried first request may have met another version of the object.
+            if let rest, total != rest.total || response.status != 206 || response.headers["ETag"] != rest.etag {
+                throw ObjectStoreError(
+                    kind: .integrity, operation: "GetObject", location: where_(key), code: "PreconditionFailed",
+                    message: "the object changed while it was being downloaded; retry")
+            }
+            _ = try await restDone
+            if rest == nil, total > response.bytesWritten {
+                // The first response's headers did not announce more parts, but its body says so.
+                try await downloadRest(
+                    key, to: path,
+                    RestOfObject(from: response.bytesWritten, total: total, etag: response.headers["ETag"]),
+                    digest: digest, received: received)
             }
             // A retried first request, or a file that was there before, may be longer.
             guard truncate(path, off_t(total)) == 0 else {
@@ -219,14 +215,14 @@ public struct S3ObjectStore: ObjectStore {
     /// object when it has more parts, nil otherwise (also when the request fails).
     private func firstPart(
         _ key: String, to path: String, digest: InOrderFileDigest, plan: OneShot<RestOfObject?>,
-        received: ReceivedBytes
+        received: TransferredBytes
     ) async throws -> HTTPResponse {
         defer { plan.set(nil) }
         let partSize = multipart.partSize
         var response = try await send(
             "GET", objectURL(key), headers: ["Range": "bytes=0-\(partSize - 1)"],
             sink: .fileRegion(path: path, offset: 0, digest: digest), operation: "GetObject", key: key,
-            progress: { _, now in received.first(UInt64(max(0, now))) },
+            progress: { _, now in received.streaming(UInt64(max(0, now))) },
             onHead: { status, headers in
                 guard status == 206, let total = Self.objectSize(contentRange: headers["Content-Range"]) else { return }
                 plan.set(total > partSize ? RestOfObject(from: partSize, total: total, etag: headers["ETag"]) : nil)
@@ -260,18 +256,13 @@ public struct S3ObjectStore: ObjectStore {
     ) async throws -> DownloadResult {
         let key = object.key
         guard object.size > multipart.partSize else {
-            let result = try await get(key, to: path, range: nil, progress: progress)
-            guard result.bytesWritten == object.size, object.etag.isEmpty || result.info.etag == object.etag else {
-                unlink(path)
-                throw ObjectStoreError.changedSinceListed(
-                    object, now: (result.bytesWritten, result.info.etag), location: where_(key))
-            }
-            return result
+            return try asListed(try await get(key, to: path, range: nil, progress: progress), object, path: path)
         }
         let digest = InOrderFileDigest(path: path)
         let rest = RestOfObject(from: 0, total: object.size, etag: object.etag.isEmpty ? nil : "\"\(object.etag)\"")
         do {
-            let heads = try await downloadRest(key, to: path, rest, digest: digest, received: ReceivedBytes(progress))
+            let heads = try await downloadRest(
+                key, to: path, rest, digest: digest, received: TransferredBytes(progress))
             // Without an ETag to pin, the parts of two versions would still differ in theirs.
             guard let head = heads.first, Set(heads.map { $0["ETag"] ?? "" }).count == 1 else {
                 throw ObjectStoreError(
@@ -294,7 +285,7 @@ public struct S3ObjectStore: ObjectStore {
     private func verified(_ key: String, path: String, digest: InOrderFileDigest, size: UInt64, headers: HTTPHeaders)
         async throws -> DownloadResult
     {
-        try await BlockingPools.files.runIfActive { try digest.catchUp() }
+        if digest.needsCatchUp { try await BlockingPools.files.runIfActive { try digest.catchUp() } }
         guard let bytes = digest.finalize(length: size) else {
             throw ObjectStoreError(
                 kind: .local, operation: "GetObject", location: where_(key),
@@ -320,10 +311,12 @@ public struct S3ObjectStore: ObjectStore {
                 kind: .service, operation: "GetObject", location: where_(key), code: "InvalidRange",
                 message: "empty range")
         }
+        let digest = InOrderFileDigest(path: path)
+        let received = TransferredBytes(progress)
         let response = try await send(
             "GET", objectURL(key), headers: ["Range": "bytes=\(range.lowerBound)-\(range.upperBound - 1)"],
-            sink: .file(path: path, sha256: true), operation: "GetObject", key: key,
-            progress: Self.receiveProgress(progress))
+            sink: .file(path: path, digest: digest), operation: "GetObject", key: key,
+            progress: { _, now in received.streaming(UInt64(max(0, now))) })
         guard response.isSuccess else { throw failure(response, operation: "GetObject", key: key) }
         do {
             try checkLength(response, key: key)
@@ -334,9 +327,10 @@ public struct S3ObjectStore: ObjectStore {
         let total =
             response.headers["Content-Range"].flatMap { $0.split(separator: "/").last.flatMap { UInt64($0) } }
             ?? response.bytesWritten
+        // One request into an emptied file: every byte was hashed at the front as it came.
         return DownloadResult(
             info: info(key: key, headers: response.headers, size: total), bytesWritten: response.bytesWritten,
-            sha256: Hex.encode(response.sha256 ?? []))
+            sha256: Hex.encode(digest.finalize(length: response.bytesWritten) ?? []))
     }
 
     /// A body shorter or longer than its Content-Length is not what the server sent.
@@ -353,7 +347,7 @@ public struct S3ObjectStore: ObjectStore {
     /// its bytes to `digest` as they are written.
     @discardableResult
     private func downloadRest(
-        _ key: String, to path: String, _ rest: RestOfObject?, digest: InOrderFileDigest, received: ReceivedBytes
+        _ key: String, to path: String, _ rest: RestOfObject?, digest: InOrderFileDigest, received: TransferredBytes
     ) async throws -> [HTTPHeaders] {
         guard let rest else { return [] }
         let partSize = multipart.partSize
@@ -384,9 +378,9 @@ public struct S3ObjectStore: ObjectStore {
                     )
                     : failure(response, operation: "GetObject", key: key)
             }
-            received.part(end - offset)
+            received.add(end - offset)
             // This part may close the gap in front of the parts after it.
-            try await BlockingPools.files.runIfActive { try digest.catchUp() }
+            if digest.needsCatchUp { try await BlockingPools.files.runIfActive { try digest.catchUp() } }
             return response.headers
         }
     }
@@ -651,7 +645,7 @@ public struct S3ObjectStore: ObjectStore {
         digest: @escaping @Sendable (Int) async throws -> PartDigest,
         uploadId: String, progress: (@Sendable (UInt64) -> Void)?
     ) async throws -> [(etag: String, crc32: String)] {
-        let sent = ByteCounter()
+        let sent = TransferredBytes(progress)
         return try await concurrentMap(count: parts.count, limit: multipart.concurrency) { [self] index in
             let part = parts[index]
             let digest = try await digest(index)
@@ -674,7 +668,7 @@ public struct S3ObjectStore: ObjectStore {
             guard response.isSuccess, let etag = response.headers["ETag"] else {
                 throw failure(response, operation: "UploadPart", key: key)
             }
-            progress?(sent.add(UInt64(part.count)))
+            sent.add(UInt64(part.count))
             return (Self.unquote(etag), digest.crc32)
         }
     }
@@ -722,14 +716,6 @@ public struct S3ObjectStore: ObjectStore {
 
     // MARK: - Helpers
 
-    /// A transfer's progress callback reporting the bytes received to `progress`.
-    private static func receiveProgress(_ progress: (@Sendable (UInt64) -> Void)?) -> (
-        @Sendable (Int64, Int64) -> Void
-    )? {
-        guard let progress else { return nil }
-        return { _, received in progress(UInt64(max(0, received))) }
-    }
-
     /// Bodies of this many bytes or more are sent with `Expect: 100-continue`.
     static let largeBody: UInt64 = 1 << 20
 
@@ -755,39 +741,31 @@ public struct S3ObjectStore: ObjectStore {
     }
 }
 
-/// Bytes of one object received so far, by its first part as it streams in and by the other
-/// parts as each finishes, for progress reports.
-final class ReceivedBytes: Sendable {
-    private let counts = Mutex<(first: UInt64, parts: UInt64)>((0, 0))
+/// Bytes of one object moved so far, for progress reports: those of the one request still
+/// streaming as it goes, and those of parts as each finishes.
+final class TransferredBytes: Sendable {
+    private let counts = Mutex<(streaming: UInt64, parts: UInt64)>((0, 0))
     private let progress: (@Sendable (UInt64) -> Void)?
 
     init(_ progress: (@Sendable (UInt64) -> Void)?) { self.progress = progress }
 
-    func first(_ bytes: UInt64) {
+    /// The streaming request has moved `bytes` so far.
+    func streaming(_ bytes: UInt64) {
         guard let progress else { return }
         progress(
             counts.withLock {
-                $0.first = bytes
-                return $0.first + $0.parts
+                $0.streaming = bytes
+                return $0.streaming + $0.parts
             })
     }
 
-    func part(_ bytes: UInt64) {
+    /// A part of `bytes` has finished.
+    func add(_ bytes: UInt64) {
         guard let progress else { return }
         progress(
             counts.withLock {
                 $0.parts += bytes
-                return $0.first + $0.parts
+                return $0.streaming + $0.parts
             })
-    }
-}
-
-/// Bytes moved by parts transferring concurrently, for progress reports.
-final class ByteCounter: Sendable {
-    private let total = Mutex<UInt64>(0)
-    func add(_ bytes: UInt64) -> UInt64 {
-        total.withLock {
-            $0 += bytes; return $0
-        }
     }
 }
