@@ -4,9 +4,11 @@ import PipelineCommon
 
 // The manifest store under load, as separate processes would use it.
 //
-//   manifest-bench worker URL QUEUE WORKER-ID RECORD-FILE [BATCH] [LEASE-MS] [WORK-MS]
-//       claims batches until the queue is drained, "works" WORK-MS per batch, completes
-//       them, and appends the keys it completed to RECORD-FILE (one per line, fsynced).
+//   manifest-bench worker URL QUEUE WORKER-ID RECORD-FILE [BATCH] [LEASE-MS] [WORK-MS] [ENQUEUE]
+//       migrates the store, enqueues items 0..<ENQUEUE (if given: every worker may enqueue the
+//       same keys, each is queued once), claims batches until the queue is drained, "works"
+//       WORK-MS per batch, completes them, and appends the keys it completed to RECORD-FILE
+//       (one per line, fsynced).
 //   manifest-bench enqueue URL QUEUE COUNT
 //   manifest-bench publish URL COUNT        bulk publish vs single-row INSERT, rows/s as JSON
 
@@ -30,20 +32,29 @@ func seconds(since start: ContinuousClock.Instant) -> Double {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else { fail("usage: manifest-bench worker|enqueue|publish URL …") }
-let store = try await openStore(arguments[2])
-try await store.migrate()
+let store: any ManifestStore
+do {
+    store = try await openStore(arguments[2])
+    try await store.migrate()
+} catch {
+    FileHandle.standardError.write(Data("manifest-bench: \(error)\n".utf8))
+    exit(1)
+}
 
 switch arguments[1] {
 case "worker":
     guard arguments.count >= 6 else {
-        fail("usage: manifest-bench worker URL QUEUE WORKER-ID RECORD-FILE [BATCH] [LEASE-MS] [WORK-MS]")
+        fail("usage: manifest-bench worker URL QUEUE WORKER-ID RECORD-FILE [BATCH] [LEASE-MS] [WORK-MS] [ENQUEUE]")
     }
     let queue = arguments[3]
     let worker = arguments[4]
     let batch = arguments.count > 6 ? Int(arguments[6]) ?? 100 : 100
     let lease = Duration.milliseconds(arguments.count > 7 ? Int(arguments[7]) ?? 30_000 : 30_000)
     let work = Duration.milliseconds(arguments.count > 8 ? Int(arguments[8]) ?? 0 : 0)
-    FileManager.default.createFile(atPath: arguments[5], contents: nil)
+    if arguments.count > 9, let count = Int(arguments[9]) {
+        _ = try await store.enqueue(queue: queue, items: (0..<count).map { (String(format: "item-%07d", $0), "{}") })
+    }
+    _ = FileManager.default.createFile(atPath: arguments[5], contents: nil)
     guard let record = FileHandle(forWritingAtPath: arguments[5]) else { fail("cannot write \(arguments[5])") }
     var completed = 0
     while true {

@@ -13,11 +13,16 @@ public enum CommandRunner {
                 try command.run()
             }
         } catch {
-            if Root.exitCode(for: error) == .validationFailure {
+            let code = Root.exitCode(for: error)
+            if code == .validationFailure {
                 FileHandle.standardError.write(Data((Root.fullMessage(for: error) + "\n").utf8))
                 exit(2)
             }
-            Root.exit(withError: error)
+            // Help, version and explicit exit codes are argument-parser's to print; every other
+            // error is the project's own, printed one way: `<tool>: <what failed and what to do>`.
+            if error is ExitCode || code == .success { Root.exit(withError: error) }
+            FileHandle.standardError.write(Data("\(GlobalOptions.programName): \(error)\n".utf8))
+            exit(1)
         }
     }
 

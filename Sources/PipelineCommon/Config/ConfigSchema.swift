@@ -58,6 +58,10 @@ public enum ConfigSchema {
             "manifest.max_attempts", env: ["PIPELINE_MAX_ATTEMPTS"], .integer(1...100), default: "5",
             help: "Attempts a work item gets before it is set aside as dead."),
         ConfigKey(
+            "manifest.lock_timeout_seconds", env: ["PIPELINE_MANIFEST_LOCK_TIMEOUT"], .integer(1...3600),
+            default: "30",
+            help: "SQLite: seconds a statement waits while another process holds the database's lock."),
+        ConfigKey(
             "manifest.files_prefix", env: ["PIPELINE_MANIFEST_PREFIX"], .text, default: "manifests/",
             help: "Object-store prefix under which each version's manifest.json and manifest.jsonl are written."),
 

@@ -389,6 +389,7 @@ struct ConfigurationLoader {
             manifest: .init(
                 location: manifestLocation, poolSize: int("manifest.pool_size") ?? 4,
                 maxAttempts: int("manifest.max_attempts") ?? 5,
+                lockTimeout: .seconds(int("manifest.lock_timeout_seconds") ?? 30),
                 filesPrefix: Self.prefix(string("manifest.files_prefix") ?? "manifests/")),
             staging: .init(
                 root: string("staging.root") ?? "/mnt/nvme",

@@ -23,6 +23,8 @@ public struct PipelineConfiguration: Sendable {
         public var poolSize: Int
         /// Failed attempts after which a work item is dead.
         public var maxAttempts: Int
+        /// SQLite: how long a statement waits while another process holds the lock.
+        public var lockTimeout: Duration
         /// Object-store prefix of published manifest files, ending in `/` (or empty).
         public var filesPrefix: String
     }

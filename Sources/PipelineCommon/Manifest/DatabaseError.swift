@@ -7,6 +7,8 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible {
     public let sqlState: String?
     /// The connection broke (server restart, network): the work can be retried on a new one.
     public var connectionLost = false
+    /// Another connection held the lock (SQLite's BUSY or LOCKED): the statement can be tried again.
+    public var locked = false
 
     public var description: String {
         let state = sqlState.map { " [SQLSTATE \($0)]" } ?? ""

@@ -6,7 +6,9 @@ public enum ManifestStoreFactory {
             return PostgresManifestStore(
                 uri: uri, poolSize: configuration.manifest.poolSize, maxAttempts: configuration.manifest.maxAttempts)
         case .sqlite(let path):
-            return try await SQLiteManifestStore.open(path: path, maxAttempts: configuration.manifest.maxAttempts)
+            return try await SQLiteManifestStore.open(
+                path: path, maxAttempts: configuration.manifest.maxAttempts,
+                lockTimeout: configuration.manifest.lockTimeout)
         }
     }
 

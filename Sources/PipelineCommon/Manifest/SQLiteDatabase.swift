@@ -65,9 +65,14 @@ public final class SQLiteDatabase: @unchecked Sendable {
     private let lock = NIOLock()
     public let path: String
     private let pool: NIOThreadPool
+    /// How long a statement waits for another process's lock before giving up.
+    public let lockTimeout: Duration
 
-    /// Opens (creating if needed) the database at `path`, with WAL journaling and a busy timeout.
-    public static func open(path: String, pool: NIOThreadPool = BlockingPools.database) async throws -> SQLiteDatabase {
+    /// Opens (creating if needed) the database at `path`, with WAL journaling, and waits up to
+    /// `lockTimeout` whenever another process holds the database's lock.
+    public static func open(
+        path: String, lockTimeout: Duration = .seconds(30), pool: NIOThreadPool = BlockingPools.database
+    ) async throws -> SQLiteDatabase {
         try await pool.runIfActive {
             var handle: OpaquePointer?
             let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX
@@ -78,19 +83,26 @@ public final class SQLiteDatabase: @unchecked Sendable {
                 sqlite3_close(handle)
                 throw DatabaseError(database: "sqlite://\(path)", operation: "open", message: message, sqlState: nil)
             }
-            let database = SQLiteDatabase(handle: handle, path: path, pool: pool)
-            sqlite3_busy_timeout(handle, 30_000)
-            _ = try database.run("PRAGMA journal_mode=WAL", [])
+            let database = SQLiteDatabase(handle: handle, path: path, pool: pool, lockTimeout: lockTimeout)
+            sqlite3_extended_result_codes(handle, 1)
+            sqlite3_busy_timeout(handle, Int32(clamping: lockTimeout.components.seconds * 1000))
+            // Switching a fresh file to WAL needs its exclusive lock and does not wait for it: two
+            // processes opening at once see BUSY at once, and the switch is simply tried again.
+            try database.retryingWhileLocked(operation: "switch to WAL") {
+                let mode = try database.run("PRAGMA journal_mode=WAL", []).first?.first?.text?.lowercased()
+                guard mode == "wal" else { throw LockBusy() }
+            }
             _ = try database.run("PRAGMA synchronous=NORMAL", [])
             _ = try database.run("PRAGMA foreign_keys=ON", [])
             return database
         }
     }
 
-    private init(handle: OpaquePointer, path: String, pool: NIOThreadPool) {
+    private init(handle: OpaquePointer, path: String, pool: NIOThreadPool, lockTimeout: Duration) {
         self.handle = handle
         self.path = path
         self.pool = pool
+        self.lockTimeout = lockTimeout
     }
 
     deinit { sqlite3_close_v2(handle) }
@@ -99,28 +111,74 @@ public final class SQLiteDatabase: @unchecked Sendable {
     @discardableResult
     public func query(_ sql: String, _ parameters: [Value] = []) async throws -> [[Value]] {
         try await pool.runIfActive { [self] in
-            try lock.withLock { try run(sql, parameters) }
+            try lock.withLock {
+                try retryingWhileLocked(operation: "query") { try run(sql, parameters) }
+            }
         }
     }
 
     /// Runs `body` in one transaction (`BEGIN IMMEDIATE` takes the write lock up front, so
     /// concurrent writers queue instead of failing halfway), committing if it returns.
+    ///
+    /// SQLite answers some lock conflicts with BUSY at once instead of calling the busy
+    /// handler (a read lock that cannot be upgraded, a WAL index being rebuilt): the whole
+    /// transaction is then rolled back and run again, with a growing pause, until the lock
+    /// timeout. `body` must therefore do nothing but database work.
     public func transaction<T: Sendable>(immediate: Bool = true, _ body: @escaping @Sendable (Connection) throws -> T)
         async throws -> T
     {
         try await pool.runIfActive { [self] in
             try lock.withLock {
-                _ = try run(immediate ? "BEGIN IMMEDIATE" : "BEGIN", [])
-                do {
-                    let result = try body(Connection(database: self))
-                    _ = try run("COMMIT", [])
-                    return result
-                } catch {
-                    _ = try? run("ROLLBACK", [])
-                    throw error
+                try retryingWhileLocked(operation: "transaction") {
+                    _ = try run(immediate ? "BEGIN IMMEDIATE" : "BEGIN", [])
+                    do {
+                        let result = try body(Connection(database: self))
+                        _ = try run("COMMIT", [])
+                        return result
+                    } catch {
+                        if sqlite3_get_autocommit(handle) == 0 { _ = try? run("ROLLBACK", []) }
+                        throw error
+                    }
                 }
             }
         }
+    }
+
+    /// Thrown inside a retried step when SQLite reported success but did not get the lock.
+    private struct LockBusy: Error {}
+
+    /// Runs `step` again while it fails because another connection holds the lock, pausing
+    /// 1 ms, 2 ms, … up to 100 ms between tries, and gives up after ``lockTimeout`` with an
+    /// error that says another process holds the database. Runs on the database pool only.
+    private func retryingWhileLocked<T>(operation: String, _ step: () throws -> T) throws -> T {
+        let deadline = ContinuousClock.now + lockTimeout
+        var pause = Duration.milliseconds(1)
+        var tries = 0
+        while true {
+            tries += 1
+            do {
+                return try step()
+            } catch let error as DatabaseError where error.locked {
+                guard ContinuousClock.now < deadline else { throw lockedError(operation, tries: tries) }
+            } catch is LockBusy {
+                guard ContinuousClock.now < deadline else { throw lockedError(operation, tries: tries) }
+            }
+            // A blocking pause is right here: this runs on the database thread pool, never on
+            // the cooperative one. Jitter keeps two processes from retrying in lockstep.
+            let jittered = Double(pause.components.attoseconds) / 1e18 * Double.random(in: 0.5...1.5)
+            Thread.sleep(forTimeInterval: jittered + Double(pause.components.seconds))
+            pause = min(pause * 2, .milliseconds(100))
+        }
+    }
+
+    private func lockedError(_ operation: String, tries: Int) -> DatabaseError {
+        DatabaseError(
+            database: "sqlite://\(path)", operation: operation,
+            message: """
+                another process has held the database's lock for longer than \(lockTimeout) (\(tries) tries); \
+                find it with `fuser \(path)`, let it finish or stop it, or raise manifest.lock_timeout_seconds \
+                (PIPELINE_MANIFEST_LOCK_TIMEOUT)
+                """, sqlState: nil, locked: true)
     }
 
     /// The SQLite library version, e.g. "3.40.1".
@@ -209,8 +267,10 @@ public final class SQLiteDatabase: @unchecked Sendable {
     }
 
     private func error(_ operation: String) -> DatabaseError {
-        DatabaseError(
+        let code = sqlite3_extended_errcode(handle)
+        let primary = code & 0xff
+        return DatabaseError(
             database: "sqlite://\(path)", operation: operation, message: String(cString: sqlite3_errmsg(handle)),
-            sqlState: nil)
+            sqlState: nil, locked: primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
     }
 }

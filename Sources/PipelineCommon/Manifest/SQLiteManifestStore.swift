@@ -10,10 +10,13 @@ public struct SQLiteManifestStore: ManifestStore {
     /// Unix time in seconds with a fraction, in SQL.
     static let now = "((julianday('now') - 2440587.5) * 86400.0)"
 
-    public static func open(path: String, maxAttempts: Int = 5) async throws -> SQLiteManifestStore {
+    public static func open(path: String, maxAttempts: Int = 5, lockTimeout: Duration = .seconds(30)) async throws
+        -> SQLiteManifestStore
+    {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        return SQLiteManifestStore(database: try await SQLiteDatabase.open(path: path), maxAttempts: maxAttempts)
+        return SQLiteManifestStore(
+            database: try await SQLiteDatabase.open(path: path, lockTimeout: lockTimeout), maxAttempts: maxAttempts)
     }
 
     public init(database: SQLiteDatabase, maxAttempts: Int = 5) {
