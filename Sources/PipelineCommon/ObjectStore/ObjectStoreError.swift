@@ -23,6 +23,9 @@ public struct ObjectStoreError: Error, Sendable, CustomStringConvertible {
     public let message: String
     public let requestId: String?
     public let status: Int?
+    /// The access key id the request was signed with, for a refusal (AccessDenied, a bad
+    /// signature): which key to grant or fix. An id, never its secret.
+    public var accessKeyId: String?
 
     public init(
         kind: Kind, operation: String, location: String, code: String? = nil, message: String,
@@ -62,8 +65,12 @@ public struct ObjectStoreError: Error, Sendable, CustomStringConvertible {
         switch kind {
         case .notFound: "check the key"
         case .noSuchBucket: "create the bucket or fix object_store.url"
-        case .invalidCredentials: "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the profile) for this endpoint"
-        case .accessDenied: "grant this key access to the bucket and prefix"
+        case .invalidCredentials:
+            "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the profile) for this endpoint"
+                + (accessKeyId.map { " (signed with key id \($0))" } ?? "")
+        case .accessDenied:
+            accessKeyId.map { "grant the key \($0) access to the bucket and prefix" }
+                ?? "grant this key access to the bucket and prefix"
         case .invalidKey: nil
         case .integrity: "the transfer was corrupted; retry it"
         case .service, .transport, .local: nil

@@ -123,9 +123,11 @@ public struct S3ObjectStore: ObjectStore {
             case "XAmzContentSHA256Mismatch", "BadDigest", "InvalidDigest": .integrity
             default: .service
             }
-        return ObjectStoreError(
+        var error = ObjectStoreError(
             kind: kind, operation: operation, location: where_(key), code: code, message: body.message ?? "",
             requestId: body.requestId ?? response.headers["x-amz-request-id"], status: response.status)
+        if kind == .accessDenied || kind == .invalidCredentials { error.accessKeyId = signer.credentials.accessKeyId }
+        return error
     }
 
     /// HEAD responses carry no body: name the error from the status as the SDKs do.

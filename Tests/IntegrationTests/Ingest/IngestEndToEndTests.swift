@@ -32,7 +32,7 @@ struct IngestEndToEndTests {
                     try TestImages.photo(dir, "g\(index).jpg", width: 320 + index, height: 240, seed: index)
                 ))
         }
-        let bad: [(key: String, path: String, reason: String)] = [
+        var bad: [(key: String, path: String, reason: String)] = [
             ("raw/bad/empty.jpg", try dir.write("empty.jpg", ""), "empty file"),
             ("raw/bad/truncated.jpg", try TestImages.truncatedJPEG(dir, "truncated.jpg"), "corrupt or truncated"),
             ("raw/bad/corrupt.png", try TestImages.corruptPNG(dir, "corrupt.png"), "corrupt or truncated"),
@@ -46,10 +46,19 @@ struct IngestEndToEndTests {
             ("raw/odd/rotated.jpg", try TestImages.exifRotatedJPEG(dir, "rotated.jpg", width: 60, height: 40)),
         ]
         uploads += bad.map { ($0.key, $0.path) } + handled
+        var refusedByServer: Set<String> = []
         for upload in uploads {
-            _ = try await objects.put(
-                upload.key, fromFile: upload.path, contentType: MediaType.forPath(upload.key), sha256: nil)
+            do {
+                _ = try await objects.put(
+                    upload.key, fromFile: upload.path, contentType: MediaType.forPath(upload.key), sha256: nil)
+            } catch let error as ObjectStoreError where error.code == "InvalidRequest" && upload.key.contains("/../") {
+                // SeaweedFS refuses a `..` segment itself; S3 and RustFS store such a key, and
+                // then ingest must reject it (the staging tests cover the check on its own).
+                refusedByServer.insert(upload.key)
+            }
         }
+        uploads.removeAll { refusedByServer.contains($0.key) }
+        bad.removeAll { refusedByServer.contains($0.key) }
         // A COCO file naming the astronaut photograph by file name.
         let astronaut = BoundingBox(x: 150, y: 20, width: 200, height: 240)
         let coco = AnnotationConverter.coco(images: [

@@ -10,7 +10,7 @@ import Testing
 
 @Suite(
     "pipeline-ingest serve: bucket notifications over HTTP, SNS from the real moto server",
-    .enabled(if: Services.available("PIPELINE_TEST_S3_ENDPOINT", "PIPELINE_TEST_POSTGRES_URL"), Services.skipReason))
+    .enabled(if: Services.available("PIPELINE_TEST_MOTO_ENDPOINT", "PIPELINE_TEST_POSTGRES_URL"), Services.skipReason))
 struct WebhookDeliveryTests {
     /// The ingest endpoint served as `pipeline-ingest serve` serves it, on a free port, plus
     /// `/confirm` standing in for SNS's SubscribeURL.
@@ -25,6 +25,11 @@ struct WebhookDeliveryTests {
         defer { dir.remove() }
         let bucket = "events-\(UUID().uuidString.prefix(8).lowercased())"
         var environment = try Services.pipelineEnvironment(stagingRoot: dir.path + "/staging")
+        // SeaweedFS has no SNS: this test's bucket lives in moto, which delivers S3 -> SNS -> HTTP.
+        environment["AWS_ENDPOINT_URL_S3"] = try Services.value("PIPELINE_TEST_MOTO_ENDPOINT")
+        environment["AWS_REGION"] = try Services.value("PIPELINE_TEST_MOTO_REGION")
+        environment["AWS_ACCESS_KEY_ID"] = try Services.value("PIPELINE_TEST_MOTO_ACCESS_KEY_ID")
+        environment["AWS_SECRET_ACCESS_KEY"] = try Services.value("PIPELINE_TEST_MOTO_SECRET_ACCESS_KEY")
         environment["PIPELINE_OBJECT_STORE_URL"] = "s3://\(bucket)/"
         environment["PIPELINE_DATASET"] = bucket
         environment["PIPELINE_WEBHOOK_TOKEN"] = "hook-token"
@@ -69,9 +74,9 @@ struct WebhookDeliveryTests {
         let result = try await Command.run(
             python,
             [
-                peer, try Services.value("PIPELINE_TEST_S3_ENDPOINT"), try Services.value("PIPELINE_TEST_S3_REGION"),
-                try Services.value("PIPELINE_TEST_S3_ACCESS_KEY_ID"),
-                try Services.value("PIPELINE_TEST_S3_SECRET_ACCESS_KEY"), bucket,
+                peer, try Services.value("PIPELINE_TEST_MOTO_ENDPOINT"), try Services.value("PIPELINE_TEST_MOTO_REGION"),
+                try Services.value("PIPELINE_TEST_MOTO_ACCESS_KEY_ID"),
+                try Services.value("PIPELINE_TEST_MOTO_SECRET_ACCESS_KEY"), bucket,
                 "http://sns:hook-token@\(server.url)/events", "raw/sns/photo one.jpg=\(photo)",
                 "raw/sns/second.png=\(other)",
             ], environment: ["PATH": "/usr/bin:/bin", "HOME": NSHomeDirectory()])

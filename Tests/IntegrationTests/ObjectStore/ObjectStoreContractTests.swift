@@ -6,7 +6,7 @@ import Testing
 @testable import PipelineCommon
 
 /// The behaviour callers see, checked the same way on both stores: the embedded file store
-/// and S3 (moto, signatures checked).
+/// and S3 (SeaweedFS, signatures checked).
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case file
     case s3
@@ -37,7 +37,8 @@ struct ScratchStore {
     }
 
     static func makeS3(
-        prefix: String, secret: String? = nil, multipart: S3ObjectStore.Multipart = .init(), attempts: Int = 4
+        prefix: String, accessKeyId: String? = nil, secret: String? = nil, multipart: S3ObjectStore.Multipart = .init(),
+        attempts: Int = 4
     ) throws -> S3ObjectStore {
         let http = HTTPClient(
             configuration: .init(retryPolicy: RetryPolicy(maxAttempts: attempts, baseDelay: .milliseconds(50))),
@@ -47,7 +48,7 @@ struct ScratchStore {
             endpoint: URL(string: try Services.value("PIPELINE_TEST_S3_ENDPOINT"))!,
             region: try Services.value("PIPELINE_TEST_S3_REGION"),
             credentials: AWSCredentials(
-                accessKeyId: try Services.value("PIPELINE_TEST_S3_ACCESS_KEY_ID"),
+                accessKeyId: try accessKeyId ?? Services.value("PIPELINE_TEST_S3_ACCESS_KEY_ID"),
                 secretAccessKey: try secret ?? Services.value("PIPELINE_TEST_S3_SECRET_ACCESS_KEY")),
             http: http, multipart: multipart, logger: logger)
     }
