@@ -4,7 +4,7 @@ SWIFT ?= swift
 SERVICES := scripts/services.sh
 DEMO_DIR := $(CURDIR)/.demo
 
-.PHONY: all deps build test unit-test services-up services-down demo demo-down bench lint format clean
+.PHONY: all deps build test unit-test e2e images services-up services-down demo demo-down bench lint format clean
 
 all: build
 
@@ -16,13 +16,23 @@ deps:
 build: deps
 	$(SWIFT) build --build-tests
 
-## test: install, start the real services, run every test, stop the services (exit code kept)
+## test: install, start the real services, run every test, stop the services (exit code kept);
+## then the stage images and the whole loop in containers (make e2e)
 test: build
 	@$(SERVICES) up
 	@status=0; \
 	  PIPELINE_REQUIRE_SERVICES=1 $(SWIFT) test --skip-build || status=$$?; \
 	  $(SERVICES) down; \
 	  exit $$status
+	@$(MAKE) --no-print-directory e2e
+
+## images: one image per stage and pipelinectl (release, static Swift runtime), with podman; prints sizes
+images: deps
+	@SWIFT=$(SWIFT) scripts/images.sh build
+
+## e2e: the whole loop in containers with podman-compose (devcontainer/compose.yaml + compose.e2e.yaml)
+e2e: images
+	@scripts/e2e.sh
 
 ## unit-test: tests that need no services (integration tests are skipped with a reason)
 unit-test:

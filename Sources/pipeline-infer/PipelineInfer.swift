@@ -28,7 +28,7 @@ struct Runtime {
     let source: ModelSource
 
     static func start(_ options: GlobalOptions) throws -> Runtime {
-        let (configuration, logger) = try options.bootstrap()
+        let (configuration, logger) = try options.bootstrapStage()
         let http = HTTPClient(configuration: .init(configuration.http), logger: logger)
         do {
             let objects = try ObjectStoreFactory.make(configuration, http: http, logger: logger)

@@ -29,7 +29,7 @@ struct IngestRuntime {
     let registry: PrometheusCollectorRegistry
 
     static func start(_ options: GlobalOptions) async throws -> IngestRuntime {
-        let (configuration, logger) = try options.bootstrap()
+        let (configuration, logger) = try options.bootstrapStage()
         let registry = MetricsSetup.bootstrap()
         let http = HTTPClient(configuration: .init(configuration.http), logger: logger)
         do {

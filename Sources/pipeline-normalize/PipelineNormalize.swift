@@ -32,7 +32,7 @@ struct PipelineNormalize: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (configuration, logger) = try options.bootstrap()
+        let (configuration, logger) = try options.bootstrapStage()
         _ = MetricsSetup.bootstrap()
         let chosen: any Resizer
         do {

@@ -59,7 +59,7 @@ struct Train: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var (configuration, logger) = try options.bootstrap()
+        var (configuration, logger) = try options.bootstrapStage()
         if let backend { configuration.train.backend = backend }
         if configuration.train.backend == "kubernetes", !apply, !localPods {
             let yaml = try KubernetesJob.yaml(
@@ -155,7 +155,7 @@ struct Shard: AsyncParsableCommand {
     @Option(help: "This node's rank (default: JOB_COMPLETION_INDEX).") var rank: Int?
 
     func run() async throws {
-        let (configuration, logger) = try options.bootstrap()
+        let (configuration, logger) = try options.bootstrapStage()
         guard let rank = rank ?? ProcessInfo.processInfo.environment["JOB_COMPLETION_INDEX"].flatMap(Int.init) else {
             FileHandle.standardError.write(Data("pipeline-train shard: no --rank and no JOB_COMPLETION_INDEX\n".utf8))
             throw ExitCode(2)

@@ -16,6 +16,9 @@ public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         let what = found.map { "found \"\($0)\"" } ?? "missing"
         let from = source.map { " (\($0))" } ?? ""
-        return "\(key): \(what)\(from); expected \(expected)"
+        // A missing value says where to put it: in a container that is usually the environment.
+        let variables = found == nil ? ConfigSchema.keys.first { $0.path == key }?.environment ?? [] : []
+        let remedy = variables.isEmpty ? "" : "; set \(variables.joined(separator: " or ")) or \(key) in the file"
+        return "\(key): \(what)\(from); expected \(expected)\(remedy)"
     }
 }

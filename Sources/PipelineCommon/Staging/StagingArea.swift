@@ -25,6 +25,40 @@ public struct StagingArea: Sendable {
             logger: logger)
     }
 
+    /// Checks, before any work, that the root is a directory that takes writes (creating it when
+    /// it can), so a stage whose staging volume is missing or read-only stops at start, saying
+    /// so, rather than halfway through its first batch.
+    public func checkWritable() throws(StagingError) {
+        let remedy =
+            "mount a writable volume there (in a container: -v VOLUME:\(root)) or set staging.root (PIPELINE_STAGING_ROOT)"
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) {
+            do {
+                try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            } catch {
+                throw StagingError(
+                    kind: .io,
+                    message: "staging root \(root) does not exist and cannot be created (\(error.localizedDescription)); \(remedy)")
+            }
+        } else if !isDirectory.boolValue {
+            throw StagingError(kind: .io, message: "staging root \(root) is not a directory; \(remedy)")
+        }
+        let probe = "\(root)/.write-probe-\(getpid())"
+        let descriptor = open(probe, O_CREAT | O_WRONLY | O_EXCL, 0o600)
+        guard descriptor >= 0 else {
+            let code = errno
+            let why =
+                switch code {
+                case EROFS: "is on a read-only file system"
+                case EACCES, EPERM: "is not writable by user \(getuid())"
+                default: "cannot be written (\(String(cString: strerror(code))))"
+                }
+            throw StagingError(kind: .io, message: "staging root \(root) \(why); \(remedy)")
+        }
+        close(descriptor)
+        unlink(probe)
+    }
+
     /// Creates `<root>/<stage>/<run-id>/{in,out}`.
     public func makeRun(stage: String, runId: String) throws -> StagingRun {
         for (name, value) in [("stage", stage), ("run id", runId)] {

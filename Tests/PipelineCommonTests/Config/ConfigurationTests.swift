@@ -173,6 +173,9 @@ struct ConfigurationTests {
         let keys = Set(found.map(\.key))
         #expect(keys == ["object_store.secret_access_key", "mlflow.username", "label_studio.url"])
         #expect(found.allSatisfy { $0.found == nil && $0.description.contains("missing") })
+        // A missing value names the variable that sets it, as a container is configured.
+        let secret = found.first { $0.key == "object_store.secret_access_key" }?.description ?? ""
+        #expect(secret.contains("set AWS_SECRET_ACCESS_KEY or object_store.secret_access_key in the file"), "\(secret)")
     }
 
     @Test func s3AndFileURLsAreChecked() {

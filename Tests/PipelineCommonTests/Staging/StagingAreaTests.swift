@@ -13,6 +13,26 @@ struct StagingAreaTests {
         StagingArea(root: dir.path + "/nvme", reserveBytes: reserve, keepOnFailure: keep, logger: Self.logger)
     }
 
+    @Test func theRootIsCheckedForWritesAtStart() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let logger = Logger(label: "staging-tests")
+        // Missing: made, as on a machine where nobody created it yet.
+        try StagingArea(root: dir.file("new/root"), reserveBytes: 0, keepOnFailure: false, logger: logger)
+            .checkWritable()
+        #expect(FileManager.default.fileExists(atPath: dir.file("new/root")))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.file("new/root")).isEmpty, "no probe left")
+        // A file where the root should be, and a root that cannot be made below a file.
+        let file = try dir.write("plain-file", "x")
+        #expect {
+            try StagingArea(root: file, reserveBytes: 0, keepOnFailure: false, logger: logger).checkWritable()
+        } throws: { "\($0)".contains("staging root \(file) is not a directory") && "\($0)".contains("PIPELINE_STAGING_ROOT") }
+        #expect {
+            try StagingArea(root: file + "/below", reserveBytes: 0, keepOnFailure: false, logger: logger)
+                .checkWritable()
+        } throws: { "\($0)".contains("does not exist and cannot be created") }
+    }
+
     @Test func layoutIsRootStageRunInOut() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

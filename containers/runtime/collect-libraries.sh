@@ -1,0 +1,47 @@
+#!/bin/sh
+# collect-libraries.sh ROOT PROGRAM...
+# Builds a minimal root file system in ROOT holding PROGRAM... and exactly the shared libraries
+# they load (their ldd closure), laid out as Debian's merged /usr, with a linker cache, a
+# non-root user (10001), a CA bundle, /tmp and the staging volume /mnt/nvme. Fails when a
+# library is missing, here or inside ROOT (its own loader lists each program's libraries).
+set -eu
+root=$1; shift
+mkdir -p "$root/usr/lib/x86_64-linux-gnu" "$root/usr/lib64" "$root/usr/local/bin" "$root/usr/bin" "$root/etc/ssl/certs" \
+    "$root/tmp" "$root/mnt/nvme" "$root/home/pipeline"
+ln -sfn usr/lib "$root/lib"; ln -sfn usr/lib64 "$root/lib64"; ln -sfn usr/bin "$root/bin"
+inside() { case "$1" in /usr/bin/*) echo "$1" ;; *) echo "/usr/local/bin/$(basename "$1")" ;; esac; }
+for program in "$@"; do
+    if ldd "$program" | grep -q "not found"; then
+        echo "collect-libraries: $program needs libraries this image lacks:" >&2
+        ldd "$program" | grep "not found" >&2
+        exit 1
+    fi
+    # Each library under the name ldd printed (its soname), copied from where it resolves.
+    ldd "$program" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | while read -r library; do
+        directory=$(cd "$(dirname "$library")" && pwd -P)
+        mkdir -p "$root$directory"
+        [ -e "$root$directory/$(basename "$library")" ] || cp -L "$library" "$root$directory/"
+    done
+    target="$root$(inside "$program")"
+    [ -e "$target" ] || cp -L "$program" "$target"
+done
+cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
+printf 'root:x:0:0:root:/root:/usr/sbin/nologin\npipeline:x:10001:10001:pipeline:/home/pipeline:/usr/sbin/nologin\n' > "$root/etc/passwd"
+printf 'root:x:0:\npipeline:x:10001:\n' > "$root/etc/group"
+printf 'passwd: files\ngroup: files\nhosts: files dns\n' > "$root/etc/nsswitch.conf"
+printf '/usr/lib/x86_64-linux-gnu\n/usr/lib64\n' > "$root/etc/ld.so.conf"
+ldconfig -r "$root"
+chmod 1777 "$root/tmp"
+chown 10001:10001 "$root/mnt/nvme" "$root/home/pipeline"
+# Proof that the closure resolves inside ROOT alone: the image's own loader lists every
+# library of every program from the image's own linker cache, and none is missing.
+for program in "$@"; do
+    listed=$(chroot "$root" /usr/lib64/ld-linux-x86-64.so.2 --list "$(inside "$program")") \
+        || { echo "collect-libraries: $(basename "$program") does not load in the image" >&2; exit 1; }
+    if printf '%s\n' "$listed" | grep -q "not found"; then
+        echo "collect-libraries: $(basename "$program") is missing libraries in the image:" >&2
+        printf '%s\n' "$listed" | grep "not found" >&2
+        exit 1
+    fi
+done
+echo "collect-libraries: $(find "$root" -type f | wc -l) files, $(du -sm "$root" | cut -f1) MB"
