@@ -70,10 +70,15 @@ build_binaries() {
 version() { git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo dev; }
 
 build_images() {
-    local product revision; revision=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
+    local product revision stamp
+    revision=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
+    # Files in the layers get the commit's time, so the library layer is the same bytes in
+    # every image (stored and pulled once) and a rebuild of the same commit the same image.
+    stamp=$(git -C "$ROOT" log -1 --format=%ct 2>/dev/null || echo 0)
     for product in "${PRODUCTS[@]}"; do
         log "building localhost/image-pipeline/$product"
-        podman build --quiet --layers --format docker --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg VERSION="$(version)" \
+        podman build --quiet --layers --format docker --timestamp "$stamp" \
+            --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg VERSION="$(version)" \
             --build-arg REVISION="$revision" -f "$ROOT/containers/$product/Containerfile" \
             -t "localhost/image-pipeline/$product:latest" -t "localhost/image-pipeline/$product:$(version)" \
             "$CONTEXT" >/dev/null
@@ -81,13 +86,21 @@ build_images() {
 }
 
 sizes() {
-    local product size
-    printf '%-22s %8s\n' image size
+    local product size layers
+    printf '%-22s %8s %s\n' image size "layers (MB)"
     for product in "${PRODUCTS[@]}"; do
         size=$(podman image inspect --format '{{.Size}}' "localhost/image-pipeline/$product:latest" 2>/dev/null) \
             || die "localhost/image-pipeline/$product is not built (run: make images)"
-        printf '%-22s %5.0f MB\n' "$product" "$(echo "$size" | awk '{print $1/1e6}')"
+        layers=$(podman history --format '{{.Size}}' "localhost/image-pipeline/$product:latest" | grep -v '^0 *B$' | tr '\n' ' ')
+        printf '%-22s %5.0f MB  %s\n' "$product" "$(echo "$size" | awk '{print $1/1e6}')" "$layers"
     done
+    local first; first=$(podman image inspect --format '{{index .RootFS.Layers 0}}' localhost/image-pipeline/pipeline-ingest:latest)
+    local shared=0
+    for product in "${PRODUCTS[@]}"; do
+        [ "$(podman image inspect --format '{{index .RootFS.Layers 0}}' "localhost/image-pipeline/$product:latest")" = "$first" ] \
+            && shared=$((shared + 1))
+    done
+    printf 'the library layer is shared by %d of %d images\n' "$shared" "${#PRODUCTS[@]}"
 }
 
 case "${1:-}" in
