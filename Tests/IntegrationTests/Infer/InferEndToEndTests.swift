@@ -11,9 +11,11 @@ import Testing
 import TrainStage
 
 @Suite(
-    "pipeline-infer against the real S3 server, PostgreSQL, MLflow and Prometheus",
+    "pipeline-infer against the real S3 server, PostgreSQL, MLflow, Label Studio and Prometheus",
     .enabled(
-        if: Services.available("PIPELINE_TEST_S3_ENDPOINT", "PIPELINE_TEST_POSTGRES_URL", "PIPELINE_TEST_MLFLOW_URI"),
+        if: Services.available(
+            "PIPELINE_TEST_S3_ENDPOINT", "PIPELINE_TEST_POSTGRES_URL", "PIPELINE_TEST_MLFLOW_URI",
+            "PIPELINE_TEST_LABEL_STUDIO_URL"),
         Services.skipReason))
 struct InferEndToEndTests {
     @Test func batchOutputsForReviewThenServeSwapsModelsAndRefusesBadRequests() async throws {

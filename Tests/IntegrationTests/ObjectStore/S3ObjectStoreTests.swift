@@ -105,13 +105,14 @@ struct S3ObjectStoreTests {
 
     @Test func aWrongSecretIsRejectedClearly() async throws {
         let store = try ScratchStore.makeS3(prefix: Self.prefix(), secret: "wrong-secret-value", attempts: 1)
+        let bucket = try Services.value("PIPELINE_TEST_S3_BUCKET")
         await #expect {
             _ = try await store.put("x.txt", data: Data("x".utf8), contentType: nil)
         } throws: { error in
             guard let failure = error as? ObjectStoreError else { return false }
             let text = "\(failure)"
             return failure.kind == .invalidCredentials && failure.code == "SignatureDoesNotMatch"
-                && text.contains("s3://pipeline-test/") && text.contains("x.txt")
+                && text.contains("s3://\(bucket)/") && text.contains("x.txt")
                 && !text.contains("wrong-secret-value")
                 && !text.contains("Signature=")
         }
