@@ -17,13 +17,14 @@ build: deps
 	$(SWIFT) build --build-tests
 
 ## test: install, start the real services, run every test, stop the services (exit code kept);
-## then the stage images and the whole loop in containers (make e2e)
+## then the Kubernetes manifests (scripts/validate-k8s.sh), the stage images and the whole loop in containers (make e2e)
 test: build
 	@$(SERVICES) up
 	@status=0; \
 	  PIPELINE_REQUIRE_SERVICES=1 $(SWIFT) test --skip-build || status=$$?; \
 	  $(SERVICES) down; \
 	  exit $$status
+	@scripts/validate-k8s.sh
 	@$(MAKE) --no-print-directory e2e
 
 ## images: one image per stage and pipelinectl (release, static Swift runtime), with podman; prints sizes

@@ -107,7 +107,7 @@ install_seaweedfs() {
 
 install_containers_tools() {
     if [ -x "$CONTAINERS_VENV/bin/podman-compose" ] && [ -f "$CONTAINERS_VENV/.complete" ]; then return; fi
-    log "creating container tools environment $CONTAINERS_VENV (podman-compose, check-jsonschema)"
+    log "creating container tools environment $CONTAINERS_VENV (podman-compose, check-jsonschema, kubectl)"
     rm -rf "$CONTAINERS_VENV"; mkdir -p "$CACHE"
     python3 -m venv "$CONTAINERS_VENV"
     "$CONTAINERS_VENV/bin/pip" install -q --disable-pip-version-check -r "$CONTAINERS_REQUIREMENTS"
