@@ -4,7 +4,7 @@ SWIFT ?= swift
 SERVICES := scripts/services.sh
 DEMO_DIR := $(CURDIR)/.demo
 
-.PHONY: all deps build test unit-test e2e images services-up services-down demo demo-down bench lint format clean
+.PHONY: all deps build test unit-test check-infra e2e images services-up services-down demo demo-down bench lint format clean
 
 all: build
 
@@ -17,15 +17,21 @@ build: deps
 	$(SWIFT) build --build-tests
 
 ## test: install, start the real services, run every test, stop the services (exit code kept);
-## then the Kubernetes manifests (scripts/validate-k8s.sh), the stage images and the whole loop in containers (make e2e)
+## then the scripts and Kubernetes manifests (make check-infra), the stage images and the whole loop in containers (make e2e)
 test: build
 	@$(SERVICES) up
 	@status=0; \
 	  PIPELINE_REQUIRE_SERVICES=1 $(SWIFT) test --skip-build || status=$$?; \
 	  $(SERVICES) down; \
 	  exit $$status
-	@scripts/validate-k8s.sh
+	@$(MAKE) --no-print-directory check-infra
 	@$(MAKE) --no-print-directory e2e
+
+## check-infra: shellcheck on every shell script, the Kubernetes overlays validated, the NVMe bootstrap on loop devices
+check-infra:
+	@git ls-files '*.sh' .ci/run | xargs shellcheck -S warning && echo "shellcheck: every shell script passes"
+	@scripts/validate-k8s.sh
+	@scripts/test-nvme-bootstrap.sh
 
 ## images: one image per stage and pipelinectl (release, static Swift runtime), with podman; prints sizes
 images: deps

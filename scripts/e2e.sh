@@ -44,9 +44,10 @@ cleanup() {
         done
     fi
     compose down -v -t 3 >/dev/null 2>&1 || true
-    podman rm -f -t 2 $(podman ps -aq --filter "label=io.podman.compose.project=$PROJECT") >/dev/null 2>&1 || true
-    podman volume rm -f $(podman volume ls -q --filter "label=io.podman.compose.project=$PROJECT") >/dev/null 2>&1 || true
-    podman network rm -f $(podman network ls -q --filter "label=io.podman.compose.project=$PROJECT") >/dev/null 2>&1 || true
+    local filter="label=io.podman.compose.project=$PROJECT"
+    podman ps -aq --filter "$filter" | xargs -r podman rm -f -t 2 >/dev/null 2>&1 || true
+    podman volume ls -q --filter "$filter" | xargs -r podman volume rm -f >/dev/null 2>&1 || true
+    podman network ls -q --filter "$filter" | xargs -r podman network rm -f >/dev/null 2>&1 || true
     rm -rf "$WORK"
     local left; left=$(left_behind)
     [ "$left" = 0 ] || { log "cleanup left $left containers, volumes, networks or pods behind"; status=1; }
@@ -81,8 +82,9 @@ compose() {
 }
 
 # Settings of this run: fresh secrets and free loopback ports, as compose.yaml reads them.
-export PIPELINE_S3_ACCESS_KEY="E2E$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
-export PIPELINE_S3_SECRET_KEY=$(secret) PIPELINE_POSTGRES_PASSWORD=$(secret) PIPELINE_WEBHOOK_TOKEN=$(secret)
+PIPELINE_S3_ACCESS_KEY="E2E$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
+PIPELINE_S3_SECRET_KEY=$(secret); PIPELINE_POSTGRES_PASSWORD=$(secret); PIPELINE_WEBHOOK_TOKEN=$(secret)
+export PIPELINE_S3_ACCESS_KEY PIPELINE_S3_SECRET_KEY PIPELINE_POSTGRES_PASSWORD PIPELINE_WEBHOOK_TOKEN
 export PIPELINE_BUCKET=pipeline-e2e PIPELINE_REGISTERED_MODEL=$MODEL
 for name in S3 S3_CONSOLE POSTGRES MLFLOW PROMETHEUS INGEST INFER; do export "PIPELINE_${name}_PORT=$(free_port)"; done
 redact() {

@@ -37,7 +37,7 @@ die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-apt_packages=(postgresql prometheus libcurl4-openssl-dev libpq-dev libssl-dev zlib1g-dev libsqlite3-dev libvips-dev libvips-tools python3-venv)
+apt_packages=(postgresql prometheus xfsprogs shellcheck libcurl4-openssl-dev libpq-dev libssl-dev zlib1g-dev libsqlite3-dev libvips-dev libvips-tools python3-venv)
 
 install_system() {
     local missing=()
@@ -166,11 +166,12 @@ up_postgres() {
 }
 
 up_s3() {
-    local dir="$STATE/s3" ports=() name
+    local dir="$STATE/s3" ports=()
     if alive "$dir/pid"; then log "s3 (seaweedfs) already running"; return; fi
     install_seaweedfs
     rm -rf "$dir"; mkdir -p "$dir/data"
-    for name in master master_grpc volume volume_grpc filer filer_grpc s3 s3_grpc; do ports+=("$(free_port)"); done
+    # master, master gRPC, volume, volume gRPC, filer, filer gRPC, S3, S3 gRPC
+    for _ in 1 2 3 4 5 6 7 8; do ports+=("$(free_port)"); done
     local key secret ro_key ro_secret
     key="PL$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
     secret=$(head -c 30 /dev/urandom | base64 | tr -d '/+=')
