@@ -27,11 +27,12 @@ test: build
 	@$(MAKE) --no-print-directory check-infra
 	@$(MAKE) --no-print-directory e2e
 
-## check-infra: shellcheck on every shell script, the Kubernetes overlays validated, the NVMe bootstrap on loop devices
+## check-infra: shellcheck on every shell script, the Kubernetes overlays validated, the NVMe bootstrap on loop devices and in a qemu guest
 check-infra:
 	@git ls-files '*.sh' .ci/run | xargs shellcheck -S warning && echo "shellcheck: every shell script passes"
 	@scripts/validate-k8s.sh
 	@scripts/test-nvme-bootstrap.sh
+	@scripts/test-nvme-vm.sh
 
 ## images: one image per stage and pipelinectl (release, static Swift runtime), with podman; prints sizes
 images: deps

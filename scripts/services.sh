@@ -37,7 +37,7 @@ die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-apt_packages=(postgresql prometheus xfsprogs shellcheck libcurl4-openssl-dev libpq-dev libssl-dev zlib1g-dev libsqlite3-dev libvips-dev libvips-tools python3-venv)
+apt_packages=(postgresql prometheus xfsprogs shellcheck mdadm qemu-system-x86 linux-image-amd64 busybox-static kmod cpio libcurl4-openssl-dev libpq-dev libssl-dev zlib1g-dev libsqlite3-dev libvips-dev libvips-tools python3-venv)
 
 install_system() {
     local missing=()

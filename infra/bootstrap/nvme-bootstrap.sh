@@ -60,7 +60,8 @@ for candidate in $DEVICES_GLOB; do
     case " ${devices[*]:-} " in *" $device "*) ;; *) devices+=("$device") ;; esac
 done
 [ ${#devices[@]} -gt 0 ] || die "no NVMe device matches $DEVICES_GLOB (set NVME_DEVICES to a glob of the instance-store disks)"
-IFS=$'\n' read -r -d '' -a devices < <(printf '%s\n' "${devices[@]}" | sort && printf '\0')
+sorted=$(printf '%s\n' "${devices[@]}" | sort)
+mapfile -t devices <<< "$sorted"
 log "devices: ${devices[*]}"
 
 # 2. One device, or RAID0 of all of them.
