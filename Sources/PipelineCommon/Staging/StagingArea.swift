@@ -38,7 +38,9 @@ public struct StagingArea: Sendable {
             } catch {
                 throw StagingError(
                     kind: .io,
-                    message: "staging root \(root) does not exist and cannot be created (\(error.localizedDescription)); \(remedy)")
+                    message:
+                        "staging root \(root) does not exist and cannot be created (\(error.localizedDescription)); \(remedy)"
+                )
             }
         } else if !isDirectory.boolValue {
             throw StagingError(kind: .io, message: "staging root \(root) is not a directory; \(remedy)")

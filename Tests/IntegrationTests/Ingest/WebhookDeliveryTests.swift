@@ -74,7 +74,8 @@ struct WebhookDeliveryTests {
         let result = try await Command.run(
             python,
             [
-                peer, try Services.value("PIPELINE_TEST_MOTO_ENDPOINT"), try Services.value("PIPELINE_TEST_MOTO_REGION"),
+                peer, try Services.value("PIPELINE_TEST_MOTO_ENDPOINT"),
+                try Services.value("PIPELINE_TEST_MOTO_REGION"),
                 try Services.value("PIPELINE_TEST_MOTO_ACCESS_KEY_ID"),
                 try Services.value("PIPELINE_TEST_MOTO_SECRET_ACCESS_KEY"), bucket,
                 "http://sns:hook-token@\(server.url)/events", "raw/sns/photo one.jpg=\(photo)",

@@ -37,7 +37,10 @@ struct SQLiteConcurrentProcessesTests {
                 }
                 for index in 0..<2 {
                     group.addTask {
-                        ("migrate-\(index)", try await Command.run("pipelinectl", ["migrate"], environment: environment))
+                        (
+                            "migrate-\(index)",
+                            try await Command.run("pipelinectl", ["migrate"], environment: environment)
+                        )
                     }
                 }
                 var all: [(String, Command.Result)] = []
@@ -57,7 +60,8 @@ struct SQLiteConcurrentProcessesTests {
             #expect(completedBy.count == Self.items, "round \(round)")
             let store = try await SQLiteManifestStore.open(path: path)
             let counts = try await store.queueCounts(queue: "q")
-            #expect(counts[.completed] == Self.items && counts[.available, default: 0] == 0, "round \(round): \(counts)")
+            #expect(
+                counts[.completed] == Self.items && counts[.available, default: 0] == 0, "round \(round): \(counts)")
             #expect(try await store.schemaVersion() == SQLiteMigrations.all.map(\.version).max())
         }
     }

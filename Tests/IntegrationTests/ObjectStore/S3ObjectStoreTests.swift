@@ -196,7 +196,8 @@ struct S3ObjectStoreTests {
         // A GET URL used for a PUT, a tampered signature and an expired URL are refused.
         let misuse = try await http.execute(HTTPRequest(method: "PUT", url: get, body: .bytes(Data("x".utf8))))
         #expect(misuse.status == 403)
-        let tampered = URL(string: get.absoluteString.replacingOccurrences(of: "X-Amz-Signature=", with: "X-Amz-Signature=0"))!
+        let tampered = URL(
+            string: get.absoluteString.replacingOccurrences(of: "X-Amz-Signature=", with: "X-Amz-Signature=0"))!
         #expect(try await http.execute(HTTPRequest(url: tampered)).status == 403)
         let expired = try store.presignedURL(for: key, expires: .seconds(1), date: Date(timeIntervalSinceNow: -3600))
         #expect(try await http.execute(HTTPRequest(url: expired)).status == 403)
@@ -206,7 +207,9 @@ struct S3ObjectStoreTests {
 
     /// A key with read rights only: it lists and reads, and a write is refused with
     /// AccessDenied naming the key id, never its secret.
-    @Test(.enabled(if: Services.available("PIPELINE_TEST_S3_READONLY_ACCESS_KEY_ID"), "no read-only key on this S3 server"))
+    @Test(
+        .enabled(
+            if: Services.available("PIPELINE_TEST_S3_READONLY_ACCESS_KEY_ID"), "no read-only key on this S3 server"))
     func aReadOnlyKeyIsRefusedWritesWithItsIdAndNoSecret() async throws {
         let prefix = Self.prefix()
         let writer = try ScratchStore.makeS3(prefix: prefix)

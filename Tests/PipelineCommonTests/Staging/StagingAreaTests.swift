@@ -26,7 +26,9 @@ struct StagingAreaTests {
         let file = try dir.write("plain-file", "x")
         #expect {
             try StagingArea(root: file, reserveBytes: 0, keepOnFailure: false, logger: logger).checkWritable()
-        } throws: { "\($0)".contains("staging root \(file) is not a directory") && "\($0)".contains("PIPELINE_STAGING_ROOT") }
+        } throws: {
+            "\($0)".contains("staging root \(file) is not a directory") && "\($0)".contains("PIPELINE_STAGING_ROOT")
+        }
         #expect {
             try StagingArea(root: file + "/below", reserveBytes: 0, keepOnFailure: false, logger: logger)
                 .checkWritable()
