@@ -25,8 +25,9 @@ public struct TrainContext: Sendable {
     public let logger: Logger
     /// Logs one epoch's metrics to MLflow while training goes on.
     public let logEpoch: @Sendable ([String: Double], Int) async -> Void
-    /// kubernetes: submits the Job (kubectl, or local processes standing in for pods).
-    public let submitJob: @Sendable () async throws -> Void
+    /// kubernetes: submits the Job (kubectl, or local processes standing in for pods) and
+    /// returns the check that throws, naming the pod, once one of them has failed for good.
+    public let submitJob: @Sendable () async throws -> JobHealthCheck
 }
 
 /// The builtin Swift classifier: in this process with every core, or with `train.nodes`

@@ -9,7 +9,8 @@ import PipelineCommon
 /// `epoch-<e>/params.bin` and each pod answers `epoch-<e>/node-<rank>.bin` and `.json`;
 /// `done` tells the pods to exit.
 final class ObjectStoreExchange: NodeExchange, @unchecked Sendable {
-    let submit: @Sendable () async throws -> Void
+    let submit: @Sendable () async throws -> JobHealthCheck
+    private var health: JobHealthCheck?
     private var objects: (any ObjectStore)?
     private var prefix = ""
     private var nodes = 0
@@ -17,7 +18,7 @@ final class ObjectStoreExchange: NodeExchange, @unchecked Sendable {
     /// How long an epoch may take before the coordinator gives up on a pod.
     let epochTimeout: Duration
 
-    init(submit: @escaping @Sendable () async throws -> Void, epochTimeout: Duration = .seconds(3600)) {
+    init(submit: @escaping @Sendable () async throws -> JobHealthCheck, epochTimeout: Duration = .seconds(3600)) {
         self.submit = submit
         self.epochTimeout = epochTimeout
     }
@@ -29,7 +30,7 @@ final class ObjectStoreExchange: NodeExchange, @unchecked Sendable {
         scratch = context.run.outputDirectory
         _ = try await context.objects.put(
             prefix + "plan.json", data: try JSONEncoder().encode(plan), contentType: "application/json")
-        try await submit()
+        health = try await submit()
         return (0..<plan.nodes).map {
             context.set.shard(rank: $0, nodes: plan.nodes, limit: context.configuration.train.imagesPerNode).count
         }
@@ -43,6 +44,7 @@ final class ObjectStoreExchange: NodeExchange, @unchecked Sendable {
             contentType: "application/octet-stream")
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: epochTimeout)
+        var nextCheck = clock.now
         var results: [Int: ([Float], NodeFiles.Result)] = [:]
         while results.count < nodes {
             for rank in 0..<nodes where results[rank] == nil {
@@ -55,6 +57,11 @@ final class ObjectStoreExchange: NodeExchange, @unchecked Sendable {
                 )
             }
             if results.count < nodes {
+                // A failed pod fails the run now, not when the epoch times out.
+                if let health, clock.now >= nextCheck {
+                    try await health()
+                    nextCheck = clock.now.advanced(by: .seconds(2))
+                }
                 guard clock.now < deadline else {
                     let missing = (0..<nodes).filter { results[$0] == nil }.map(String.init).joined(separator: ", ")
                     throw TrainError("epoch \(epoch): no answer from node(s) \(missing); check the Job's pods")

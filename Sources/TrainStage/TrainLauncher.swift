@@ -57,10 +57,11 @@ public struct TrainLauncher: Sendable {
     }
 
     /// - Parameter submitJob: kubernetes only: starts the Job's pods for the run id it is given
-    ///   (`kubectl apply`, or local processes standing in for pods).
+    ///   (`kubectl apply`, or local processes standing in for pods) and returns the check
+    ///   that fails the run as soon as a pod has failed past its retries.
     public func run(
         dataset: DatasetVersion, approveIf gate: ApprovalGate?,
-        submitJob: @escaping @Sendable (String) async throws -> Void = { _ in
+        submitJob: @escaping @Sendable (String) async throws -> JobHealthCheck = { _ in
             throw TrainError("the kubernetes backend needs --apply (kubectl) or --local-pods")
         }
     ) async throws -> Outcome {

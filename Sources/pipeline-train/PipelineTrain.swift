@@ -89,20 +89,18 @@ struct Train: AsyncParsableCommand {
             let local = localPods
             let passThrough = options.passThrough
             let settings = configuration
-            let submit: @Sendable (String) async throws -> Void = { runId in
+            let submit: @Sendable (String) async throws -> JobHealthCheck = { runId in
                 if local {
-                    for rank in 0..<nodes {
-                        let process = Process()
-                        process.executableURL = URL(fileURLWithPath: MultiNode.pipelineTrain())
-                        process.arguments = ["shard", "--run", runId, "--rank", "\(rank)"] + passThrough
-                        process.standardOutput = FileHandle.nullDevice
-                        try process.run()
-                    }
-                } else {
-                    try await Self.kubectlApply(
-                        try KubernetesJob.yaml(
-                            configuration: settings, runId: runId, configMap: "image-pipeline-config"))
+                    let pods = try LocalPods(
+                        runId: runId, nodes: nodes, executable: MultiNode.pipelineTrain(), passThrough: passThrough,
+                        directory: settings.staging.root + "/train/" + runId + "/pods")
+                    return { try pods.check() }
                 }
+                try await Self.kubectlApply(
+                    try KubernetesJob.yaml(configuration: settings, runId: runId, configMap: "image-pipeline-config"))
+                let job = KubernetesJob.name(runId: runId)
+                let namespace = settings.train.namespace
+                return { try await Self.kubectlFailure(job: job, namespace: namespace) }
             }
             let outcome = try await launcher.run(
                 dataset: dataset, approveIf: approveIf.flatMap(ApprovalGate.parse), submitJob: submit)
@@ -122,6 +120,48 @@ struct Train: AsyncParsableCommand {
                 print(approval.passed ? "approved: \(approval.reason)" : "not approved: \(approval.reason)")
             }
         }
+    }
+
+    /// Throws when the Job has failed (a pod past its backoff limit), naming the failed pod and
+    /// quoting its last log lines; returns while the Job runs.
+    static func kubectlFailure(job: String, namespace: String) async throws {
+        let failed = try await kubectl([
+            "get", "job", job, "-n", namespace, "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Failed\")].status} {.status.conditions[?(@.type==\"Failed\")].message}",
+        ])
+        guard failed.hasPrefix("True") else { return }
+        let pods = try await kubectl([
+            "get", "pods", "-n", namespace, "-l", "job-name=\(job)", "--field-selector=status.phase=Failed", "-o",
+            "jsonpath={.items[*].metadata.name}",
+        ]).split(separator: " ").map(String.init)
+        let pod = pods.first ?? "(none left)"
+        let tail = pods.isEmpty ? "" : (try? await kubectl(["logs", "-n", namespace, "--tail=10", pod])) ?? ""
+        throw TrainError(
+            "Job \(job) failed (\(failed.dropFirst(5))); pod \(pod)"
+                + (tail.isEmpty ? "" : ", its last lines:\n  " + tail.split(separator: "\n").joined(separator: "\n  ")))
+    }
+
+    /// Runs kubectl with `arguments` and returns its standard output.
+    static func kubectl(_ arguments: [String]) async throws -> String {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("kubectl-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: output) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["kubectl"] + arguments
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardError = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw TrainError("cannot run kubectl: \(error)")
+        }
+        while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        guard process.terminationStatus == 0 else {
+            throw TrainError(
+                "kubectl \(arguments.prefix(3).joined(separator: " ")) exited with \(process.terminationStatus)")
+        }
+        return (try? String(contentsOf: output, encoding: .utf8)) ?? ""
     }
 
     static func kubectlApply(_ yaml: String) async throws {

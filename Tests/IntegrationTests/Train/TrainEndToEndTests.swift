@@ -119,6 +119,63 @@ struct TrainEndToEndTests {
         #expect((podAccuracy ?? 0) >= 0.85, "\(kubernetes.stdout)")
     }
 
+    /// A pod that dies fails the run as soon as the launcher sees it, naming the pod, instead
+    /// of when the epoch's one-hour timeout runs out.
+    @Test func aKilledPodFailsTheKubernetesRunAtOnceNamingIt() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let setup = try await Self.shapes(dir, count: 120)
+        var pods = setup.environment
+        pods["PIPELINE_TRAIN_BACKEND"] = "kubernetes"
+        pods["PIPELINE_TRAIN_NODES"] = "2"
+        pods["PIPELINE_TRAIN_EPOCHS"] = "500"
+        let staging = try #require(pods["PIPELINE_STAGING_ROOT"])
+        let launcher = Task {
+            try await Command.run(
+                "pipeline-train", ["--dataset", setup.normalized.id, "--local-pods"], environment: pods)
+        }
+        // This run's processes: pipeline-train whose staging root is this test's (shards or all).
+        func processes(shardsOnly: Bool) -> [Int32] {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            return entries.compactMap(Int32.init).filter { pid in
+                guard let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+                    let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ")
+                else { return false }
+                let arguments = command.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+                let variables = environment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+                return arguments.first?.hasSuffix("pipeline-train") == true
+                    && (!shardsOnly || arguments.contains("shard"))
+                    && variables.contains("PIPELINE_STAGING_ROOT=\(staging)")
+            }
+        }
+        func shards() -> [Int32] { processes(shardsOnly: true) }
+        var victim: Int32?
+        for _ in 0..<600 where victim == nil {
+            try await Task.sleep(for: .milliseconds(100))
+            let found = shards()
+            if found.count == 2 {
+                try await Task.sleep(for: .seconds(1))
+                victim = found.min()
+            }
+        }
+        let pid = try #require(victim, "the two local pods never started")
+        kill(pid, SIGKILL)
+        let killedAt = ContinuousClock.now
+        // Not a speed check: without the health check the launcher would wait out the epoch's hour.
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(120))
+            for process in processes(shardsOnly: false) { kill(process, SIGKILL) }
+        }
+        let result = try await launcher.value
+        watchdog.cancel()
+        #expect(ContinuousClock.now - killedAt < .seconds(120), "the launcher did not notice the dead pod")
+        #expect(result.status == 1, "\(result.stdout)")
+        #expect(
+            result.stderr.contains("local pod shard-") && result.stderr.contains("was killed by signal 9"),
+            "\(result.stderr)")
+        for shard in shards() { kill(shard, SIGKILL) }
+    }
+
     @Test func theCommandBackendStreamsMetricsAndAFailingTrainerFailsTheRun() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
