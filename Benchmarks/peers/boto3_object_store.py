@@ -10,7 +10,6 @@ threshold and parts, 10 threads, a HEAD then ranged GETs). boto3's default check
 Prints one JSON object; the phases and keys are in object_store_common.py.
 """
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 from boto3.s3.transfer import TransferConfig, create_transfer_manager
@@ -35,7 +34,7 @@ manager.shutdown()
 def put_small(concurrent, indices):
     def put(i):
         s3.put_object(Bucket=bench.bucket, Key=bench.small_key(concurrent, i), Body=SMALL)
-    each(concurrent, put, indices)
+    bench.each(concurrent, put, indices)
 
 
 def get_small(concurrent, indices):
@@ -43,17 +42,7 @@ def get_small(concurrent, indices):
         body = s3.get_object(Bucket=bench.bucket, Key=bench.small_key(concurrent, i))["Body"].read()
         with open(bench.small_target(concurrent, i), "wb") as f:
             f.write(body)
-    each(concurrent, get, indices)
-
-
-def each(concurrent, operation, indices):
-    if not concurrent:
-        for i in indices:
-            operation(i)
-        return
-    with ThreadPoolExecutor(bench.concurrency) as pool:
-        for _ in pool.map(operation, indices):
-            pass
+    bench.each(concurrent, get, indices)
 
 
 class Client:

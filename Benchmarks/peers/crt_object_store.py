@@ -27,7 +27,6 @@ Prints one JSON object; the phases and keys are in object_store_common.py.
 import io
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import awscrt
 import awscrt.s3
@@ -70,25 +69,15 @@ def finish(future):
     future._coordinator.wait_until_on_done_callbacks_complete()
 
 
-def each(concurrent, operation, indices):
-    if not concurrent:
-        for i in indices:
-            operation(i)
-        return
-    with ThreadPoolExecutor(bench.concurrency) as pool:
-        for _ in pool.map(operation, indices):
-            pass
-
-
 class Client:
     @staticmethod
     def put_small(concurrent, indices):
-        each(concurrent, lambda i: finish(manager.upload(io.BytesIO(SMALL), bench.bucket, bench.small_key(concurrent, i))),
+        bench.each(concurrent, lambda i: finish(manager.upload(io.BytesIO(SMALL), bench.bucket, bench.small_key(concurrent, i))),
              indices)
 
     @staticmethod
     def get_small(concurrent, indices):
-        each(concurrent, lambda i: finish(manager.download(bench.bucket, bench.small_key(concurrent, i),
+        bench.each(concurrent, lambda i: finish(manager.download(bench.bucket, bench.small_key(concurrent, i),
                                                             bench.small_target(concurrent, i))), indices)
 
     @staticmethod

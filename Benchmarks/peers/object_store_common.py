@@ -19,6 +19,7 @@ import os
 import resource
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 PHASES = ("small_put_c1", "small_get_c1", "small_put", "small_get", "large_put", "large_get", "huge_put", "huge_get")
 SMALL = bytes((i * 31) & 0xFF for i in range(1024))
@@ -55,6 +56,16 @@ class Harness:
 
     def small_target(self, concurrent, i):
         return os.path.join(self.get_dir, f"{'small' if concurrent else 'small-c1'}-{i}")
+
+    def each(self, concurrent, operation, indices):
+        """Runs operation(i) for every index: one at a time, or `concurrency` at once on threads."""
+        if not concurrent:
+            for i in indices:
+                operation(i)
+            return
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            for _ in pool.map(operation, indices):
+                pass
 
     def large_key(self, i):
         return f"{self.prefix}large/{i}"

@@ -96,8 +96,10 @@ struct Train: AsyncParsableCommand {
                         directory: settings.staging.root + "/train/" + runId + "/pods")
                     return { try pods.check() }
                 }
-                try await Self.kubectlApply(
-                    try KubernetesJob.yaml(configuration: settings, runId: runId, configMap: "image-pipeline-config"))
+                _ = try await Self.kubectl(
+                    ["apply", "-f", "-"],
+                    input: try KubernetesJob.yaml(
+                        configuration: settings, runId: runId, configMap: "image-pipeline-config"))
                 let job = KubernetesJob.name(runId: runId)
                 let namespace = settings.train.namespace
                 return { try await Self.kubectlFailure(job: job, namespace: namespace) }
@@ -141,8 +143,8 @@ struct Train: AsyncParsableCommand {
                 + (tail.isEmpty ? "" : ", its last lines:\n  " + tail.split(separator: "\n").joined(separator: "\n  ")))
     }
 
-    /// Runs kubectl with `arguments` and returns its standard output.
-    static func kubectl(_ arguments: [String]) async throws -> String {
+    /// Runs kubectl with `arguments` (and `input` on its standard input) and returns its output.
+    static func kubectl(_ arguments: [String], input: String? = nil) async throws -> String {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("kubectl-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: output) }
@@ -150,11 +152,16 @@ struct Train: AsyncParsableCommand {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["kubectl"] + arguments
         process.standardOutput = try FileHandle(forWritingTo: output)
-        process.standardError = FileHandle.nullDevice
+        let pipe = input.map { _ in Pipe() }
+        if let pipe { process.standardInput = pipe }
         do {
             try process.run()
         } catch {
             throw TrainError("cannot run kubectl: \(error)")
+        }
+        if let pipe, let input {
+            pipe.fileHandleForWriting.write(Data(input.utf8))
+            try pipe.fileHandleForWriting.close()
         }
         while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
         guard process.terminationStatus == 0 else {
@@ -162,25 +169,6 @@ struct Train: AsyncParsableCommand {
                 "kubectl \(arguments.prefix(3).joined(separator: " ")) exited with \(process.terminationStatus)")
         }
         return (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-    }
-
-    static func kubectlApply(_ yaml: String) async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["kubectl", "apply", "-f", "-"]
-        let input = Pipe()
-        process.standardInput = input
-        do {
-            try process.run()
-        } catch {
-            throw TrainError("cannot run kubectl: \(error)")
-        }
-        input.fileHandleForWriting.write(Data(yaml.utf8))
-        try input.fileHandleForWriting.close()
-        while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-        guard process.terminationStatus == 0 else {
-            throw TrainError("kubectl apply exited with \(process.terminationStatus)")
-        }
     }
 }
 

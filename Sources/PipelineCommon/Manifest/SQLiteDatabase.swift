@@ -90,7 +90,11 @@ public final class SQLiteDatabase: @unchecked Sendable {
             // processes opening at once see BUSY at once, and the switch is simply tried again.
             try database.retryingWhileLocked(operation: "switch to WAL") {
                 let mode = try database.run("PRAGMA journal_mode=WAL", []).first?.first?.text?.lowercased()
-                guard mode == "wal" else { throw LockBusy() }
+                guard mode == "wal" else {
+                    throw DatabaseError(
+                        database: "sqlite://\(path)", operation: "switch to WAL",
+                        message: "the journal mode stayed \(mode ?? "unknown")", sqlState: nil, locked: true)
+                }
             }
             _ = try database.run("PRAGMA synchronous=NORMAL", [])
             _ = try database.run("PRAGMA foreign_keys=ON", [])
@@ -144,9 +148,6 @@ public final class SQLiteDatabase: @unchecked Sendable {
         }
     }
 
-    /// Thrown inside a retried step when SQLite reported success but did not get the lock.
-    private struct LockBusy: Error {}
-
     /// Runs `step` again while it fails because another connection holds the lock, pausing
     /// 1 ms, 2 ms, … up to 100 ms between tries, and gives up after ``lockTimeout`` with an
     /// error that says another process holds the database. Runs on the database pool only.
@@ -160,13 +161,10 @@ public final class SQLiteDatabase: @unchecked Sendable {
                 return try step()
             } catch let error as DatabaseError where error.locked {
                 guard ContinuousClock.now < deadline else { throw lockedError(operation, tries: tries) }
-            } catch is LockBusy {
-                guard ContinuousClock.now < deadline else { throw lockedError(operation, tries: tries) }
             }
             // A blocking pause is right here: this runs on the database thread pool, never on
             // the cooperative one. Jitter keeps two processes from retrying in lockstep.
-            let jittered = Double(pause.components.attoseconds) / 1e18 * Double.random(in: 0.5...1.5)
-            Thread.sleep(forTimeInterval: jittered + Double(pause.components.seconds))
+            Thread.sleep(forTimeInterval: pause.seconds * Double.random(in: 0.5...1.5))
             pause = min(pause * 2, .milliseconds(100))
         }
     }
