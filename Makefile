@@ -4,7 +4,7 @@ SWIFT ?= swift
 SERVICES := scripts/services.sh
 DEMO_DIR := $(CURDIR)/.demo
 
-.PHONY: all deps build test unit-test check-infra e2e images services-up services-down demo demo-down bench lint format clean
+.PHONY: all deps build test unit-test check-infra e2e images services-up services-down demo demo-down bench lint hooks format clean
 
 all: build
 
@@ -27,10 +27,15 @@ test: build
 	@$(MAKE) --no-print-directory check-infra
 	@$(MAKE) --no-print-directory e2e
 
-## check-infra: shellcheck on every shell script, the Kubernetes overlays validated, the NVMe bootstrap on loop devices and in a qemu guest
+## check-infra: shellcheck on every shell script, the Kubernetes overlays validated, checkov on them and on the
+## Containerfiles, the CI workflows (schema, shellcheck on their run blocks), the OpenTofu variants,
+## the NVMe bootstrap on loop devices and in a qemu guest
 check-infra:
 	@git ls-files '*.sh' .ci/run | xargs shellcheck -S warning && echo "shellcheck: every shell script passes"
 	@scripts/validate-k8s.sh
+	@scripts/checkov-manifests.sh
+	@scripts/validate-workflows.sh
+	@scripts/validate-tofu.sh
 	@scripts/test-nvme-bootstrap.sh
 	@scripts/test-nvme-vm.sh
 
@@ -82,9 +87,15 @@ demo-down:
 bench: deps
 	@scripts/bench.sh
 
-## lint: swift-format in lint mode over every Swift file
+## lint: swift-format lint --strict over every Swift file, LF and a final newline on every text file, shellcheck,
+## no notebook output, the CI workflows (scripts/lint.sh; the pre-commit hooks run the same on the staged files)
 lint:
-	$(SWIFT) format lint --strict --recursive Sources Tests Benchmarks Package.swift
+	@SWIFT=$(SWIFT) scripts/lint.sh
+
+## hooks: install the pre-commit hooks of lefthook.yml (again after scripts/requirements-infra.txt changes:
+## the hook calls lefthook from that venv)
+hooks:
+	@cd $(CURDIR) && "$$($(SERVICES) infra-tools)/lefthook" install
 
 format:
 	$(SWIFT) format format --in-place --recursive Sources Tests Benchmarks Package.swift

@@ -32,9 +32,14 @@ public enum KubernetesJob {
             ],
             "envFrom": [["secretRef": ["name": "image-pipeline-credentials", "optional": true]]],
             "resources": ["requests": limits, "limits": limits],
+            "securityContext": [
+                "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
+                "capabilities": ["drop": ["ALL"]],
+            ] as [String: Any],
             "volumeMounts": [
                 ["name": "nvme", "mountPath": "/mnt/nvme"],
                 ["name": "config", "mountPath": "/etc/image-pipeline", "readOnly": true],
+                ["name": "tmp", "mountPath": "/tmp"],
             ],
         ]
         return [
@@ -52,10 +57,21 @@ public enum KubernetesJob {
                     "metadata": ["labels": labels],
                     "spec": [
                         "restartPolicy": "Never",
+                        // As the stages' own workloads (infra/k8s/base): non-root, read-only root,
+                        // on the NVMe nodes, staging in the node's folder for training.
+                        "securityContext": [
+                            "runAsNonRoot": true, "runAsUser": 10001, "runAsGroup": 10001,
+                            "seccompProfile": ["type": "RuntimeDefault"],
+                        ] as [String: Any],
+                        "nodeSelector": ["image-pipeline/nvme": "true"],
+                        "tolerations": [
+                            ["key": "image-pipeline/nvme", "operator": "Exists", "effect": "NoSchedule"]
+                        ],
                         "containers": [container],
                         "volumes": [
-                            ["name": "nvme", "hostPath": ["path": "/mnt/nvme", "type": "DirectoryOrCreate"]],
+                            ["name": "nvme", "hostPath": ["path": train.nodeStagingPath, "type": "Directory"]],
                             ["name": "config", "configMap": ["name": configMap]],
+                            ["name": "tmp", "emptyDir": ["sizeLimit": "256Mi"]],
                         ],
                     ] as [String: Any],
                 ] as [String: Any],

@@ -221,6 +221,12 @@ public enum ConfigSchema {
             "train.namespace", env: ["PIPELINE_TRAIN_NAMESPACE"], .text, default: "default",
             help: "kubernetes backend: the namespace of the Job."),
         ConfigKey(
+            "train.node_staging_path", env: ["PIPELINE_TRAIN_NODE_STAGING_PATH"], .path,
+            default: "/mnt/nvme/train",
+            help:
+                "kubernetes backend: the node's folder (hostPath) each pod stages through at /mnt/nvme; /var/mnt/nvme/train on OpenShift."
+        ),
+        ConfigKey(
             "train.cpu", env: [], .text, default: "2", help: "kubernetes backend: CPU request and limit a node."),
         ConfigKey(
             "train.memory", env: [], .text, default: "4Gi", help: "kubernetes backend: memory request and limit a node."

@@ -375,6 +375,7 @@ struct ConfigurationLoader {
             command: string("train.command"),
             image: string("train.image") ?? "ghcr.io/image-pipeline/pipeline:latest",
             namespace: string("train.namespace") ?? "default",
+            nodeStagingPath: string("train.node_staging_path") ?? "/mnt/nvme/train",
             cpu: string("train.cpu") ?? "2",
             memory: string("train.memory") ?? "4Gi",
             gpus: int("train.gpus") ?? 0)

@@ -83,6 +83,7 @@ public struct PipelineConfiguration: Sendable {
         public var command: String?
         public var image: String
         public var namespace: String
+        public var nodeStagingPath: String
         public var cpu: String
         public var memory: String
         public var gpus: Int

@@ -1,0 +1,4 @@
+# Renders only: no provider, no resource.
+terraform {
+  required_version = ">= 1.8.0"
+}
