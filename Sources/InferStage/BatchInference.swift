@@ -98,11 +98,14 @@ public struct BatchInference: Sendable {
                     let original = item.variants["original"]
                 else { return nil }
                 let started = ContinuousClock.now
+                var phases = PhaseTimes(stage: "infer")
+                defer { phases.record(logger, key: item.sourceKey) }
                 do {
                     let staged = try await run.stage(original.key, from: objects)
                     defer { unlink(staged.path) }
+                    phases.lap("stage")
                     let (predictions, info) = try await inference.predict(
-                        staged.path, model: model, scratch: run.outputDirectory, topK: topK)
+                        staged.path, model: model, topK: topK, phases: &phases)
                     Self.count(model, outcome: "ok", started: started, score: predictions.first?.score)
                     return DatasetItem(
                         sourceKey: item.sourceKey, sha256: staged.sha256, size: staged.size, width: info.displayWidth,
@@ -125,9 +128,12 @@ public struct BatchInference: Sendable {
             let done = results.compactMap { $0 }
             // Unreadable payloads (nil results) are failed back to the queue with a reason.
             let unreadable = zip(claims, results).filter { $0.1 == nil }.map { ($0.0.key, "unreadable work payload") }
+            var phases = PhaseTimes(stage: "infer")
             let (failures, _) = try await manifests.recordBatch(
                 items: done, into: draft, queue: queue, worker: worker,
                 done: zip(claims, results).filter { $0.1 != nil }.map(\.0.key), failed: unreadable)
+            phases.lap("record")
+            phases.record(logger, key: "batch of \(claims.count)")
             run.finish(succeeded: failures.isEmpty)
             report.images += done.filter { $0.status == .ok }.count
             report.failed += done.filter { $0.status == .rejected }.count

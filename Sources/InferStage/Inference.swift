@@ -19,26 +19,34 @@ public struct Inference: Sendable {
         public let score: Double
     }
 
-    /// The ranked predictions for the image at `path`; `scratch` is a directory for the rendered input.
-    public func predict(_ path: String, model: LoadedModel, scratch: String, topK: Int) async throws(InferenceFailure)
+    /// The ranked predictions for the image at `path`.
+    public func predict(_ path: String, model: LoadedModel, topK: Int) async throws(InferenceFailure)
         -> (predictions: [Prediction], info: ImageInfo)
     {
+        var phases = PhaseTimes(stage: "infer")
+        return try await predict(path, model: model, topK: topK, phases: &phases)
+    }
+
+    /// ``predict(_:model:topK:)``, where
+    /// `phases`, when given, gets the time spent validating, rendering and predicting.
+    public func predict(_ path: String, model: LoadedModel, topK: Int, phases: inout PhaseTimes)
+        async throws(InferenceFailure) -> (predictions: [Prediction], info: ImageInfo)
+    {
         let info: ImageInfo
-        switch await inspector.validate(path) {
+        let validation = await inspector.validate(path)
+        phases.lap("validate")
+        switch validation {
         case .failure(let rejection): throw .badImage(rejection)
         case .success(let found): info = found
         }
-        let rendered = scratch + "/\(UUID().uuidString).png"
-        defer { unlink(rendered) }
-        var variant = model.variant
-        variant.format = .png
         do {
-            _ = try await resizer.render(path, variants: [variant], outputs: [rendered], statistics: nil)
-            let pixels = try await BlockingPools.compute.runIfActive { try ImagePixels.load(rendered) }
+            let pixels = try await resizer.pixels(path, variant: model.variant)
+            phases.lap("render")
             let input = model.predictor.model.input(from: pixels)
             let predictions = model.predictor.ranked(input).prefix(topK).map {
                 Prediction(label: $0.label, score: $0.score)
             }
+            phases.lap("predict")
             return (Array(predictions), info)
         } catch {
             throw .internalError("\(error)")

@@ -157,7 +157,7 @@ public struct PredictionEndpoint: Sendable {
         }
         do {
             let (predictions, info) = try await inference.predict(
-                path, model: model, scratch: staging.outputDirectory, topK: topK)
+                path, model: model, topK: topK)
             BatchInference.count(model, outcome: "ok", started: started, score: predictions.first?.score)
             struct Answer: Encodable {
                 let model: String

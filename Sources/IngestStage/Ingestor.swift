@@ -309,8 +309,11 @@ public final class Ingestor: Sendable {
                 failed.append((claim.key, failure.message))
             }
         }
+        var phases = PhaseTimes(stage: "ingest")
         let (failures, recorded) = try await manifests.recordBatch(
             items: items, into: draft, queue: queue, worker: worker, done: done, failed: failed)
+        phases.lap("record")
+        phases.record(logger, key: "batch of \(claims.count)")
         if !recorded { report = WorkReport() }
         Counter(label: "pipeline_ingest_failures_total").increment(by: failures.count)
         report.failures = failures.count

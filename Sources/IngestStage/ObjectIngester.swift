@@ -31,9 +31,12 @@ struct ObjectIngester: Sendable {
     }
 
     func ingest(_ work: IngestWork, annotations: AnnotationIndex, run: StagingRun) async throws -> Outcome {
+        var phases = PhaseTimes(stage: "ingest")
+        defer { phases.record(logger, key: work.key) }
         let staged: StagedFile
         do {
             staged = try await run.stage(work.key, from: objects)
+            phases.lap("stage")
         } catch let error as StagingError where error.kind == .unsafeKey {
             return rejected(work, short: "unsafe key", reason: "unsafe key: \(error.message)")
         } catch let error as ObjectStoreError where error.kind == .invalidKey {
@@ -45,7 +48,9 @@ struct ObjectIngester: Sendable {
         defer { unlink(staged.path) }
 
         let info: ImageInfo
-        switch await inspector.validate(staged.path) {
+        let validation = await inspector.validate(staged.path)
+        phases.lap("validate")
+        switch validation {
         case .failure(let rejection):
             return rejected(
                 work, sha256: staged.sha256, size: staged.size, short: rejection.reason, reason: rejection.description)
@@ -55,6 +60,7 @@ struct ObjectIngester: Sendable {
         let width = info.displayWidth
         let height = info.displayHeight
         let original = try await store(staged.path, sha256: staged.sha256, format: info.format)
+        phases.lap("store")
         let found = annotations.annotations(for: work.key, rawPrefix: settings.rawPrefix) ?? []
         var items = [
             DatasetItem(
@@ -70,6 +76,7 @@ struct ObjectIngester: Sendable {
                         work.key, copy: copy + 1, steps: steps, input: staged.path, info: info, annotations: found,
                         run: run))
             }
+            phases.lap("augment")
         }
         return Outcome(items: items, bytes: staged.size, rejection: nil, duplicate: original.duplicate)
     }

@@ -151,7 +151,11 @@ public final class Normalizer: Sendable {
             index -> Result<StagedFile, NormalizeFailure> in
             let sha = items.first { $0?.variants["original"]?.key == originals[index] }??.sha256
             do {
-                return .success(try await run.stage(originals[index], from: self.objects, expectedSHA256: sha))
+                var phases = PhaseTimes(stage: "normalize")
+                let file = try await run.stage(originals[index], from: self.objects, expectedSHA256: sha)
+                phases.lap("stage")
+                phases.record(self.logger, key: originals[index])
+                return .success(file)
             } catch {
                 return .failure(NormalizeFailure(message: "staging \(originals[index]): \(error)"))
             }
@@ -170,7 +174,7 @@ public final class Normalizer: Sendable {
                 guard let original = item.variants["original"]?.key, let file = stagedByKey[original] else {
                     throw NormalizeFailure(message: "\(item.sourceKey) has no stored original")
                 }
-                return .success(try await self.normalize(item, staged: try file.get(), dataset: dataset, run: run))
+                return .success(try await self.normalize(item, staged: try file.get(), dataset: dataset))
             } catch {
                 self.logger.warning(
                     "normalize attempt failed; the image goes back to the queue",
@@ -193,8 +197,11 @@ public final class Normalizer: Sendable {
                 failed.append((claim.key, failure.message))
             }
         }
+        var phases = PhaseTimes(stage: "normalize")
         let (failures, recorded) = try await manifests.recordBatch(
             items: normalized, into: draft, queue: queue, worker: worker, done: done, failed: failed)
+        phases.lap("record")
+        phases.record(logger, key: "batch of \(claims.count)")
         if !recorded { report = BatchReport() }
         Counter(label: "pipeline_normalize_failures_total").increment(by: failures.count)
         report.failures = failures.count
@@ -203,18 +210,18 @@ public final class Normalizer: Sendable {
         return report
     }
 
-    /// One image: stage its original, render every variant, store those not stored yet.
-    private func normalize(_ item: DatasetItem, staged: StagedFile, dataset: String, run: StagingRun) async throws
+    /// One image: render every variant from its staged original in memory, store those not stored yet.
+    private func normalize(_ item: DatasetItem, staged: StagedFile, dataset: String) async throws
         -> (DatasetItem, Int)
     {
         let started = ContinuousClock.now
-        let base = UUID().uuidString.lowercased()
-        let outputs = try settings.variants.map { spec in
-            try run.path(for: "\(base).\(spec.name).\(spec.format.fileExtension)", in: .output)
-        }
-        defer { for output in outputs { unlink(output) } }
         let rendered = try await resizer.render(
-            staged.path, variants: settings.variants, outputs: outputs, statistics: settings.trainVariant)
+            staged.path, variants: settings.variants, statistics: settings.trainVariant)
+        var phases = PhaseTimes(stage: "normalize")
+        phases.add("decode", rendered.timing.decode)
+        phases.add("resample", rendered.timing.resample)
+        phases.add("encode", rendered.timing.encode)
+        phases.skip()
         let annotations =
             (try? JSONDecoder().decode([ImageAnnotation].self, from: Data(item.annotations.utf8))) ?? []
         var variants: [String: DatasetItem.Variant] = [:]
@@ -222,10 +229,10 @@ public final class Normalizer: Sendable {
         for (index, spec) in settings.variants.enumerated() {
             guard let geometry = rendered.variants[spec.name] else { continue }
             let key = settings.prefix + settings.keyTemplate.render(keyValues(item, dataset, spec, geometry))
-            let size = try FileManager.default.attributesOfItem(atPath: outputs[index])[.size] as? UInt64 ?? 0
+            let data = rendered.encoded[index]
+            let size = UInt64(data.count)
             if try await !exists(key, size: size) {
-                _ = try await objects.put(
-                    key, fromFile: outputs[index], contentType: MediaType.forPath(key), sha256: nil)
+                _ = try await objects.put(key, data: data, contentType: MediaType.forPath(key))
                 written += 1
             }
             variants[spec.name] = DatasetItem.Variant(
@@ -234,6 +241,8 @@ public final class Normalizer: Sendable {
                     annotations, sourceWidth: rendered.sourceWidth, sourceHeight: rendered.sourceHeight),
                 statistics: spec.name == settings.trainVariant ? rendered.statistics : nil)
         }
+        phases.lap("store")
+        phases.record(logger, key: item.sourceKey)
         Timer(label: "pipeline_normalize_image_duration_seconds").recordInterval(since: started)
         Counter(label: "pipeline_normalize_variants_written_total").increment(by: written)
         return (

@@ -96,4 +96,35 @@ struct VipsResizerTests {
             #expect(abs(statistics.standardDeviation[band] - 0.5) < 0.01)
         }
     }
+
+    /// What a served model sees (pixels rendered in memory) is exactly what it was trained on:
+    /// the variant's lossless encoding decoded, for every fit, with alpha and EXIF rotation.
+    @Test func pixelsInMemoryEqualTheDecodedVariantAndEveryPhaseIsTimed() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let inputs = [
+            try TestImages.photo(dir, "photo.jpg", width: 640, height: 480),
+            try TestImages.exifRotatedJPEG(dir, "rotated.jpg", width: 60, height: 40),
+            try TestImages.cmykJPEG(dir, "cmyk.jpg"),
+            try TestImages.sixteenBitPNG(dir, "deep.png"),
+        ]
+        let specs: [VariantSpec] = [
+            .init(name: "pad", width: 32, height: 32, fit: .pad, format: .png),
+            .init(name: "cover", width: 48, height: 24, fit: .cover, format: .jpeg, quality: 90),
+            .init(name: "contain", width: 100, height: 100, fit: .contain, format: .webp),
+        ]
+        for input in inputs {
+            for spec in specs {
+                var lossless = spec
+                lossless.format = .png
+                let (rendered, _) = try await render(input, [lossless], in: dir)
+                let decoded = dir.file("decoded-\(UUID().uuidString).png")
+                try rendered.encoded[0].write(to: URL(fileURLWithPath: decoded))
+                let expected = try ImagePixels.load(decoded)
+                let pixels = try await resizer.pixels(input, variant: spec)
+                #expect(pixels == expected, "\(spec.name) of \((input as NSString).lastPathComponent)")
+                #expect(rendered.timing.decode > 0 && rendered.timing.resample >= 0 && rendered.timing.encode > 0)
+            }
+        }
+    }
 }

@@ -26,6 +26,14 @@ public struct ImagePixels: Sendable, Equatable {
         let chain = VipsChain(opened) { ResizeError(message: $0) }
         defer { withExtendedLifetime(chain) {} }
         try chain.apply { pl_vips_autorot($0, $1) }
+        return try copy(of: chain.image)
+    }
+
+    /// The pixels of a decoded image, converted to 8-bit sRGB with alpha dropped. Blocking.
+    static func copy(of image: UnsafeMutablePointer<VipsImage>) throws -> ImagePixels {
+        g_object_ref(image)
+        let chain = VipsChain(image) { ResizeError(message: $0) }
+        defer { withExtendedLifetime(chain) {} }
         try chain.convertToSRGB8()
         if vips_image_get_bands(chain.image) > 3 { try chain.apply { vips_extract_band_shim($0, $1, 0, 3) } }
         var size = 0

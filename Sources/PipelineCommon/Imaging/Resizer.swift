@@ -9,10 +9,22 @@ public protocol Resizer: Sendable {
     var name: String { get }
     /// Why this resizer cannot run on this machine; nil when it can.
     var unavailableReason: String? { get }
-    /// Writes one file per variant (`outputs[i]` for `variants[i]`) from the image at `input`.
+    /// Encodes every variant of the image at `input` in memory (`encoded[i]` for `variants[i]`).
     /// `statistics` names the variant whose pixel sums are wanted (the training variant).
-    func render(_ input: String, variants: [VariantSpec], outputs: [String], statistics: String?) async throws
-        -> RenderedImage
+    func render(_ input: String, variants: [VariantSpec], statistics: String?) async throws -> RenderedImage
+}
+
+extension Resizer {
+    /// ``render(_:variants:statistics:)``, each variant written to its file (`outputs[i]` for `variants[i]`).
+    public func render(_ input: String, variants: [VariantSpec], outputs: [String], statistics: String?)
+        async throws -> RenderedImage
+    {
+        let rendered = try await render(input, variants: variants, statistics: statistics)
+        for (data, output) in zip(rendered.encoded, outputs) {
+            try data.write(to: URL(fileURLWithPath: output))
+        }
+        return rendered
+    }
 }
 
 /// What one image became.
@@ -22,6 +34,19 @@ public struct RenderedImage: Sendable, Equatable {
     public let sourceHeight: Int
     public let variants: [String: VariantGeometry]
     public let statistics: PixelStatistics?
+    /// Each variant's encoded bytes, in the order the variants were given.
+    public let encoded: [Data]
+    /// Where the time went: decoding (shrink-on-load, colour conversion), resampling
+    /// (resize, crop or pad, statistics) and encoding, summed over the variants.
+    public let timing: RenderTiming
+}
+
+/// Seconds one image spent in each part of rendering.
+public struct RenderTiming: Sendable, Equatable {
+    public var decode: Double = 0
+    public var resample: Double = 0
+    public var encode: Double = 0
+    public init() {}
 }
 
 /// Per-channel sums over an image's pixels (0…255), which add up across images into a
@@ -72,9 +97,7 @@ public struct GPUResizer: Resizer {
     public var unavailableReason: String? {
         "no GPU resizer is built into this binary (and none is needed: the libvips CPU resizer uses every core); use --resizer cpu"
     }
-    public func render(_ input: String, variants: [VariantSpec], outputs: [String], statistics: String?) async throws
-        -> RenderedImage
-    {
+    public func render(_ input: String, variants: [VariantSpec], statistics: String?) async throws -> RenderedImage {
         throw ResizeError(message: unavailableReason ?? "gpu resizer unavailable")
     }
 }
@@ -98,17 +121,40 @@ public struct VipsResizer: Resizer {
     public var name: String { "cpu" }
     public var unavailableReason: String? { VipsRuntime.start() ? nil : "libvips failed to start" }
 
-    public func render(_ input: String, variants: [VariantSpec], outputs: [String], statistics: String?) async throws
-        -> RenderedImage
-    {
-        try await pool.runIfActive {
-            try Self.renderBlocking(input, variants: variants, outputs: outputs, statistics: statistics)
+    public func render(_ input: String, variants: [VariantSpec], statistics: String?) async throws -> RenderedImage {
+        try await pool.runIfActive { try Self.renderBlocking(input, variants: variants, statistics: statistics) }
+    }
+
+    /// One variant of the image at `input` as packed pixels (alpha dropped), exactly as the
+    /// variant's lossless encoding would decode: what a model trained on that variant sees.
+    public func pixels(_ input: String, variant: VariantSpec) async throws -> ImagePixels {
+        let lossless = {
+            var spec = variant
+            spec.format = .png
+            return spec
+        }()
+        return try await pool.runIfActive {
+            var pixels: ImagePixels?
+            _ = try Self.renderBlocking(input, variants: [lossless], statistics: nil) { _, image in
+                pixels = try ImagePixels.copy(of: image)
+                return Data()
+            }
+            guard let pixels else { throw ResizeError(message: "\(input): no pixels rendered") }
+            return pixels
         }
     }
 
-    static func renderBlocking(_ input: String, variants: [VariantSpec], outputs: [String], statistics: String?)
-        throws -> RenderedImage
-    {
+    static func renderBlocking(
+        _ input: String, variants: [VariantSpec], statistics: String?,
+        output: (VariantSpec, UnsafeMutablePointer<VipsImage>) throws -> Data = encode
+    ) throws -> RenderedImage {
+        var timing = RenderTiming()
+        var clock = ContinuousClock.now
+        func lap(_ part: WritableKeyPath<RenderTiming, Double>) {
+            let now = ContinuousClock.now
+            timing[keyPath: part] += (now - clock).seconds
+            clock = now
+        }
         let info = try ImageInspector.header(input)
         let sourceWidth = info.displayWidth
         let sourceHeight = info.displayHeight
@@ -131,8 +177,10 @@ public struct VipsResizer: Resizer {
         try chain.apply { pl_vips_copy_memory($0, $1) }
         let memoryWidth = Int(vips_image_get_width(chain.image))
         let memoryHeight = Int(vips_image_get_height(chain.image))
+        lap(\.decode)
 
         var stats: PixelStatistics?
+        var encoded: [Data] = []
         for (index, spec) in variants.enumerated() {
             let geometry = geometries[index]
             g_object_ref(chain.image)
@@ -175,19 +223,38 @@ public struct VipsResizer: Resizer {
             if hasAlpha, spec.format == .jpeg {
                 try variant.apply { pl_vips_flatten($0, $1, spec.background, Int32(spec.background.count)) }
             }
-            if spec.name == statistics { stats = try pixelStatistics(variant.image) }
-            let output = outputs[index]
-            let saved: Int32
-            switch spec.format {
-            case .jpeg: saved = pl_vips_jpegsave(variant.image, output, Int32(spec.quality))
-            case .webp: saved = pl_vips_webpsave(variant.image, output, Int32(spec.quality))
-            case .png: saved = pl_vips_pngsave(variant.image, output, 6)
+            // The resampled pixels once, in memory: the statistics and the encoder read them
+            // there, and the time of each part shows on its own.
+            if vips_image_get_width(variant.image) != vips_image_get_width(chain.image)
+                || vips_image_get_height(variant.image) != vips_image_get_height(chain.image)
+            {
+                try variant.apply { pl_vips_copy_memory($0, $1) }
             }
-            guard saved == 0 else { throw ResizeError(message: "\(output): \(ImageInspector.takeError())") }
+            if spec.name == statistics { stats = try pixelStatistics(variant.image) }
+            lap(\.resample)
+            encoded.append(try output(spec, variant.image))
+            lap(\.encode)
         }
         return RenderedImage(
             sourceWidth: sourceWidth, sourceHeight: sourceHeight,
-            variants: Dictionary(uniqueKeysWithValues: zip(variants.map(\.name), geometries)), statistics: stats)
+            variants: Dictionary(uniqueKeysWithValues: zip(variants.map(\.name), geometries)), statistics: stats,
+            encoded: encoded, timing: timing)
+    }
+
+    /// The variant's bytes in its format, metadata stripped.
+    static func encode(_ spec: VariantSpec, _ image: UnsafeMutablePointer<VipsImage>) throws -> Data {
+        var buffer: UnsafeMutableRawPointer?
+        var length = 0
+        let saved: Int32
+        switch spec.format {
+        case .jpeg: saved = pl_vips_jpegsave_buffer(image, &buffer, &length, Int32(spec.quality))
+        case .webp: saved = pl_vips_webpsave_buffer(image, &buffer, &length, Int32(spec.quality))
+        case .png: saved = pl_vips_pngsave_buffer(image, &buffer, &length, 6)
+        }
+        guard saved == 0, let buffer else {
+            throw ResizeError(message: "encoding \(spec.name) as \(spec.format): \(ImageInspector.takeError())")
+        }
+        return Data(bytesNoCopy: buffer, count: length, deallocator: .custom { pointer, _ in pl_g_free(pointer) })
     }
 
     /// Sums of the colour channels (alpha left out) over every pixel.

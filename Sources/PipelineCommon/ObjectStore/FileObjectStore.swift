@@ -86,14 +86,18 @@ public struct FileObjectStore: ObjectStore {
         try await pool.runIfActive {
             try validate(key, "PutObject")
             return try store(key, contentType: contentType, expectedSHA256: nil) { temporary, hashers in
-                data.withUnsafeBytes { raw in for hasher in hashers { hasher.update(raw) } }
-                guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-                    throw error(.local, "PutObject", key, "cannot write \(temporary)")
+                let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+                guard output >= 0 else {
+                    throw error(
+                        .local, "PutObject", key, "cannot write \(temporary): \(String(cString: strerror(errno)))")
                 }
-                let fd = open(temporary, O_RDONLY | O_CLOEXEC)
-                if fd >= 0 {
-                    fsync(fd)
-                    close(fd)
+                defer { close(output) }
+                try data.withUnsafeBytes { raw in
+                    for hasher in hashers { hasher.update(raw) }
+                    try writeAll(raw, to: output, path: temporary, key: key, operation: "PutObject")
+                }
+                guard fsync(output) == 0 else {
+                    throw error(.local, "PutObject", key, String(cString: strerror(errno)))
                 }
                 return UInt64(data.count)
             }
@@ -343,35 +347,42 @@ public struct FileObjectStore: ObjectStore {
         guard lseek(input, off_t(offset), SEEK_SET) >= 0 else {
             throw error(.local, operation, key, String(cString: strerror(errno)))
         }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        // No larger than the copy (most images are far below 1 MiB), and not zeroed: read fills it.
+        let buffer = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: Int(max(1, min(length, 1 << 20))), alignment: 16)
+        defer { buffer.deallocate() }
         var remaining = length
         while remaining > 0 {
             let wanted = Int(min(UInt64(buffer.count), remaining))
-            let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, wanted) }
+            let n = read(input, buffer.baseAddress, wanted)
             if n < 0, errno == EINTR { continue }
             guard n > 0 else {
                 throw error(
                     .local, operation, key,
                     n == 0 ? "\(source) is shorter than expected" : String(cString: strerror(errno)))
             }
-            try buffer.withUnsafeBytes { raw in
-                let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
-                for hasher in hashers { hasher.update(chunk) }
-                var done = 0
-                while done < n {
-                    let w = write(output, chunk.baseAddress! + done, n - done)
-                    if w < 0, errno == EINTR { continue }
-                    guard w > 0 else {
-                        throw error(
-                            .local, operation, key, "cannot write \(destination): \(String(cString: strerror(errno)))")
-                    }
-                    done += w
-                }
-            }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            for hasher in hashers { hasher.update(chunk) }
+            try writeAll(chunk, to: output, path: destination, key: key, operation: operation)
             remaining -= UInt64(n)
         }
         guard fsync(output) == 0 else { throw error(.local, operation, key, String(cString: strerror(errno))) }
         return length
+    }
+
+    /// Writes every byte of `bytes` to `fd`, retrying short writes and interruptions.
+    private func writeAll(
+        _ bytes: UnsafeRawBufferPointer, to fd: Int32, path: String, key: String, operation: String
+    ) throws {
+        var done = 0
+        while done < bytes.count {
+            let w = write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if w < 0, errno == EINTR { continue }
+            guard w > 0 else {
+                throw error(.local, operation, key, "cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            done += w
+        }
     }
 
     private func error(

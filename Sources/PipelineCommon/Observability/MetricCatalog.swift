@@ -21,6 +21,8 @@ public enum MetricCatalog {
         "pipeline_normalize_variants_written_total":
             "Variant files normalize stored (existing ones are not rewritten).",
         "pipeline_normalize_image_duration_seconds": "Time to render and store every variant of one image.",
+        "pipeline_stage_phase_seconds":
+            "Time one item spent in one part of a stage's work, by stage and phase (ingest: stage, validate, store; normalize: decode, resample, encode, store; infer: stage, validate, render, predict; record: one batch's manifest write).",
         "pipeline_infer_predictions_total": "Predictions made, by model version and outcome (ok, bad_image, error).",
         "pipeline_infer_prediction_duration_seconds": "Time from receiving an image to its prediction.",
         "pipeline_infer_model_info": "The model being served (1) and those served before (0), by name and version.",
