@@ -385,7 +385,7 @@ public struct PostgresManifestStore: ManifestStore {
                 lease_expires_at = now() + make_interval(secs => $3::double precision)
             FROM (
                 SELECT queue, key FROM work_items
-                WHERE queue = $1 AND attempts < $4
+                WHERE queue = $1 AND attempts < $4 AND state IN ('available', 'claimed')
                   AND (state = 'available' OR (state = 'claimed' AND lease_expires_at < now()))
                 ORDER BY key LIMIT $5
                 FOR UPDATE SKIP LOCKED

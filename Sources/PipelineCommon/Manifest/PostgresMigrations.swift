@@ -85,6 +85,17 @@ enum PostgresMigrations {
                 """,
                 "CREATE INDEX work_items_claimable ON work_items (queue, state, key)",
             ]
-        )
+        ),
+        (
+            2, "claims scan only open work",
+            [
+                // A claim looks for available (or expired) items in key order. Without this
+                // index it walked the queue's primary key past every completed item: with
+                // 2 000 000 completed items in a queue, 352 ms a claim and 95 items/s on
+                // PostgreSQL (25x slower than a fresh queue); 500 000 took 67 ms on PostgreSQL
+                // and 49 ms on SQLite, 0.09 and 0.02 ms with it.
+                "CREATE INDEX work_items_open ON work_items (queue, key) WHERE state IN ('available', 'claimed')"
+            ]
+        ),
     ]
 }

@@ -322,7 +322,7 @@ public struct SQLiteManifestStore: ManifestStore {
                     lease_expires_at = \(Self.now) + ?3
                 WHERE rowid IN (
                     SELECT rowid FROM work_items
-                    WHERE queue = ?1 AND attempts < ?4
+                    WHERE queue = ?1 AND attempts < ?4 AND state IN ('available', 'claimed')
                       AND (state = 'available' OR (state = 'claimed' AND lease_expires_at < \(Self.now)))
                     ORDER BY key LIMIT ?5)
                 RETURNING key, payload, attempts

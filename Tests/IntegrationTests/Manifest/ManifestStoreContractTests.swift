@@ -62,9 +62,9 @@ struct ManifestStoreContractTests {
     func migrationsFromEmptyAreIdempotent(_ kind: ManifestKind) async throws {
         let scratch = try await ScratchManifest.make(kind)
         defer { scratch.dir.remove() }
-        #expect(try await scratch.store.schemaVersion() == 1)
+        #expect(try await scratch.store.schemaVersion() == 2)
         #expect(try await scratch.store.migrate() == [], "a second run applies nothing")
-        #expect(try await scratch.store.schemaVersion() == 1)
+        #expect(try await scratch.store.schemaVersion() == 2)
     }
 
     @Test(arguments: ManifestKind.available)
@@ -86,8 +86,8 @@ struct ManifestStoreContractTests {
             for try await result in group { all.append(result) }
             return all
         }
-        #expect(applied.flatMap { $0 }.sorted() == [1], "each migration applied exactly once: \(applied)")
-        #expect(try await stores[0].schemaVersion() == 1)
+        #expect(applied.flatMap { $0 }.sorted() == [1, 2], "each migration applied exactly once: \(applied)")
+        #expect(try await stores[0].schemaVersion() == 2)
     }
 
     @Test(arguments: ManifestKind.available)
