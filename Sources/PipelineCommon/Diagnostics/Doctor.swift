@@ -65,7 +65,8 @@ public struct Doctor: Sendable {
     private func checkS3(bucket: String, prefix: String) async -> DoctorCheck {
         let part = "object store"
         let settings = configuration.objectStore
-        let where_ = "s3://\(bucket)/\(prefix)" + (settings.endpoint.map { " at \($0.absoluteString)" } ?? "")
+        let where_ =
+            "s3://\(bucket)/\(prefix)" + (settings.endpoint.map { " at \(Redaction.url($0.absoluteString))" } ?? "")
         let store: S3ObjectStore
         do {
             store = try ObjectStoreFactory.makeS3(
@@ -158,7 +159,8 @@ public struct Doctor: Sendable {
         let base = settings.trackingURI.absoluteString.trimmingSuffix("/")
         guard let url = URL(string: base + "/api/2.0/mlflow/experiments/search?max_results=1") else {
             return DoctorCheck(
-                part: part, status: .fail, summary: "bad tracking URI \(base)", fix: "fix MLFLOW_TRACKING_URI")
+                part: part, status: .fail, summary: "bad tracking URI \(Redaction.url(base))",
+                fix: "fix MLFLOW_TRACKING_URI")
         }
         var headers = HTTPHeaders()
         if let token = settings.token {
@@ -197,7 +199,8 @@ public struct Doctor: Sendable {
         }
         let path = configuration.labelStudio.apiKey == nil ? "/health" : "/api/projects?page_size=1"
         guard let url = URL(string: base + path) else {
-            return DoctorCheck(part: part, status: .fail, summary: "bad URL \(base)", fix: "fix LABEL_STUDIO_URL")
+            return DoctorCheck(
+                part: part, status: .fail, summary: "bad URL \(Redaction.url(base))", fix: "fix LABEL_STUDIO_URL")
         }
         var headers = HTTPHeaders()
         if let key = configuration.labelStudio.apiKey { headers.add("Authorization", "Token \(key.value)") }
@@ -206,11 +209,11 @@ public struct Doctor: Sendable {
             if response.isSuccess {
                 return DoctorCheck(
                     part: part, status: .pass,
-                    summary: "\(base): reachable"
+                    summary: "\(Redaction.url(base)): reachable"
                         + (configuration.labelStudio.apiKey == nil ? "" : ", API key accepted"))
             }
             return DoctorCheck(
-                part: part, status: .fail, summary: "\(base): HTTP \(response.status)",
+                part: part, status: .fail, summary: "\(Redaction.url(base)): HTTP \(response.status)",
                 fix: response.status == 401 ? "check LABEL_STUDIO_API_KEY (a legacy token)" : "check LABEL_STUDIO_URL")
         } catch {
             return DoctorCheck(

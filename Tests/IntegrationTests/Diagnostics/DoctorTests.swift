@@ -92,4 +92,32 @@ struct DoctorTests {
             #expect(!json.stdout.contains(secret))
         }
     }
+
+    /// Passwords written into the service URLs themselves (user:password@host) never show,
+    /// whether the check passes or fails, nor the PostgreSQL password in a refused connection.
+    @Test func credentialsInServiceURLsNeverShow() async throws {
+        let environment = try Services.pipelineEnvironment(stagingRoot: "/tmp")
+        func withPassword(_ url: String, _ password: String) -> String {
+            var components = URLComponents(string: url)!
+            components.user = "someone"
+            components.password = password
+            return components.string!
+        }
+        let closed = "http://127.0.0.1:\(try closedPort())"
+        for base in [environment, environment.merging(["MLFLOW_TRACKING_URI": closed]) { $1 }] {
+            let checks = try await checks([
+                "AWS_ENDPOINT_URL_S3": withPassword(
+                    environment["AWS_ENDPOINT_URL_S3"] ?? environment["AWS_ENDPOINT_URL"]!, "s3-endpoint-pw"),
+                "MLFLOW_TRACKING_URI": withPassword(base["MLFLOW_TRACKING_URI"]!, "mlflow-uri-pw"),
+                "LABEL_STUDIO_URL": withPassword(closed, "label-studio-pw"),
+                "PIPELINE_MANIFEST_URL": withPassword(environment["PIPELINE_MANIFEST_URL"]!, "wrong-postgres-pw"),
+            ])
+            let text = checks.map { "\($0.part) \($0.summary) \($0.fix ?? "")" }.joined(separator: "\n")
+            for secret in ["s3-endpoint-pw", "mlflow-uri-pw", "label-studio-pw", "wrong-postgres-pw"] {
+                #expect(!text.contains(secret), "\(secret) in:\n\(text)")
+            }
+            #expect(checks.first { $0.part == "manifest store" }?.status == .fail, "the wrong password is refused")
+            #expect(checks.first { $0.part == "label studio" }?.status == .fail)
+        }
+    }
 }
