@@ -13,6 +13,8 @@ public struct ConfigKey: Sendable {
         case variants
         /// A key template with `{placeholders}` (see ``KeyTemplate``).
         case keyTemplate
+        /// An AWS-style region name (`us-east-1`, `eu-central-1`; RustFS and SeaweedFS take any such name).
+        case region
     }
 
     /// Dotted path in the YAML file, e.g. `object_store.url`.
@@ -50,6 +52,7 @@ public struct ConfigKey: Sendable {
         case .variants:
             "a list of {name, size or width+height, fit (contain|cover|fill|pad), format (jpeg|webp|png), quality 1-100}"
         case .keyTemplate: "a key template using " + KeyTemplate.placeholders.map { "{\($0)}" }.joined(separator: " ")
+        case .region: "a region name of lower-case letters, digits and dashes, e.g. us-east-1"
         }
     }
 }

@@ -28,7 +28,7 @@ public enum ConfigSchema {
             .url(schemes: ["http", "https"]),
             help: "S3 endpoint for RustFS, MinIO or another S3-compatible server; unset for AWS."),
         ConfigKey(
-            "object_store.region", env: ["AWS_REGION", "AWS_DEFAULT_REGION"], .text, default: "us-east-1",
+            "object_store.region", env: ["AWS_REGION", "AWS_DEFAULT_REGION"], .region, default: "us-east-1",
             help: "Region used in request signatures."),
         ConfigKey(
             "object_store.addressing", env: ["PIPELINE_S3_ADDRESSING"], .choice(["auto", "path", "virtual"]),

@@ -214,6 +214,11 @@ struct ConfigurationLoader {
         case .keyTemplate:
             if case .failure(let error) = KeyTemplate.parse(value) { return error.reason }
             return nil
+        case .region:
+            // It becomes part of the S3 host name and of every signature's scope.
+            let allowed = value.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 45 }
+            return !value.isEmpty && allowed && value.utf8.first != 45 && value.utf8.last != 45
+                ? nil : key.expectation
         }
     }
 

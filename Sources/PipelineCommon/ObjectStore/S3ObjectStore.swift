@@ -47,7 +47,10 @@ public struct S3ObjectStore: ObjectStore {
     ) {
         self.bucket = bucket
         self.prefix = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
-        self.endpoint = endpoint ?? URL(string: "https://s3.\(region).amazonaws.com")!
+        // The configuration admits only region names that make a host name (ConfigKey.Kind.region);
+        // anything else falls back to the global endpoint rather than trapping.
+        self.endpoint =
+            endpoint ?? URL(string: "https://s3.\(region).amazonaws.com") ?? URL(string: "https://s3.amazonaws.com")!
         switch addressing {
         case .path: virtualHosted = false
         case .virtual: virtualHosted = true
