@@ -151,7 +151,11 @@ public struct PredictionEndpoint: Sendable {
                 return Self.failure(.badGateway, kind: "object_store", "cannot read \(named.key): \(error)")
             }
         } else {
-            guard FileManager.default.createFile(atPath: path, contents: body) else {
+            // Up to infer.max_body_mib: written on the file pool, not on the request's thread.
+            let written = try? await BlockingPools.files.runIfActive {
+                FileManager.default.createFile(atPath: path, contents: body)
+            }
+            guard written == true else {
                 return Self.failure(.internalServerError, kind: "internal", "cannot stage the body")
             }
         }

@@ -69,6 +69,13 @@ public struct Evaluation: Sendable, Equatable {
 /// Mini-batch SGD with momentum and weight decay over a flat parameter vector; each batch
 /// is split across `threads` workspaces whose gradients are summed in a fixed order, so a
 /// seed (and a thread count) gives the same model every time.
+///
+/// `@unchecked Sendable` because ``perThread`` hands `self` to `DispatchQueue.concurrentPerform`:
+/// those worker threads read only `workspaces` (a `let` array), each worker writing into its
+/// own `Workspace` and its own slot of the partials, and see the parameters through a pointer
+/// the calling thread holds for the duration; `parameters` and `velocity`, the only `var`s,
+/// change on the calling thread alone, after `concurrentPerform` has returned. A Trainer
+/// itself is driven by one task at a time (each backend makes its own and awaits every call).
 public final class Trainer: @unchecked Sendable {
     public let architecture: Architecture
     public let options: TrainingOptions

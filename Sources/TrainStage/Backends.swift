@@ -2,6 +2,7 @@ import Foundation
 import Learning
 import Logging
 import PipelineCommon
+import Synchronization
 
 /// What a backend hands back to the launcher.
 public struct BackendResult: Sendable {
@@ -207,13 +208,13 @@ public struct MultiNode {
 
 /// Nodes as local processes: shards and parameters in files of the run's staging
 /// directory; one `pipeline-train node` process per node and epoch.
-final class LocalExchange: NodeExchange, @unchecked Sendable {
-    private var state = ""
-    private var nodes = 0
+final class LocalExchange: NodeExchange {
+    /// The nodes' folder and their count, settled by ``start(_:plan:)``.
+    private let started = Mutex<(state: String, nodes: Int)?>(nil)
 
     func start(_ context: TrainContext, plan: NodeFiles.Plan) async throws -> [Int] {
-        state = context.run.outputDirectory + "/nodes"
-        nodes = plan.nodes
+        let state = context.run.outputDirectory + "/nodes"
+        started.withLock { $0 = (state, plan.nodes) }
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         var counts: [Int] = []
         for rank in 0..<plan.nodes {
@@ -228,9 +229,9 @@ final class LocalExchange: NodeExchange, @unchecked Sendable {
     }
 
     func epoch(_ epoch: Int, parameters: [Float]) async throws -> [([Float], NodeFiles.Result)] {
+        guard let (state, nodes) = started.withLock({ $0 }) else { throw TrainError("the nodes were not started") }
         try NodeFiles.writeFloats(parameters, to: "\(state)/params.bin")
         let executable = MultiNode.pipelineTrain()
-        let state = self.state
         let statuses = try await concurrentMap(count: nodes, limit: nodes) { rank in
             try await MultiNode.runProcess(
                 executable, ["node", "--state", state, "--rank", "\(rank)", "--epoch", "\(epoch)"],

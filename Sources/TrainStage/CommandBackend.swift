@@ -117,10 +117,18 @@ struct CommandBackend {
         let stderr = Pipe()
         process.standardOutput = stdout
         process.standardError = stderr
+        // The exit comes as an event, and both pipes are read on threads of their own
+        // (``lines(of:)``): no blocking read or wait on the cooperative pool.
+        let (exits, exited) = AsyncStream.makeStream(of: Int32.self, bufferingPolicy: .bufferingNewest(1))
+        process.terminationHandler = { finished in
+            exited.yield(finished.terminationStatus)
+            exited.finish()
+        }
         try process.run()
-        let errors = Task.detached { () -> [String] in
-            let data = stderr.fileHandleForReading.readDataToEndOfFile()
-            return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        let errors = Task { () -> [String] in
+            var last: [String] = []
+            for await line in Self.lines(of: stderr.fileHandleForReading) { last = Array((last + [line]).suffix(20)) }
+            return last
         }
         var last: [String: Double] = [:]
         var tail: [String] = []
@@ -140,9 +148,10 @@ struct CommandBackend {
             last.merge(metrics) { $1 }
             if let onMetrics, !metrics.isEmpty { await onMetrics(metrics, epoch) }
         }
-        process.waitUntilExit()
+        var status: Int32 = -1
+        for await code in exits { status = code }
         let stderrLines = await errors.value
-        return (process.terminationStatus, last, Array((tail + stderrLines).suffix(20)))
+        return (status, last, Array((tail + stderrLines).suffix(20)))
     }
 }
 

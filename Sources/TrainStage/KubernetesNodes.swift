@@ -2,21 +2,27 @@ import Foundation
 import Learning
 import Logging
 import PipelineCommon
+import Synchronization
 
 /// Parameters between the coordinator (`pipeline-train --backend kubernetes`) and the Job's
 /// pods (`pipeline-train shard`) through the object store, under `<train.prefix><run>/`:
 /// `plan.json` and `shard-<rank>.jsonl` once; then per epoch the coordinator writes
 /// `epoch-<e>/params.bin` and each pod answers `epoch-<e>/node-<rank>.bin` and `.json`;
 /// `done` tells the pods to exit.
-final class ObjectStoreExchange: NodeExchange, @unchecked Sendable {
+final class ObjectStoreExchange: NodeExchange {
     let submit: @Sendable () async throws -> JobHealthCheck
-    private var health: JobHealthCheck?
-    private var objects: (any ObjectStore)?
-    private var prefix = ""
-    private var nodes = 0
-    private var scratch = ""
     /// How long an epoch may take before the coordinator gives up on a pod.
     let epochTimeout: Duration
+
+    /// What ``start(_:plan:)`` settles, read by every epoch and ``finish()``.
+    private struct Started: Sendable {
+        var health: JobHealthCheck?
+        let objects: any ObjectStore
+        let prefix: String
+        let nodes: Int
+        let scratch: String
+    }
+    private let started = Mutex<Started?>(nil)
 
     init(submit: @escaping @Sendable () async throws -> JobHealthCheck, epochTimeout: Duration = .seconds(3600)) {
         self.submit = submit
@@ -24,41 +30,53 @@ final class ObjectStoreExchange: NodeExchange, @unchecked Sendable {
     }
 
     func start(_ context: TrainContext, plan: NodeFiles.Plan) async throws -> [Int] {
-        objects = context.objects
-        prefix = context.configuration.train.prefix + context.runId + "/"
-        nodes = plan.nodes
-        scratch = context.run.outputDirectory
+        let prefix = context.configuration.train.prefix + context.runId + "/"
         _ = try await context.objects.put(
             prefix + "plan.json", data: try JSONEncoder().encode(plan), contentType: "application/json")
-        health = try await submit()
+        let health = try await submit()
+        started.withLock {
+            $0 = Started(
+                health: health, objects: context.objects, prefix: prefix, nodes: plan.nodes,
+                scratch: context.run.outputDirectory)
+        }
         return (0..<plan.nodes).map {
             context.set.shard(rank: $0, nodes: plan.nodes, limit: context.configuration.train.imagesPerNode).count
         }
     }
 
     func epoch(_ epoch: Int, parameters: [Float]) async throws -> [([Float], NodeFiles.Result)] {
-        guard let objects else { throw TrainError("the exchange was not started") }
-        let directory = prefix + "epoch-\(epoch)/"
+        guard let state = started.withLock({ $0 }) else { throw TrainError("the exchange was not started") }
+        let (objects, nodes, scratch) = (state.objects, state.nodes, state.scratch)
+        let directory = state.prefix + "epoch-\(epoch)/"
         _ = try await objects.put(
             directory + "params.bin", data: parameters.withUnsafeBufferPointer { Data(buffer: $0) },
             contentType: "application/octet-stream")
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: epochTimeout)
         var nextCheck = clock.now
-        var results: [Int: ([Float], NodeFiles.Result)] = [:]
-        while results.count < nodes {
+        var results: [([Float], NodeFiles.Result)?] = Array(repeating: nil, count: nodes)
+        while results.contains(where: { $0 == nil }) {
             for rank in 0..<nodes where results[rank] == nil {
                 guard let result = try await Self.fetch(objects, directory + "node-\(rank).json", scratch: scratch),
                     let data = try await Self.fetch(objects, directory + "node-\(rank).bin", scratch: scratch)
                 else { continue }
-                results[rank] = (
-                    data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) },
-                    try JSONDecoder().decode(NodeFiles.Result.self, from: result)
-                )
+                // A pod's answer is outside input: the wrong size is an error naming it, not a trap later.
+                guard data.count == parameters.count * MemoryLayout<Float>.size else {
+                    throw TrainError(
+                        "\(directory)node-\(rank).bin holds \(data.count) bytes, not the \(parameters.count) parameters (\(parameters.count * MemoryLayout<Float>.size) bytes) of this run; is the pod running another model?"
+                    )
+                }
+                let decoded: NodeFiles.Result
+                do {
+                    decoded = try JSONDecoder().decode(NodeFiles.Result.self, from: result)
+                } catch {
+                    throw TrainError("\(directory)node-\(rank).json is not a node result: \(error)")
+                }
+                results[rank] = (data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }, decoded)
             }
-            if results.count < nodes {
+            if results.contains(where: { $0 == nil }) {
                 // A failed pod fails the run now, not when the epoch times out.
-                if let health, clock.now >= nextCheck {
+                if let health = state.health, clock.now >= nextCheck {
                     try await health()
                     nextCheck = clock.now.advanced(by: .seconds(2))
                 }
@@ -69,12 +87,12 @@ final class ObjectStoreExchange: NodeExchange, @unchecked Sendable {
                 try await Task.sleep(for: .milliseconds(250))
             }
         }
-        return (0..<nodes).map { results[$0]! }
+        return results.compactMap { $0 }
     }
 
     func finish() async throws {
-        guard let objects else { return }
-        _ = try await objects.put(prefix + "done", data: Data("done\n".utf8), contentType: "text/plain")
+        guard let state = started.withLock({ $0 }) else { return }
+        _ = try await state.objects.put(state.prefix + "done", data: Data("done\n".utf8), contentType: "text/plain")
     }
 
     /// The object's bytes, or nil when it does not exist (yet).
