@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import Metrics
-import NIOPosix
 
 /// The local scratch space (NVMe) every stage moves its bytes through:
 /// `<root>/<stage>/<run-id>/{in,out}/…`.
@@ -72,10 +71,6 @@ public struct StagingArea: Sendable {
             }
         }
         let directory = "\(root)/\(stage)/\(runId)"
-        // Run directories that an exited process renamed for removal and did not remove.
-        let leftovers = ((try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(stage)")) ?? [])
-            .filter { $0.hasPrefix(StagingRun.trashPrefix) }.map { "\(root)/\(stage)/\($0)" }
-        StagingRun.removeInBackground(leftovers, logger: logger)
         let run = StagingRun(
             stage: stage, runId: runId, directory: directory, reserveBytes: reserveBytes, keepOnFailure: keepOnFailure,
             logger: logger)
@@ -242,32 +237,11 @@ public struct StagingRun: Sendable {
             logger.notice("kept staging directory of failed run", metadata: ["path": "\(directory)"])
             return
         }
-        // Removing a tree is many blocking calls: the directory is renamed out of the way at
-        // once (one call), and removed on the file pool, off the caller's (cooperative) thread.
-        // What a process that exits first leaves behind, the next run of the stage removes.
-        let parent = (directory as NSString).deletingLastPathComponent
-        let trash = parent + "/" + Self.trashPrefix + runId + "-" + UUID().uuidString.prefix(8).lowercased()
-        let doomed = rename(directory, trash) == 0 ? trash : directory
-        Self.removeInBackground([doomed], logger: logger)
-    }
-
-    /// Names of renamed run directories waiting to be removed.
-    static let trashPrefix = ".removing-"
-
-    /// Removes `paths` on ``BlockingPools/files``; a failure is logged, never thrown.
-    static func removeInBackground(_ paths: [String], logger: Logger) {
-        guard !paths.isEmpty else { return }
-        BlockingPools.files.submit { _ in
-            for path in paths {
-                do {
-                    try FileManager.default.removeItem(atPath: path)
-                } catch let error as CocoaError where error.code == .fileNoSuchFile {
-                    // Another run of the stage removed it first.
-                } catch {
-                    logger.warning(
-                        "could not remove staging directory", metadata: ["path": "\(path)", "error": "\(error)"])
-                }
-            }
+        do {
+            try FileManager.default.removeItem(atPath: directory)
+        } catch {
+            logger.warning(
+                "could not remove staging directory", metadata: ["path": "\(directory)", "error": "\(error)"])
         }
     }
 
