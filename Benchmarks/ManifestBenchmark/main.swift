@@ -8,7 +8,8 @@ import PipelineCommon
 //       migrates the store, enqueues items 0..<ENQUEUE (if given: every worker may enqueue the
 //       same keys, each is queued once), claims batches until the queue is drained, "works"
 //       WORK-MS per batch, completes them, and appends the keys it completed to RECORD-FILE
-//       (one per line, fsynced).
+//       (one per line, fsynced). WORKER-ID "auto" names the worker as the stages do
+//       (host, pid, start time), so its claims come back at once if it is killed.
 //   manifest-bench enqueue URL QUEUE COUNT
 //   manifest-bench publish URL COUNT        bulk publish vs single-row INSERT, rows/s as JSON
 
@@ -47,7 +48,7 @@ case "worker":
         fail("usage: manifest-bench worker URL QUEUE WORKER-ID RECORD-FILE [BATCH] [LEASE-MS] [WORK-MS] [ENQUEUE]")
     }
     let queue = arguments[3]
-    let worker = arguments[4]
+    let worker = arguments[4] == "auto" ? WorkerIdentity.current.description : arguments[4]
     let batch = arguments.count > 6 ? Int(arguments[6]) ?? 100 : 100
     let lease = Duration.milliseconds(arguments.count > 7 ? Int(arguments[7]) ?? 30_000 : 30_000)
     let work = Duration.milliseconds(arguments.count > 8 ? Int(arguments[8]) ?? 0 : 0)
@@ -60,9 +61,11 @@ case "worker":
     while true {
         let claimed = try await store.claimBatch(queue: queue, worker: worker, limit: batch, lease: lease)
         if claimed.isEmpty {
-            // Others may still hold claims that will expire and come back: wait for them.
+            // Others may still hold claims that will expire and come back: wait for them, or
+            // take them over at once from a process of this host that is gone.
             let counts = try await store.queueCounts(queue: queue)
             if counts[.available, default: 0] == 0, counts[.claimed, default: 0] == 0 { break }
+            if try await !store.releaseClaimsOfDeadLocalWorkers(queue: queue).isEmpty { continue }
             try await Task.sleep(for: .milliseconds(100))
             continue
         }

@@ -22,7 +22,7 @@ public struct BatchInference: Sendable {
     let manifests: any ManifestStore
     let model: LoadedModel
     let logger: Logger
-    let worker = "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+    let worker = WorkerIdentity.current.description
 
     public init(
         configuration: PipelineConfiguration, objects: any ObjectStore, manifests: any ManifestStore,

@@ -68,7 +68,7 @@ public final class Ingestor: Sendable {
     }
 
     public static var defaultWorkerName: String {
-        "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        WorkerIdentity.current.description
     }
 
     var queue: String { IngestWork.queue(settings.dataset) }

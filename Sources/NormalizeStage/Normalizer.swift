@@ -35,7 +35,7 @@ public final class Normalizer: Sendable {
 
     public init(
         configuration: PipelineConfiguration, objects: any ObjectStore, manifests: any ManifestStore,
-        resizer: any Resizer, logger: Logger, worker: String = "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        resizer: any Resizer, logger: Logger, worker: String = WorkerIdentity.current.description
     ) {
         self.configuration = configuration
         self.objects = objects

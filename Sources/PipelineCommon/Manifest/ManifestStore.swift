@@ -75,6 +75,14 @@ public protocol ManifestStore: Sendable {
 
     /// How many items of `queue` are in each state.
     func queueCounts(queue: String) async throws -> [WorkState: Int]
+
+    /// The workers holding unexpired claims in `queue`.
+    func claimHolders(queue: String) async throws -> [String]
+
+    /// Ends the leases of `worker`'s claims (in `queue`, or in every queue when nil), so the
+    /// items are claimed again at once (or set aside as dead on their last attempt); returns
+    /// how many claims it ended. For a worker known to be gone.
+    func releaseClaims(queue: String?, worker: String) async throws -> Int
 }
 
 extension ManifestStore {

@@ -430,6 +430,26 @@ public struct PostgresManifestStore: ManifestStore {
             """, [queue, worker, json, "\(maxAttempts)"])
     }
 
+    public func claimHolders(queue: String) async throws -> [String] {
+        try await query(
+            """
+            SELECT DISTINCT claimed_by FROM work_items
+            WHERE queue = $1 AND state IN ('available', 'claimed') AND state = 'claimed' AND lease_expires_at >= now()
+            """, [queue]
+        ).values.compactMap { $0[0] }
+    }
+
+    public func releaseClaims(queue: String?, worker: String) async throws -> Int {
+        try await query(
+            """
+            UPDATE work_items SET lease_expires_at = now() - interval '1 second'
+            WHERE ($1::text IS NULL OR queue = $1) AND claimed_by = $2 AND state = 'claimed'
+              AND lease_expires_at >= now()
+            RETURNING key
+            """, [queue, worker]
+        ).values.count
+    }
+
     public func queueCounts(queue: String) async throws -> [WorkState: Int] {
         var counts = Dictionary(uniqueKeysWithValues: WorkState.allCases.map { ($0, 0) })
         for row in try await query("SELECT state, count(*) FROM work_items WHERE queue = $1 GROUP BY state", [queue])

@@ -363,6 +363,29 @@ public struct SQLiteManifestStore: ManifestStore {
         }
     }
 
+    public func claimHolders(queue: String) async throws -> [String] {
+        try await database.query(
+            """
+            SELECT DISTINCT claimed_by FROM work_items
+            WHERE queue = ?1 AND state IN ('available', 'claimed') AND state = 'claimed'
+              AND lease_expires_at >= \(Self.now)
+            """, [.text(queue)]
+        ).compactMap { $0[0].text }
+    }
+
+    public func releaseClaims(queue: String?, worker: String) async throws -> Int {
+        try await database.transaction { db in
+            try db.run(
+                """
+                UPDATE work_items SET lease_expires_at = \(Self.now) - 1
+                WHERE (?1 IS NULL OR queue = ?1) AND claimed_by = ?2 AND state = 'claimed'
+                  AND lease_expires_at >= \(Self.now)
+                RETURNING key
+                """, [queue.map { .text($0) } ?? .null, .text(worker)]
+            ).count
+        }
+    }
+
     public func queueCounts(queue: String) async throws -> [WorkState: Int] {
         var counts = Dictionary(uniqueKeysWithValues: WorkState.allCases.map { ($0, 0) })
         for row in try await database.query(

@@ -142,12 +142,19 @@ extension SharedDraft {
         process: (_ claims: [ClaimedWork], _ draft: String, _ remaining: Int) async throws -> Int
     ) async throws {
         var failedBatches = 0
+        var lastHolderCheck: ContinuousClock.Instant?
         while !Task.isCancelled {
             let counts = try await store.queueCounts(queue: queue)
             guard (counts[.available] ?? 0) > 0 || (counts[.claimed] ?? 0) > 0 else { return }
             let draft = try await current()
             let claims = try await store.claimBatch(queue: queue, worker: worker, limit: batchSize, lease: lease)
             guard !claims.isEmpty else {
+                // Only claims of others are left. Those of a process on this host that is gone
+                // (a killed run being run again) come back now, not when their lease runs out.
+                if lastHolderCheck.map({ ContinuousClock.now - $0 > .seconds(5) }) ?? true {
+                    lastHolderCheck = .now
+                    if try await !store.releaseClaimsOfDeadLocalWorkers(queue: queue).isEmpty { continue }
+                }
                 try await Task.sleep(for: .milliseconds(500))
                 continue
             }

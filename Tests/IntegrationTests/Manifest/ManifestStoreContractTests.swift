@@ -90,6 +90,34 @@ struct ManifestStoreContractTests {
         #expect(try await stores[0].schemaVersion() == 2)
     }
 
+    /// `pipelinectl queues release`: the claims of a worker on a lost host come back at once;
+    /// a worker name of this host whose process runs is never taken for dead.
+    @Test(arguments: ManifestKind.available)
+    func releasedClaimsAreClaimedAgainAtOnce(_ kind: ManifestKind) async throws {
+        let scratch = try await ScratchManifest.make(kind)
+        defer { scratch.dir.remove() }
+        let store = scratch.store
+        try await store.enqueue(queue: "q", items: (0..<5).map { ("k\($0)", "{}") })
+        try await store.enqueue(queue: "other", items: [("x", "{}")])
+        let lost = "lost-host-4242-99-4026531836"
+        #expect(try await store.claimBatch(queue: "q", worker: lost, limit: 3, lease: .seconds(300)).count == 3)
+        #expect(try await store.claimBatch(queue: "other", worker: lost, limit: 1, lease: .seconds(300)).count == 1)
+        #expect(try await store.claimHolders(queue: "q") == [lost])
+        #expect(try await store.releaseClaimsOfDeadLocalWorkers(queue: "q").isEmpty, "another host: leases rule")
+        #expect(try await store.claimBatch(queue: "q", worker: "w", limit: 5, lease: .seconds(300)).count == 2)
+        #expect(try await store.releaseClaims(queue: "q", worker: lost) == 3)
+        #expect(try await store.releaseClaims(queue: "q", worker: lost) == 0, "nothing left to release")
+        let again = try await store.claimBatch(queue: "q", worker: "w", limit: 5, lease: .seconds(300))
+        #expect(again.map(\.key) == ["k0", "k1", "k2"] && again.allSatisfy { $0.attempt == 2 })
+        #expect(try await store.claimHolders(queue: "other") == [lost], "other queues untouched")
+        #expect(try await store.releaseClaims(queue: nil, worker: lost) == 1)
+        let me = WorkerIdentity.current
+        #expect(WorkerIdentity(name: me.description) == me && !me.isKnownDead)
+        #expect(WorkerIdentity(name: "a-b-c-d") == nil && WorkerIdentity(name: "worker-0") == nil)
+        let elsewhere = WorkerIdentity(host: me.host, pid: 1, started: 1, namespace: me.namespace &+ 1)
+        #expect(!elsewhere.isKnownDead, "another PID namespace (another container) is never judged from here")
+    }
+
     @Test(arguments: ManifestKind.available)
     func draftsPublishAndBecomeImmutable(_ kind: ManifestKind) async throws {
         let scratch = try await ScratchManifest.make(kind)

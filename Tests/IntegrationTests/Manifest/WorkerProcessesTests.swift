@@ -85,6 +85,61 @@ struct WorkerProcessesTests {
         #expect(try await retriedCount(scratch) >= 1)
     }
 
+    /// A worker killed on this host while holding a batch with a 5-minute lease: the next
+    /// worker here sees the holder's process gone and takes the batch over at once, so the
+    /// queue drains while the dead worker's lease would still have held it.
+    @Test(arguments: ManifestKind.available)
+    func aKilledWorkersClaimsComeBackAtOnceOnTheSameHost(_ kind: ManifestKind) async throws {
+        let scratch = try await ScratchManifest.make(kind, maxAttempts: 5)
+        defer { scratch.dir.remove() }
+        let store = scratch.store
+        try await store.enqueue(queue: "q", items: (0..<1000).map { (String(format: "item-%07d", $0), "{}") })
+        func start(_ name: String, workMilliseconds: Int) throws -> Process {
+            let process = Process()
+            process.executableURL = Command.buildDirectory.appendingPathComponent("manifest-bench")
+            process.arguments = [
+                "worker", scratch.uri, "q", "auto", scratch.dir.file("record-\(name)"), "100", "300000",
+                "\(workMilliseconds)",
+            ]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        let first = try start("first", workMilliseconds: 400)
+        var holders: [String] = []
+        while first.isRunning {
+            try await Task.sleep(for: .milliseconds(10))
+            let recorded = (try? String(contentsOfFile: scratch.dir.file("record-first"), encoding: .utf8)) ?? ""
+            holders = try await store.claimHolders(queue: "q")
+            if !recorded.isEmpty, !holders.isEmpty {
+                kill(first.processIdentifier, SIGKILL)
+                break
+            }
+        }
+        first.waitUntilExit()
+        #expect(first.terminationReason == .uncaughtSignal, "the first worker should have been killed")
+        let dead = try #require(holders.first.flatMap(WorkerIdentity.init(name:)))
+        #expect(dead.pid == first.processIdentifier && dead.host == WorkerIdentity.current.host)
+        #expect(dead.isKnownDead)
+        let held = try await claimedCount(scratch, by: dead.description)
+        #expect(held > 0, "killed while holding a batch")
+
+        let killedAt = ContinuousClock.now
+        let second = try start("second", workMilliseconds: 0)
+        // Its lease would hold the dead worker's batch for 300 s; the takeover makes that moot.
+        while second.isRunning, ContinuousClock.now - killedAt < .seconds(150) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        if second.isRunning { second.terminate() }
+        second.waitUntilExit()
+        #expect(
+            second.terminationReason == .exit && second.terminationStatus == 0, "the second worker drained the queue")
+        let counts = try await store.queueCounts(queue: "q")
+        #expect(counts[.completed] == 1000 && counts[.claimed] == 0, "\(counts)")
+        #expect(try await claimedCount(scratch, by: dead.description) == 0)
+        #expect(try await store.claimHolders(queue: "q").isEmpty)
+    }
+
     func claimedCount(_ scratch: ScratchManifest, by worker: String) async throws -> Int {
         try await scalar(
             scratch, "SELECT count(*) FROM work_items WHERE state = 'claimed' AND claimed_by = '\(worker)'")
