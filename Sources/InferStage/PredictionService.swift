@@ -144,7 +144,11 @@ public struct PredictionEndpoint: Sendable {
                 return Self.failure(.badRequest, kind: "bad_json", "a JSON body must be {\"key\": \"<object key>\"}")
             }
             do {
-                _ = try await objects.get(named.key, to: path)
+                // Into this request's own file of the staging run (the store checks the bytes
+                // against its record), counted as every stage counts what it stages.
+                let fetched = try await objects.get(named.key, to: path)
+                Counter(label: "pipeline_staging_bytes_total", dimensions: [("stage", staging.stage)]).increment(
+                    by: Int(fetched.bytesWritten))
             } catch let error as ObjectStoreError where error.kind == .notFound || error.kind == .invalidKey {
                 return Self.failure(.notFound, kind: "unknown_key", "no object \(named.key) in \(objects.location)")
             } catch {

@@ -98,6 +98,10 @@ image = next(iter(keys("raw/shapes/")), None)
 body = s3.get_object(Bucket=args.bucket, Key=image)["Body"].read() if image else b""
 answer = get_json(f"{args.infer}/predict", data=body, headers={"Content-Type": "image/png"})
 check(bool(answer.get("predictions")), f"/predict answers: {json.dumps(answer)[:200]}")
+# and with the key of an object, which the infer container stages from the bucket.
+named = get_json(f"{args.infer}/predict", data=json.dumps({"key": image}).encode(),
+                 headers={"Content-Type": "application/json"})
+check(named.get("predictions") == answer.get("predictions"), f"/predict by key answers the same: {json.dumps(named)[:200]}")
 
 # Prometheus scrapes the infer container: predictions counted, bytes staged.
 def query(expression):
@@ -109,7 +113,7 @@ deadline = time.time() + 60
 predictions = staged = []
 while time.time() < deadline:
     predictions = query("pipeline_infer_predictions_total")
-    staged = query("pipeline_staging_bytes_total")
+    staged = query('pipeline_staging_bytes_total{stage="infer"}')
     if sum(predictions) > 0 and sum(staged) > 0:
         break
     time.sleep(2)
