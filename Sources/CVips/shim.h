@@ -8,6 +8,9 @@ static inline int pl_vips_init(const char *argv0) { return VIPS_INIT(argv0); }
 
 static inline const char *pl_vips_version_string(void) { return vips_version_string(); }
 
+/* Turns off libvips' ORC (runtime-compiled SIMD) paths, as VIPS_NOVECTOR=1 does. */
+static inline void pl_vips_vector_disable(void) { vips_vector_set_enabled(FALSE); }
+
 /* Opens a file lazily: only the header is read until pixels are asked for. */
 static inline VipsImage *pl_vips_image_new_from_file_sequential(const char *filename) {
     return vips_image_new_from_file(filename, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
