@@ -9,8 +9,10 @@ public enum VipsRuntime {
         // No ORC: with it, images resized on several threads at once crash inside liborc
         // (0.4.33 with libvips 8.14, Debian 12: a NULL dereference in liborc itself, or heap
         // corruption). normalize-bench on 400 small images, run again and again: 3 crashes in
-        // 49 runs with ORC, none in 50 without; the libvips C paths cost about 20 % of
-        // normalize's time on 640x480 images (9.2 s against 11.2 s for 1 000).
+        // 49 runs with ORC, none in 90 without; also 1 in 40 with ORC when the resized variants
+        // were not copied to memory first (so the ORC paths themselves, not that copy). The
+        // libvips C paths cost about 20 % of normalize's time on 640x480 images (9.2 s against
+        // 11.2 s for 1 000).
         pl_vips_vector_disable()
         return true
     }()
