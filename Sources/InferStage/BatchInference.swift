@@ -145,6 +145,8 @@ public struct BatchInference: Sendable {
         progress?.finish()
         report.version = try await publish(drafts: drafts, queue: queue)
         if let version = report.version { report.outputs = try await writeOutputs(version) }
+        await WorkHousekeeper(store: manifests, retention: configuration.manifest.workRetention).pruneIfDue(
+            logger: logger)
         report.seconds = (ContinuousClock.now - started).seconds
         return report
     }

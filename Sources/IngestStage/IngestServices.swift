@@ -41,6 +41,7 @@ public struct IngestLoop: Service {
                         "ingested", metadata: ["objects": "\(report.objects)", "rejected": "\(report.rejected)"])
                 }
                 _ = try await ingestor.publishIfIdle()
+                await ingestor.pruneFinishedWork()
                 readiness.markReady("ingest")
             } catch is CancellationError {
                 break

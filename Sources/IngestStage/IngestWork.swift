@@ -32,5 +32,6 @@ public struct IngestWork: Sendable, Codable, Equatable {
     }
 
     /// The queue that ingest workers of `dataset` share.
-    static func queue(_ dataset: String) -> String { "ingest/" + dataset }
+    /// Its keys are `<key>@<ETag>`, which pruning relies on (`WorkPrunePolicy`).
+    static func queue(_ dataset: String) -> String { WorkPrunePolicy.ingestQueuePrefix + dataset }
 }

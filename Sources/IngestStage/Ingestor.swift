@@ -45,6 +45,7 @@ public final class Ingestor: Sendable {
     let drafts: SharedDraft
     let ingester: ObjectIngester
     let logger: Logger
+    let housekeeper: WorkHousekeeper
     private let annotationCache = Mutex<
         (signature: [String], index: AnnotationIndex, checked: ContinuousClock.Instant)?
     >(nil)
@@ -65,6 +66,12 @@ public final class Ingestor: Sendable {
             store: manifests, stage: "ingest", dataset: settings.dataset, scope: settings.dataset,
             seedFromLastPublished: true, configHash: hash, config: text, lease: settings.lease)
         self.ingester = ObjectIngester(objects: objects, settings: settings, logger: logger)
+        self.housekeeper = WorkHousekeeper(store: manifests, retention: configuration.manifest.workRetention)
+    }
+
+    /// Prunes finished work items past `manifest.work_retention_hours` (at most hourly).
+    public func pruneFinishedWork() async {
+        await housekeeper.pruneIfDue(logger: logger)
     }
 
     public static var defaultWorkerName: String {
@@ -374,6 +381,7 @@ public final class Ingestor: Sendable {
         progress?.finish()
         let published = try await publishIfIdle()
         let dead = try await manifests.queueCounts(queue: queue)[.dead] ?? 0
+        await pruneFinishedWork()
         return RunReport(
             poll: poll, work: work, published: published, dead: dead, seconds: (ContinuousClock.now - started).seconds)
     }

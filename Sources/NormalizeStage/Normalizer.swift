@@ -114,6 +114,8 @@ public final class Normalizer: Sendable {
         progress?.finish()
         report.dead = try await manifests.queueCounts(queue: queue)[.dead] ?? 0
         report.version = try await publishIfDone(queue: queue, drafts: drafts, scope: scope)
+        await WorkHousekeeper(store: manifests, retention: configuration.manifest.workRetention).pruneIfDue(
+            logger: logger)
         report.seconds = (ContinuousClock.now - started).seconds
         return report
     }

@@ -62,6 +62,12 @@ public enum ConfigSchema {
             default: "30",
             help: "SQLite: seconds a statement waits while another process holds the database's lock."),
         ConfigKey(
+            "manifest.work_retention_hours", env: ["PIPELINE_WORK_RETENTION_HOURS"], .integer(0...87_600),
+            default: "168",
+            help:
+                "Hours finished work items are kept before the stages prune them (0: never); ingest keeps the newest completed version of each object."
+        ),
+        ConfigKey(
             "manifest.files_prefix", env: ["PIPELINE_MANIFEST_PREFIX"], .text, default: "manifests/",
             help: "Object-store prefix under which each version's manifest.json and manifest.jsonl are written."),
 

@@ -396,7 +396,8 @@ struct ConfigurationLoader {
                 location: manifestLocation, poolSize: int("manifest.pool_size") ?? 4,
                 maxAttempts: int("manifest.max_attempts") ?? 5,
                 lockTimeout: .seconds(int("manifest.lock_timeout_seconds") ?? 30),
-                filesPrefix: Self.prefix(string("manifest.files_prefix") ?? "manifests/")),
+                filesPrefix: Self.prefix(string("manifest.files_prefix") ?? "manifests/"),
+                workRetention: Self.retention(hours: int("manifest.work_retention_hours") ?? 168)),
             staging: .init(
                 root: string("staging.root") ?? "/mnt/nvme",
                 reserveBytes: UInt64(int("staging.reserve_mib") ?? 1024) << 20,
@@ -431,6 +432,8 @@ struct ConfigurationLoader {
                 metricsPort: int("observability.metrics_port") ?? 9464),
             effectiveValues: effective)
     }
+
+    static func retention(hours: Int) -> Duration? { hours == 0 ? nil : .seconds(hours * 3600) }
 }
 
 extension ConfigKey.Kind {

@@ -27,6 +27,8 @@ public struct PipelineConfiguration: Sendable {
         public var lockTimeout: Duration
         /// Object-store prefix of published manifest files, ending in `/` (or empty).
         public var filesPrefix: String
+        /// How long finished work items are kept (nil: forever); see `WorkPrunePolicy`.
+        public var workRetention: Duration? = .seconds(168 * 3600)
     }
 
     public struct Staging: Sendable {

@@ -83,6 +83,16 @@ public protocol ManifestStore: Sendable {
     /// items are claimed again at once (or set aside as dead on their last attempt); returns
     /// how many claims it ended. For a worker known to be gone.
     func releaseClaims(queue: String?, worker: String) async throws -> Int
+
+    /// Every queue (or the one named) with its counts, oldest waiting item and oldest claim.
+    func queueSummaries(queue: String?) async throws -> [QueueSummary]
+
+    /// The dead items of `queue` with their last errors, most recently dead first.
+    func deadWork(queue: String, limit: Int) async throws -> [DeadWork]
+
+    /// Deletes finished work as `policy` says (see `WorkPrunePolicy`).
+    @discardableResult
+    func pruneWork(_ policy: WorkPrunePolicy) async throws -> WorkPruneReport
 }
 
 extension ManifestStore {

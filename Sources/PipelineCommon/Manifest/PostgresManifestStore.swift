@@ -373,7 +373,8 @@ public struct PostgresManifestStore: ManifestStore {
         // A worker that died on an item's last attempt leaves it claimed: it is dead now.
         try await query(
             """
-            UPDATE work_items SET state = 'dead', last_error = COALESCE(last_error, 'lease expired on the last attempt')
+            UPDATE work_items SET state = 'dead', last_error = COALESCE(last_error, 'lease expired on the last attempt'),
+                completed_at = now()
             WHERE (queue, key) IN (
                 SELECT queue, key FROM work_items
                 WHERE queue = $1 AND state = 'claimed' AND lease_expires_at < now() AND attempts >= $2
@@ -382,7 +383,7 @@ public struct PostgresManifestStore: ManifestStore {
         let rows = try await query(
             """
             UPDATE work_items w SET state = 'claimed', claimed_by = $2, attempts = w.attempts + 1,
-                lease_expires_at = now() + make_interval(secs => $3::double precision)
+                lease_expires_at = now() + make_interval(secs => $3::double precision), claimed_at = now()
             FROM (
                 SELECT queue, key FROM work_items
                 WHERE queue = $1 AND attempts < $4 AND state IN ('available', 'claimed')
@@ -424,7 +425,7 @@ public struct PostgresManifestStore: ManifestStore {
         try await query(
             """
             UPDATE work_items w SET state = CASE WHEN w.attempts >= $4 THEN 'dead' ELSE 'available' END,
-                last_error = f.error, claimed_by = NULL, lease_expires_at = NULL
+                completed_at = CASE WHEN w.attempts >= $4 THEN now() END, last_error = f.error, claimed_by = NULL, lease_expires_at = NULL
             FROM (SELECT decode(x->>'k', 'hex') AS key, x->>'e' AS error FROM json_array_elements($3::json) x) f
             WHERE w.queue = $1 AND w.key = f.key AND w.claimed_by = $2 AND w.state = 'claimed'
             """, [queue, worker, json, "\(maxAttempts)"])
@@ -458,5 +459,117 @@ public struct PostgresManifestStore: ManifestStore {
             if let state = WorkState(rawValue: row[0] ?? "") { counts[state] = Int(row[1] ?? "0") ?? 0 }
         }
         return counts
+    }
+
+    // MARK: - Housekeeping
+
+    public func queueSummaries(queue: String?) async throws -> [QueueSummary] {
+        try await run { session in
+            var claims: [String: QueueSummary.Claim] = [:]
+            for row in try session.query(
+                """
+                SELECT DISTINCT ON (queue) queue, claimed_by, key, extract(epoch FROM claimed_at),
+                    extract(epoch FROM lease_expires_at), attempts
+                FROM work_items WHERE state IN ('available', 'claimed') AND state = 'claimed'
+                  AND ($1::text IS NULL OR queue = $1)
+                ORDER BY queue, claimed_at NULLS LAST, lease_expires_at
+                """, [queue]
+            ).values {
+                claims[row[0] ?? ""] = QueueSummary.Claim(
+                    worker: row[1] ?? "", key: PostgresText.string(fromBytea: row[2]),
+                    claimedAt: Self.date(row[3]), leaseExpiresAt: Self.date(row[4]) ?? Date(timeIntervalSince1970: 0),
+                    attempt: Int(row[5] ?? "0") ?? 0)
+            }
+            return try session.query(
+                """
+                SELECT queue, count(*) FILTER (WHERE state = 'available'), count(*) FILTER (WHERE state = 'claimed'),
+                    count(*) FILTER (WHERE state = 'completed'), count(*) FILTER (WHERE state = 'dead'),
+                    extract(epoch FROM min(enqueued_at) FILTER (WHERE state = 'available')),
+                    extract(epoch FROM max(completed_at))
+                FROM work_items WHERE $1::text IS NULL OR queue = $1 GROUP BY queue ORDER BY queue
+                """, [queue]
+            ).values.map { row in
+                let name = row[0] ?? ""
+                return QueueSummary(
+                    queue: name,
+                    counts: [
+                        .available: Int(row[1] ?? "0") ?? 0, .claimed: Int(row[2] ?? "0") ?? 0,
+                        .completed: Int(row[3] ?? "0") ?? 0, .dead: Int(row[4] ?? "0") ?? 0,
+                    ], oldestAvailable: Self.date(row[5]), oldestClaim: claims[name], lastFinished: Self.date(row[6]))
+            }
+        }
+    }
+
+    public func deadWork(queue: String, limit: Int) async throws -> [DeadWork] {
+        try await query(
+            """
+            SELECT key, attempts, last_error, extract(epoch FROM completed_at) FROM work_items
+            WHERE queue = $1 AND state = 'dead' ORDER BY completed_at DESC NULLS LAST, key LIMIT $2
+            """, [queue, "\(limit)"]
+        ).values.map {
+            DeadWork(
+                key: PostgresText.string(fromBytea: $0[0]), attempts: Int($0[1] ?? "0") ?? 0,
+                lastError: $0[2] ?? "", diedAt: Self.date($0[3]))
+        }
+    }
+
+    public func pruneWork(_ policy: WorkPrunePolicy) async throws -> WorkPruneReport {
+        let cutoff = "\(policy.cutoff.timeIntervalSince1970)"
+        return try await run { session in
+            var report = WorkPruneReport()
+            // Finished queues, deleted whole (never a versioned one: its completed items are its memory).
+            let finished = try session.query(
+                """
+                SELECT queue, count(*) FILTER (WHERE state = 'completed'), count(*) FILTER (WHERE state = 'dead')
+                FROM work_items WHERE $1::text IS NULL OR queue = $1 GROUP BY queue
+                HAVING count(*) FILTER (WHERE state IN ('available', 'claimed')) = 0
+                   AND max(COALESCE(completed_at, enqueued_at)) < to_timestamp($2::double precision)
+                """, [policy.queue, cutoff]
+            ).values
+            for row in finished {
+                guard let name = row[0], !policy.isVersioned(name) else { continue }
+                try session.query("DELETE FROM work_items WHERE queue = $1", [name])
+                report.queues += 1
+                report.completed += Int(row[1] ?? "0") ?? 0
+                report.dead += Int(row[2] ?? "0") ?? 0
+            }
+            report.dead +=
+                try session.query(
+                    """
+                    DELETE FROM work_items WHERE ($1::text IS NULL OR queue = $1) AND state = 'dead'
+                      AND COALESCE(completed_at, enqueued_at) < to_timestamp($2::double precision)
+                    RETURNING 1
+                    """, [policy.queue, cutoff]
+                ).values.count
+            // Versioned queues: a completed `<object>@<version>` with a newer completed version of
+            // the same object (the part of the key before its last `@`).
+            let versioned = try session.query(
+                "SELECT DISTINCT queue FROM work_items WHERE ($1::text IS NULL OR queue = $1) AND state = 'completed'",
+                [policy.queue]
+            ).values.compactMap { $0[0] }.filter(policy.isVersioned)
+            for name in versioned {
+                report.completed +=
+                    try session.query(
+                        """
+                        DELETE FROM work_items w USING (
+                            SELECT key FROM (
+                                SELECT key, completed_at, row_number() OVER (
+                                    PARTITION BY CASE WHEN position('@' IN k) > 0 THEN regexp_replace(k, '@[^@]*$', '')
+                                        ELSE k END
+                                    ORDER BY completed_at DESC, key DESC) AS n
+                                FROM (SELECT key, completed_at, encode(key, 'escape') AS k FROM work_items
+                                      WHERE queue = $1 AND state = 'completed') s) r
+                            WHERE n > 1 AND completed_at < to_timestamp($2::double precision)) old
+                        WHERE w.queue = $1 AND w.key = old.key AND w.state = 'completed'
+                        RETURNING 1
+                        """, [name, cutoff]
+                    ).values.count
+            }
+            return report
+        }
+    }
+
+    private static func date(_ text: String?) -> Date? {
+        text.flatMap(Double.init).map { Date(timeIntervalSince1970: $0) }
     }
 }

@@ -97,5 +97,13 @@ enum PostgresMigrations {
                 "CREATE INDEX work_items_open ON work_items (queue, key) WHERE state IN ('available', 'claimed')"
             ]
         ),
+        (
+            3, "claims say when they were made",
+            [
+                // `pipelinectl queues list` shows the oldest claim; completed_at is also set when
+                // an item dies, so pruning knows when dead items finished.
+                "ALTER TABLE work_items ADD COLUMN claimed_at TIMESTAMPTZ"
+            ]
+        ),
     ]
 }

@@ -313,13 +313,14 @@ public struct SQLiteManifestStore: ManifestStore {
             // A worker that died on an item's last attempt leaves it claimed: it is dead now.
             try db.run(
                 """
-                UPDATE work_items SET state = 'dead', last_error = COALESCE(last_error, 'lease expired on the last attempt')
+                UPDATE work_items SET state = 'dead', last_error = COALESCE(last_error, 'lease expired on the last attempt'),
+                    completed_at = \(Self.now)
                 WHERE queue = ?1 AND state = 'claimed' AND lease_expires_at < \(Self.now) AND attempts >= ?2
                 """, [.text(queue), .integer(maxAttempts)])
             let rows = try db.run(
                 """
                 UPDATE work_items SET state = 'claimed', claimed_by = ?2, attempts = attempts + 1,
-                    lease_expires_at = \(Self.now) + ?3
+                    lease_expires_at = \(Self.now) + ?3, claimed_at = \(Self.now)
                 WHERE rowid IN (
                     SELECT rowid FROM work_items
                     WHERE queue = ?1 AND attempts < ?4 AND state IN ('available', 'claimed')
@@ -357,6 +358,7 @@ public struct SQLiteManifestStore: ManifestStore {
             try db.runBatch(
                 """
                 UPDATE work_items SET state = CASE WHEN attempts >= ?5 THEN 'dead' ELSE 'available' END,
+                    completed_at = CASE WHEN attempts >= ?5 THEN \(Self.now) END,
                     last_error = ?4, claimed_by = NULL, lease_expires_at = NULL
                 WHERE queue = ?1 AND key = ?2 AND claimed_by = ?3 AND state = 'claimed'
                 """, rows)
@@ -395,4 +397,108 @@ public struct SQLiteManifestStore: ManifestStore {
         }
         return counts
     }
+
+    // MARK: - Housekeeping
+
+    public func queueSummaries(queue: String?) async throws -> [QueueSummary] {
+        let filter: SQLiteDatabase.Value = queue.map { .text($0) } ?? .null
+        return try await database.transaction { db in
+            var claims: [String: QueueSummary.Claim] = [:]
+            for row in try db.run(
+                """
+                SELECT queue, claimed_by, key, claimed_at, lease_expires_at, attempts FROM (
+                    SELECT queue, claimed_by, key, claimed_at, lease_expires_at, attempts, row_number() OVER (
+                        PARTITION BY queue ORDER BY claimed_at IS NULL, claimed_at, lease_expires_at) AS n
+                    FROM work_items WHERE state IN ('available', 'claimed') AND state = 'claimed'
+                      AND (?1 IS NULL OR queue = ?1))
+                WHERE n = 1
+                """, [filter])
+            {
+                claims[row[0].text ?? ""] = QueueSummary.Claim(
+                    worker: row[1].text ?? "", key: row[2].blobText ?? "", claimedAt: row[3].real.map(Self.date),
+                    leaseExpiresAt: Self.date(row[4].real ?? 0), attempt: Int(row[5].integer ?? 0))
+            }
+            return try db.run(
+                """
+                SELECT queue, sum(state = 'available'), sum(state = 'claimed'), sum(state = 'completed'),
+                    sum(state = 'dead'), min(CASE WHEN state = 'available' THEN enqueued_at END), max(completed_at)
+                FROM work_items WHERE ?1 IS NULL OR queue = ?1 GROUP BY queue ORDER BY queue
+                """, [filter]
+            ).map { row in
+                let name = row[0].text ?? ""
+                return QueueSummary(
+                    queue: name,
+                    counts: [
+                        .available: Int(row[1].integer ?? 0), .claimed: Int(row[2].integer ?? 0),
+                        .completed: Int(row[3].integer ?? 0), .dead: Int(row[4].integer ?? 0),
+                    ], oldestAvailable: row[5].real.map(Self.date), oldestClaim: claims[name],
+                    lastFinished: row[6].real.map(Self.date))
+            }
+        }
+    }
+
+    public func deadWork(queue: String, limit: Int) async throws -> [DeadWork] {
+        try await database.query(
+            """
+            SELECT key, attempts, last_error, completed_at FROM work_items WHERE queue = ?1 AND state = 'dead'
+            ORDER BY completed_at DESC NULLS LAST, key LIMIT ?2
+            """, [.text(queue), .integer(Int64(limit))]
+        ).map {
+            DeadWork(
+                key: $0[0].blobText ?? "", attempts: Int($0[1].integer ?? 0), lastError: $0[2].text ?? "",
+                diedAt: $0[3].real.map(Self.date))
+        }
+    }
+
+    public func pruneWork(_ policy: WorkPrunePolicy) async throws -> WorkPruneReport {
+        let filter: SQLiteDatabase.Value = policy.queue.map { .text($0) } ?? .null
+        let cutoff = SQLiteDatabase.Value.real(policy.cutoff.timeIntervalSince1970)
+        return try await database.transaction { db in
+            var report = WorkPruneReport()
+            // Finished queues, deleted whole (never a versioned one: its completed items are its memory).
+            let finished = try db.run(
+                """
+                SELECT queue, sum(state = 'completed'), sum(state = 'dead') FROM work_items
+                WHERE ?1 IS NULL OR queue = ?1 GROUP BY queue
+                HAVING sum(state IN ('available', 'claimed')) = 0
+                   AND max(COALESCE(completed_at, enqueued_at)) < ?2
+                """, [filter, cutoff])
+            for row in finished {
+                guard let name = row[0].text, !policy.isVersioned(name) else { continue }
+                try db.run("DELETE FROM work_items WHERE queue = ?1", [.text(name)])
+                report.queues += 1
+                report.completed += Int(row[1].integer ?? 0)
+                report.dead += Int(row[2].integer ?? 0)
+            }
+            try db.run(
+                """
+                DELETE FROM work_items WHERE (?1 IS NULL OR queue = ?1) AND state = 'dead'
+                  AND COALESCE(completed_at, enqueued_at) < ?2
+                """, [filter, cutoff])
+            report.dead += Int(try db.run("SELECT changes()").first?.first?.integer ?? 0)
+            // Versioned queues: a completed `<object>@<version>` with a newer completed version of
+            // the same object (the part of the key before its last `@`).
+            let versioned = try db.run(
+                "SELECT DISTINCT queue FROM work_items WHERE (?1 IS NULL OR queue = ?1) AND state = 'completed'",
+                [filter]
+            ).compactMap { $0[0].text }.filter(policy.isVersioned)
+            for name in versioned {
+                try db.run(
+                    """
+                    DELETE FROM work_items WHERE rowid IN (
+                        SELECT rowid FROM (
+                            SELECT rowid, completed_at, row_number() OVER (
+                                PARTITION BY CASE WHEN instr(k, '@') > 0 THEN rtrim(k, replace(k, '@', '')) ELSE k END
+                                ORDER BY completed_at DESC, rowid DESC) AS n
+                            FROM (SELECT rowid, completed_at, CAST(key AS TEXT) AS k FROM work_items
+                                  WHERE queue = ?1 AND state = 'completed'))
+                        WHERE n > 1 AND completed_at < ?2)
+                    """, [.text(name), cutoff])
+                report.completed += Int(try db.run("SELECT changes()").first?.first?.integer ?? 0)
+            }
+            return report
+        }
+    }
+
+    private static func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: seconds) }
 }

@@ -62,9 +62,9 @@ struct ManifestStoreContractTests {
     func migrationsFromEmptyAreIdempotent(_ kind: ManifestKind) async throws {
         let scratch = try await ScratchManifest.make(kind)
         defer { scratch.dir.remove() }
-        #expect(try await scratch.store.schemaVersion() == 2)
+        #expect(try await scratch.store.schemaVersion() == 3)
         #expect(try await scratch.store.migrate() == [], "a second run applies nothing")
-        #expect(try await scratch.store.schemaVersion() == 2)
+        #expect(try await scratch.store.schemaVersion() == 3)
     }
 
     @Test(arguments: ManifestKind.available)
@@ -86,8 +86,8 @@ struct ManifestStoreContractTests {
             for try await result in group { all.append(result) }
             return all
         }
-        #expect(applied.flatMap { $0 }.sorted() == [1, 2], "each migration applied exactly once: \(applied)")
-        #expect(try await stores[0].schemaVersion() == 2)
+        #expect(applied.flatMap { $0 }.sorted() == [1, 2, 3], "each migration applied exactly once: \(applied)")
+        #expect(try await stores[0].schemaVersion() == 3)
     }
 
     /// `pipelinectl queues release`: the claims of a worker on a lost host come back at once;
@@ -116,6 +116,67 @@ struct ManifestStoreContractTests {
         #expect(WorkerIdentity(name: "a-b-c-d") == nil && WorkerIdentity(name: "worker-0") == nil)
         let elsewhere = WorkerIdentity(host: me.host, pid: 1, started: 1, namespace: me.namespace &+ 1)
         #expect(!elsewhere.isKnownDead, "another PID namespace (another container) is never judged from here")
+    }
+
+    @Test(arguments: ManifestKind.available)
+    func finishedWorkIsPrunedAndIngestKeepsWhatItIngested(_ kind: ManifestKind) async throws {
+        let scratch = try await ScratchManifest.make(kind, maxAttempts: 1)
+        defer { scratch.dir.remove() }
+        let store = scratch.store
+        func settle() async throws { try await Task.sleep(for: .milliseconds(20)) }
+        // A finished queue, a queue still open (one dead item), and ingest's versioned queue.
+        let done = "normalize/v1/abc", open = "normalize/v2/def", ingest = "ingest/images"
+        try await store.enqueue(queue: done, items: (0..<3).map { ("raw/\($0).jpg", "{}") })
+        let doneClaims = try await store.claimBatch(queue: done, worker: "w", limit: 3, lease: .seconds(60))
+        try await store.complete(queue: done, worker: "w", keys: doneClaims.map(\.key))
+        try await store.enqueue(queue: open, items: [("a", "{}"), ("b", "{}"), ("c", "{}"), ("d", "{}")])
+        let openClaims = try await store.claimBatch(queue: open, worker: "w", limit: 3, lease: .seconds(60))
+        try await store.complete(queue: open, worker: "w", keys: ["a", "b"])
+        try await store.fail(queue: open, worker: "w", failures: [("c", "decode: not a JPEG")])
+        #expect(openClaims.map(\.key) == ["a", "b", "c"])
+        // raw/x@y.jpg has an @ of its own: the object is everything before the last @.
+        try await store.enqueue(queue: ingest, items: [("raw/a.jpg@e1", "{}"), ("raw/x@y.jpg@e7", "{}")])
+        try await store.complete(
+            queue: ingest, worker: "w",
+            keys: try await store.claimBatch(queue: ingest, worker: "w", limit: 9, lease: .seconds(60)).map(\.key))
+        try await settle()
+        try await store.enqueue(
+            queue: ingest, items: [("raw/a.jpg@e2", "{}"), ("raw/b.jpg@e3", "{}"), ("raw/d.jpg@e6", "{}")])
+        let ingestClaims = try await store.claimBatch(queue: ingest, worker: "w", limit: 9, lease: .seconds(60))
+        try await store.complete(queue: ingest, worker: "w", keys: ["raw/a.jpg@e2", "raw/b.jpg@e3"])
+        try await store.fail(queue: ingest, worker: "w", failures: [("raw/d.jpg@e6", "timed out")])
+        #expect(ingestClaims.count == 3)
+        try await settle()
+
+        let summaries = try await store.queueSummaries(queue: nil)
+        #expect(summaries.map(\.queue) == [ingest, done, open])
+        let openSummary = try #require(summaries.last)
+        #expect(openSummary.counts == [.available: 1, .claimed: 0, .completed: 2, .dead: 1])
+        #expect(openSummary.oldestAvailable != nil && !openSummary.isFinished)
+        #expect(summaries[1].isFinished && summaries[1].counts[.completed] == 3 && summaries[1].lastFinished != nil)
+        let dead = try await store.deadWork(queue: open, limit: 5)
+        #expect(dead.map(\.key) == ["c"] && dead.first?.lastError == "decode: not a JPEG")
+        #expect(dead.first?.attempts == 1 && dead.first?.diedAt.map { abs($0.timeIntervalSinceNow) < 60 } == true)
+        let claimed = try await store.claimBatch(queue: open, worker: "holder", limit: 1, lease: .seconds(60))
+        let held = try #require(try await store.queueSummaries(queue: open).first?.oldestClaim)
+        #expect(held.worker == "holder" && held.key == claimed.first?.key && held.attempt == 1)
+        #expect(held.claimedAt.map { abs($0.timeIntervalSinceNow) < 60 } == true)
+
+        // A cutoff in the past prunes nothing.
+        #expect(try await store.pruneWork(.olderThan(.seconds(3600))) == WorkPruneReport())
+        let report = try await store.pruneWork(WorkPrunePolicy(cutoff: Date().addingTimeInterval(60)))
+        // The finished queue whole (3), the open queue's dead item, ingest's dead item and the
+        // superseded raw/a.jpg@e1.
+        #expect(report == WorkPruneReport(queues: 1, completed: 4, dead: 2))
+        let after = try await store.queueSummaries(queue: nil)
+        #expect(after.map(\.queue) == [ingest, open])
+        #expect(after.last?.counts == [.available: 0, .claimed: 1, .completed: 2, .dead: 0], "open work is kept")
+        #expect(after.first?.counts == [.available: 0, .claimed: 0, .completed: 3, .dead: 0])
+        // Ingest's memory: the newest completed version of each object is still known, so a poll
+        // does not queue it again; the superseded version and the dead one are queued anew.
+        #expect(try await store.enqueue(queue: ingest, items: [("raw/a.jpg@e2", "{}"), ("raw/x@y.jpg@e7", "{}")]) == 0)
+        #expect(try await store.enqueue(queue: ingest, items: [("raw/a.jpg@e1", "{}"), ("raw/d.jpg@e6", "{}")]) == 2)
+        #expect(try await store.pruneWork(WorkPrunePolicy(cutoff: Date().addingTimeInterval(60), queue: done)) == WorkPruneReport())
     }
 
     @Test(arguments: ManifestKind.available)

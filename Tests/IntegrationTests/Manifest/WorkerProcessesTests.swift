@@ -105,7 +105,9 @@ struct WorkerProcessesTests {
             try process.run()
             return process
         }
-        let first = try start("first", workMilliseconds: 400)
+        // 10 batches of 1 s: time enough to see it holding one even on a loaded machine (with
+        // 0.4 s batches it once finished all of them while a build ran beside the test).
+        let first = try start("first", workMilliseconds: 1000)
         var holders: [String] = []
         while first.isRunning {
             try await Task.sleep(for: .milliseconds(10))
