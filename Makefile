@@ -16,10 +16,10 @@ deps:
 build: deps
 	$(SWIFT) build --build-tests
 
-## test: install, start the real services, run every test, stop the services (exit code kept);
+## test: install, start the real services from nothing (up --reset), run every test, stop the services (exit code kept);
 ## then the scripts and Kubernetes manifests (make check-infra), the stage images and the whole loop in containers (make e2e)
 test: build
-	@$(SERVICES) up
+	@$(SERVICES) up --reset
 	@status=0; \
 	  PIPELINE_REQUIRE_SERVICES=1 $(SWIFT) test --skip-build || status=$$?; \
 	  $(SERVICES) down; \
@@ -29,7 +29,7 @@ test: build
 
 ## check-infra: shellcheck on every shell script, the Kubernetes overlays validated, checkov on them and on the
 ## Containerfiles, the CI workflows (schema, shellcheck on their run blocks), the OpenTofu variants,
-## the NVMe bootstrap on loop devices and in a qemu guest
+## the NVMe bootstrap on loop devices and in a qemu guest, the services' state kept across restarts
 check-infra:
 	@git ls-files '*.sh' .ci/run | xargs shellcheck -S warning && echo "shellcheck: every shell script passes"
 	@scripts/validate-k8s.sh
@@ -38,6 +38,7 @@ check-infra:
 	@scripts/validate-tofu.sh
 	@scripts/test-nvme-bootstrap.sh
 	@scripts/test-nvme-vm.sh
+	@scripts/test-services-restart.sh
 
 ## images: one image per stage and pipelinectl (release, static Swift runtime), with podman; prints sizes
 images: deps

@@ -8,8 +8,13 @@
 #   - MLflow tracking server with the artifact proxy (SQLite backend, one worker)
 #   - Label Studio with a user whose legacy API token is enabled at first start
 #
-#   scripts/services.sh up [postgres|s3|moto|mlflow|labelstudio ...]   install what is missing, start (all by default)
-#   scripts/services.sh down                          stop everything this script started
+#   scripts/services.sh up [--reset] [postgres|s3|moto|mlflow|labelstudio ...]
+#                                                     install what is missing, start (all by default) on the
+#                                                     state kept from the last run (same data, keys and, when
+#                                                     free, ports); --reset (or PIPELINE_SERVICES_RESET=1)
+#                                                     stops them and starts from nothing (moto always does)
+#   scripts/services.sh stop PART...                  stop those services, keeping their state and settings
+#   scripts/services.sh down                          stop everything this script started (state kept)
 #   scripts/services.sh env                           print the connection settings (sourceable)
 #   scripts/services.sh status                        say what runs
 #   scripts/services.sh install                       only install (apt packages, Python venv)
@@ -172,6 +177,34 @@ write_setting() { # key value
     mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
 
+# State kept across restarts: each service keeps its data, and in <dir>/state.env (0600) the
+# ports and credentials it was made with, so `down` then `up` (or `stop s3` then `up s3`) brings
+# back the same service with the same data, ports (when still free) and keys. `up --reset` or
+# PIPELINE_SERVICES_RESET=1 starts from nothing instead.
+RESET=${PIPELINE_SERVICES_RESET:-0}
+
+# fresh_state DIR: true (and DIR emptied) when the service starts from nothing.
+fresh_state() {
+    if [ "$RESET" = 1 ] || [ ! -f "$1/state.env" ]; then rm -rf "$1"; mkdir -p "$1"; return 0; fi
+    return 1
+}
+# keep_state DIR NAME VALUE: remember one value of the service's state.
+keep_state() {
+    touch "$1/state.env"; chmod 600 "$1/state.env"
+    grep -v "^$2=" "$1/state.env" > "$1/state.env.tmp" || true
+    printf '%s=%s\n' "$2" "$3" >> "$1/state.env.tmp"
+    mv "$1/state.env.tmp" "$1/state.env"
+}
+# kept DIR NAME: a remembered value.
+kept() { grep -s "^$2=" "$1/state.env" | tail -n1 | cut -d= -f2-; }
+port_free() { python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1])))' "$1" 2>/dev/null; }
+# kept_port DIR NAME: the remembered port when it is still free, else a new one (remembered).
+kept_port() {
+    local port; port=$(kept "$1" "$2")
+    if [ -z "$port" ] || ! port_free "$port"; then port=$(free_port); keep_state "$1" "$2" "$port"; fi
+    echo "$port"
+}
+
 # PostgreSQL refuses to run as root, so as root the cluster belongs to the postgres user.
 pg_run() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -182,36 +215,54 @@ up_postgres() {
     if [ -f "$dir/data/postmaster.pid" ] && pg_run "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
         log "postgres already running"; return
     fi
-    rm -rf "$dir"; mkdir -p "$dir"
-    [ "$(id -u)" = 0 ] && chown postgres: "$dir"
-    port=$(free_port)
-    password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
-    printf '%s\n' "$password" > "$dir/pwfile"
-    [ "$(id -u)" = 0 ] && chown postgres: "$dir/pwfile"
-    pg_run "$PG_BIN/initdb" -D "$dir/data" -U pipeline --pwfile="$dir/pwfile" --auth=scram-sha-256 \
-        -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
-    rm -f "$dir/pwfile"
+    if fresh_state "$dir"; then
+        [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+        password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+        printf '%s\n' "$password" > "$dir/pwfile"
+        [ "$(id -u)" = 0 ] && chown postgres: "$dir/pwfile"
+        pg_run "$PG_BIN/initdb" -D "$dir/data" -U pipeline --pwfile="$dir/pwfile" --auth=scram-sha-256 \
+            -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+        rm -f "$dir/pwfile"
+        keep_state "$dir" PASSWORD "$password"
+    else
+        password=$(kept "$dir" PASSWORD)
+        log "postgres: starting the kept cluster in $dir/data"
+    fi
+    port=$(kept_port "$dir" PORT)
+    rm -f "$dir/data/postmaster.pid"
     pg_run "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$dir' -c fsync=off -c max_connections=200" \
         start >/dev/null || { cat "$dir/server.log" >&2; die "postgres did not start"; }
-    PGPASSWORD="$password" "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U pipeline -d postgres -qc "CREATE DATABASE pipeline" \
-        || die "could not create the pipeline database"
+    if ! PGPASSWORD="$password" "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U pipeline -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = 'pipeline'" | grep -q 1; then
+        PGPASSWORD="$password" "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U pipeline -d postgres -qc "CREATE DATABASE pipeline" \
+            || die "could not create the pipeline database"
+    fi
     write_setting PIPELINE_TEST_POSTGRES_URL "postgres://pipeline:$password@127.0.0.1:$port/pipeline"
     log "postgres on 127.0.0.1:$port"
 }
 
 up_s3() {
-    local dir="$STATE/s3" ports=()
+    local dir="$STATE/s3" ports=() name
     if alive "$dir/pid"; then log "s3 (seaweedfs) already running"; return; fi
     install_seaweedfs
-    rm -rf "$dir"; mkdir -p "$dir/data"
-    # master, master gRPC, volume, volume gRPC, filer, filer gRPC, S3, S3 gRPC
-    for _ in 1 2 3 4 5 6 7 8; do ports+=("$(free_port)"); done
     local key secret ro_key ro_secret
-    key="PL$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
-    secret=$(head -c 30 /dev/urandom | base64 | tr -d '/+=')
-    ro_key="PLRO$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
-    ro_secret=$(head -c 30 /dev/urandom | base64 | tr -d '/+=')
+    if fresh_state "$dir"; then
+        mkdir -p "$dir/data"
+        key="PL$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
+        secret=$(head -c 30 /dev/urandom | base64 | tr -d '/+=')
+        ro_key="PLRO$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)"
+        ro_secret=$(head -c 30 /dev/urandom | base64 | tr -d '/+=')
+        keep_state "$dir" KEY "$key"; keep_state "$dir" SECRET "$secret"
+        keep_state "$dir" RO_KEY "$ro_key"; keep_state "$dir" RO_SECRET "$ro_secret"
+    else
+        key=$(kept "$dir" KEY); secret=$(kept "$dir" SECRET); ro_key=$(kept "$dir" RO_KEY); ro_secret=$(kept "$dir" RO_SECRET)
+        log "s3 (seaweedfs): starting on the kept data in $dir/data"
+    fi
+    # master, master gRPC, volume, volume gRPC, filer, filer gRPC, S3, S3 gRPC
+    for name in MASTER MASTER_GRPC VOLUME VOLUME_GRPC FILER FILER_GRPC S3 S3_GRPC; do
+        ports+=("$(kept_port "$dir" "PORT_$name")")
+    done
     ( umask 077; cat > "$dir/identities.json" <<JSON
 {"identities": [
   {"name": "pipeline", "credentials": [{"accessKey": "$key", "secretKey": "$secret"}],
@@ -228,7 +279,7 @@ JSON
         -volume.port="${ports[2]}" -volume.port.grpc="${ports[3]}" -volume.max=0 \
         -filer.port="${ports[4]}" -filer.port.grpc="${ports[5]}" \
         -s3 -s3.port="${ports[6]}" -s3.port.grpc="${ports[7]}" -s3.port.iceberg=0 -s3.port.lance=0 \
-        -s3.config="$dir/identities.json" -metricsPort=0 >"$dir/server.log" 2>&1 &
+        -s3.config="$dir/identities.json" -metricsPort=0 >>"$dir/server.log" 2>&1 &
     echo $! > "$dir/pid"
     local endpoint="http://127.0.0.1:${ports[6]}"
     wait_http "$endpoint/healthz" 60 || { tail -n 30 "$dir/server.log" >&2; die "seaweedfs did not start"; }
@@ -299,12 +350,16 @@ PY
 up_mlflow() {
     local dir="$STATE/mlflow" port
     if alive "$dir/pid"; then log "mlflow already running"; return; fi
-    rm -rf "$dir"; mkdir -p "$dir/artifacts"
-    port=$(free_port)
+    if fresh_state "$dir"; then
+        mkdir -p "$dir/artifacts"; keep_state "$dir" CREATED "$(date -u +%FT%TZ)"
+    else
+        log "mlflow: starting on the kept runs and models in $dir"
+    fi
+    port=$(kept_port "$dir" PORT)
     setsid "$VENV/bin/mlflow" server --host 127.0.0.1 --port "$port" --workers 1 \
         --backend-store-uri "sqlite:///$dir/mlflow.db" \
         --artifacts-destination "file://$dir/artifacts" --serve-artifacts \
-        >"$dir/server.log" 2>&1 &
+        >>"$dir/server.log" 2>&1 &
     echo $! > "$dir/pid"
     wait_http "http://127.0.0.1:$port/health" 120 || { tail -n 30 "$dir/server.log" >&2; die "mlflow did not start"; }
     write_setting PIPELINE_TEST_MLFLOW_URI "http://127.0.0.1:$port"
@@ -315,16 +370,22 @@ up_labelstudio() {
     local dir="$STATE/labelstudio" port token password
     if alive "$dir/pid"; then log "label studio already running"; return; fi
     install_labelstudio
-    rm -rf "$dir"; mkdir -p "$dir/data"
-    port=$(free_port)
-    token=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
-    password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+    if fresh_state "$dir"; then
+        mkdir -p "$dir/data"
+        token=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
+        password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+        keep_state "$dir" TOKEN "$token"; keep_state "$dir" PASSWORD "$password"
+    else
+        token=$(kept "$dir" TOKEN); password=$(kept "$dir" PASSWORD)
+        log "label studio: starting on the kept projects in $dir/data"
+    fi
+    port=$(kept_port "$dir" PORT)
     # Legacy tokens (Authorization: Token …) are off by default since 1.18: enable them for the
-    # organization created at this first start.
+    # organization created at the first start (a restart finds the user and its token there).
     LABEL_STUDIO_BASE_DATA_DIR="$dir/data" LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN=true \
         setsid "$LS_VENV/bin/label-studio" start --no-browser --internal-host 127.0.0.1 --port "$port" \
         --data-dir "$dir/data" --username pipeline@example.com --password "$password" --user-token "$token" \
-        --enable-legacy-api-token >"$dir/server.log" 2>&1 &
+        --enable-legacy-api-token >>"$dir/server.log" 2>&1 &
     echo $! > "$dir/pid"
     wait_http "http://127.0.0.1:$port/health" 240 || { tail -n 30 "$dir/server.log" >&2; die "label studio did not start"; }
     write_setting PIPELINE_TEST_LABEL_STUDIO_URL "http://127.0.0.1:$port"
@@ -345,23 +406,41 @@ stop_pid() { # pidfile name
     rm -f "$1"
 }
 
+# stop_part NAME: stops one service; its state (and its settings in the env file) stay.
+stop_part() {
+    case "$1" in
+        postgres)
+            if [ -d "$STATE/postgres/data" ] && pg_run "$PG_BIN/pg_ctl" -D "$STATE/postgres/data" status >/dev/null 2>&1; then
+                pg_run "$PG_BIN/pg_ctl" -D "$STATE/postgres/data" -m fast -w stop >/dev/null 2>&1 && log "stopped postgres" || true
+            fi ;;
+        s3) stop_pid "$STATE/s3/pid" "s3 (seaweedfs)" ;;
+        moto) stop_pid "$STATE/moto/pid" moto ;;
+        mlflow) stop_pid "$STATE/mlflow/pid" mlflow ;;
+        labelstudio) stop_pid "$STATE/labelstudio/pid" "label studio" ;;
+        *) die "unknown service '$1': use postgres, s3, moto, mlflow or labelstudio" ;;
+    esac
+}
+
+ALL_PARTS=(postgres s3 moto mlflow labelstudio)
+
+# Stops everything; the state stays for the next `up` (the settings file goes).
 down() {
-    if [ -d "$STATE/postgres/data" ]; then
-        pg_run "$PG_BIN/pg_ctl" -D "$STATE/postgres/data" -m fast -w stop >/dev/null 2>&1 && log "stopped postgres" || true
-    fi
-    stop_pid "$STATE/s3/pid" "s3 (seaweedfs)"
-    stop_pid "$STATE/moto/pid" moto
-    stop_pid "$STATE/mlflow/pid" mlflow
-    stop_pid "$STATE/labelstudio/pid" "label studio"
+    local part
+    for part in "${ALL_PARTS[@]}"; do stop_part "$part"; done
     rm -f "$ENV_FILE"
 }
 
 cmd=${1:-}; shift || true
 case "$cmd" in
     up)
-        parts=("$@"); [ ${#parts[@]} -gt 0 ] || parts=(postgres s3 moto mlflow labelstudio)
+        parts=()
+        for part in "$@"; do
+            if [ "$part" = --reset ]; then RESET=1; else parts+=("$part"); fi
+        done
+        [ ${#parts[@]} -gt 0 ] || parts=("${ALL_PARTS[@]}")
         mkdir -p "$STATE"
         install_system
+        if [ "$RESET" = 1 ]; then for part in "${parts[@]}"; do stop_part "$part"; done; fi
         install_python
         for part in "${parts[@]}"; do
             case "$part" in
@@ -381,6 +460,9 @@ case "$cmd" in
         log "settings in $ENV_FILE"
         ;;
     down) down ;;
+    stop) [ $# -gt 0 ] || die "usage: scripts/services.sh stop postgres|s3|moto|mlflow|labelstudio ..."
+        PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)"
+        for part in "$@"; do stop_part "$part"; done ;;
     install) install_system; install_python; install_samples; install_labelstudio; install_seaweedfs ;;
     samples) install_python; install_samples; echo "$SAMPLES" ;;
     python) install_python; echo "$VENV/bin/python" ;;
@@ -397,5 +479,5 @@ case "$cmd" in
         [ -d "$STATE/postgres/data" ] && pg_run "$PG_BIN/pg_ctl" -D "$STATE/postgres/data" status >/dev/null 2>&1 \
             && echo "postgres: running" || echo "postgres: stopped"
         ;;
-    *) echo "usage: scripts/services.sh up [postgres|s3|moto|mlflow|labelstudio ...] | down | env | status | install | apt PACKAGE... | python | samples | weed | container-tools | infra-tools" >&2; exit 2 ;;
+    *) echo "usage: scripts/services.sh up [--reset] [postgres|s3|moto|mlflow|labelstudio ...] | stop PART... | down | env | status | install | apt PACKAGE... | python | samples | weed | container-tools | infra-tools" >&2; exit 2 ;;
 esac
