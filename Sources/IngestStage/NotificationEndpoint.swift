@@ -17,12 +17,18 @@ public struct NotificationEndpoint: Sendable {
     let token: Secret?
     let http: HTTPClient
     let logger: Logger
+    /// Verifies SNS messages' signatures; nil when `ingest.sns_verify_signatures` is off.
+    public let signatures: SNSCertificateCache?
 
     public init(ingestor: Ingestor, http: HTTPClient, logger: Logger) {
         self.ingestor = ingestor
         self.token = ingestor.configuration.ingest.webhookToken
         self.http = http
         self.logger = logger
+        let settings = ingestor.configuration.ingest
+        self.signatures =
+            settings.snsVerifySignatures
+            ? SNSCertificateCache(http: http, trustedHosts: settings.snsCertificateHosts) : nil
     }
 
     public func register(on router: Router<BasicRequestContext>) {
@@ -45,6 +51,15 @@ public struct NotificationEndpoint: Sendable {
             count("unauthorized")
             logger.warning("bucket notification refused: missing or wrong token")
             return (401, "missing or wrong token: send Authorization: Bearer <ingest.webhook_token>")
+        }
+        if let signatures, let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] {
+            do {
+                if let message = try SNSSignedMessage.parse(object) { try await signatures.verify(message) }
+            } catch {
+                count("bad-signature")
+                logger.warning("SNS message refused: its signature does not hold", metadata: ["reason": "\(error.reason)"])
+                return (403, error.reason)
+            }
         }
         let notification: BucketNotification
         do {
@@ -73,11 +88,16 @@ public struct NotificationEndpoint: Sendable {
     }
 
     /// Confirms an SNS subscription by fetching its SubscribeURL, if it points at SNS
-    /// (`*.amazonaws.com`) or at the configured S3-compatible endpoint's host.
+    /// (`*.amazonaws.com`), at the configured S3-compatible endpoint's host or at a trusted
+    /// SNS certificate host (its signature was verified before, unless verification is off).
     private func confirm(topic: String, url: URL) async -> (Int, String) {
         let host = url.host?.lowercased() ?? ""
         let endpointHost = ingestor.configuration.objectStore.endpoint?.host?.lowercased()
-        guard host.hasSuffix(".amazonaws.com") || (endpointHost != nil && host == endpointHost) else {
+        let trusted = ingestor.configuration.ingest.snsCertificateHosts.map {
+            $0.split(separator: ":").first.map(String.init) ?? $0
+        }
+        guard host.hasSuffix(".amazonaws.com") || (endpointHost != nil && host == endpointHost) || trusted.contains(host)
+        else {
             count("malformed")
             logger.warning("SNS subscription not confirmed: unexpected host", metadata: ["host": "\(host)"])
             return (400, "SubscribeURL host \(host) is neither SNS nor the configured endpoint")

@@ -111,6 +111,16 @@ public enum ConfigSchema {
         ConfigKey(
             "ingest.webhook_token", env: ["PIPELINE_WEBHOOK_TOKEN"], .text, secret: true,
             help: "Token bucket notifications must carry (Authorization: Bearer, or the password of Basic auth)."),
+        ConfigKey(
+            "ingest.sns_verify_signatures", env: ["PIPELINE_SNS_VERIFY_SIGNATURES"], .boolean, default: "true",
+            help:
+                "Verify the signature of every SNS message (SignatureVersion 1 and 2) against its signing certificate; unsigned or badly signed ones get 403."
+        ),
+        ConfigKey(
+            "ingest.sns_certificate_hosts", env: ["PIPELINE_SNS_CERTIFICATE_HOSTS"], .text,
+            help:
+                "Comma-separated hosts (host or host:port) trusted, besides sns.<region>.amazonaws.com, to serve SNS signing certificates over HTTPS (a local SNS)."
+        ),
 
         ConfigKey(
             "augment.copies", env: ["PIPELINE_AUGMENT_COPIES"], .integer(0...100), default: "0",

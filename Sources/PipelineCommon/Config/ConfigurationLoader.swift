@@ -346,6 +346,10 @@ struct ConfigurationLoader {
             concurrency: int("ingest.concurrency") ?? 8,
             lease: .seconds(int("ingest.lease_seconds") ?? 300),
             webhookToken: string("ingest.webhook_token").map(Secret.init),
+            snsVerifySignatures: bool("ingest.sns_verify_signatures") ?? true,
+            snsCertificateHosts: (string("ingest.sns_certificate_hosts") ?? "").split(separator: ",").map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            }.filter { !$0.isEmpty },
             augmentation: augmentationPlan())
         let normalize = PipelineConfiguration.Normalize(
             variants: string("normalize.variants").flatMap { try? VariantSpec.parseList($0).get() } ?? [],

@@ -48,6 +48,11 @@ public struct PipelineConfiguration: Sendable {
         public var concurrency: Int
         public var lease: Duration
         public var webhookToken: Secret?
+        /// Whether SNS messages must carry a valid signature.
+        public var snsVerifySignatures: Bool = true
+        /// Hosts (`host` or `host:port`) trusted besides `sns.<region>.amazonaws.com` to serve
+        /// SNS signing certificates (over HTTPS only).
+        public var snsCertificateHosts: [String] = []
         /// The augmented copies to make; nil when `augment.copies` is 0.
         public var augmentation: AugmentationPlan?
     }
