@@ -14,6 +14,8 @@ public final class Ingestor: Sendable {
         public var listed = 0
         /// Of those, new or changed since they were last queued.
         public var queued = 0
+        /// Objects of the latest version no longer listed, queued for removal.
+        public var removals = 0
     }
 
     public struct WorkReport: Sendable, Equatable {
@@ -25,6 +27,8 @@ public final class Ingestor: Sendable {
         public var bytes: UInt64 = 0
         /// Attempts that failed (store or network errors) and were handed back to the queue.
         public var failures = 0
+        /// Deleted objects whose items left the draft.
+        public var removed = 0
     }
 
     public struct RunReport: Sendable {
@@ -111,14 +115,41 @@ public final class Ingestor: Sendable {
             report.queued += try await manifests.enqueue(queue: queue, items: batch)
             batch.removeAll(keepingCapacity: true)
         }
+        var listed = Set<String>()
         for try await object in objects.listAll(prefix: settings.rawPrefix) {
             guard isImageCandidate(object.key) else { continue }
             report.listed += 1
+            listed.insert(object.key)
             let work = IngestWork(key: object.key, etag: object.etag, size: object.size, source: .poll)
             batch.append((work.queueKey, work.payload))
             if batch.count >= 1000 { try await flush() }
         }
         try await flush()
+        // The whole prefix was listed: an object of the latest version that is not there any
+        // more was deleted. The version's id marks the removal, so it is queued once per version.
+        if let published = try await drafts.lastPublished() {
+            var after: String?
+            repeat {
+                let page = try await manifests.items(of: published, after: after, limit: 1000)
+                for item in page
+                where !item.sourceKey.contains("#aug") && isImageCandidate(item.sourceKey)
+                    && !listed.contains(item.sourceKey)
+                {
+                    let work = IngestWork.removal(key: item.sourceKey, marker: "poll-" + published, source: .poll)
+                    batch.append((work.queueKey, work.payload))
+                }
+                if batch.count >= 1000 {
+                    let before = report.queued
+                    try await flush()
+                    report.removals += report.queued - before
+                }
+                after = page.count == 1000 ? page.last?.sourceKey : nil
+            } while after != nil
+            let before = report.queued
+            try await flush()
+            report.removals += report.queued - before
+            report.queued -= report.removals
+        }
         Counter(label: "pipeline_ingest_objects_seen_total", dimensions: [("source", "poll")]).increment(
             by: report.listed)
         try await manifests.setCheckpoint(
@@ -128,16 +159,30 @@ public final class Ingestor: Sendable {
             "listed raw objects",
             metadata: [
                 "prefix": "\(settings.rawPrefix)", "listed": "\(report.listed)",
-                "queued": "\(report.queued)",
+                "queued": "\(report.queued)", "removals": "\(report.removals)",
             ])
         return report
     }
 
-    /// Queues the created objects of bucket notifications; returns how many were new.
-    /// Events for other buckets or prefixes, and removals, are counted and left alone.
+    /// Queues the created and removed objects of bucket notifications; returns how many were new.
+    /// Events for other buckets or prefixes are counted and left alone.
     public func enqueue(_ events: [ObjectEvent]) async throws -> Int {
         var items: [(key: String, payload: String)] = []
         for event in events {
+            if case .removed = event.kind {
+                guard let key = storeKey(of: event), isImageCandidate(key) else {
+                    if let key = storeKey(of: event), key.hasPrefix(settings.annotationsPrefix) {
+                        invalidateAnnotations()
+                    }
+                    Counter(label: "pipeline_ingest_events_total", dimensions: [("outcome", "ignored")]).increment()
+                    continue
+                }
+                // The sequencer orders a key's events; without one, each delivery counts.
+                let work = IngestWork.removal(
+                    key: key, marker: event.sequencer ?? UUID().uuidString.lowercased(), source: .event)
+                items.append((work.queueKey, work.payload))
+                continue
+            }
             guard case .created = event.kind else {
                 Counter(label: "pipeline_ingest_events_total", dimensions: [("outcome", "ignored")]).increment()
                 logger.info("event ignored", metadata: ["event": "\(event.name)", "key": "\(event.key)"])
@@ -245,6 +290,7 @@ public final class Ingestor: Sendable {
             report.items += batch.items
             report.bytes += batch.bytes
             report.failures += batch.failures
+            report.removed += batch.removed
             let (objects, rejected) = (report.objects, report.rejected)
             progress?.show { seconds in
                 String(
@@ -256,7 +302,64 @@ public final class Ingestor: Sendable {
         return report
     }
 
-    private func ingest(_ claims: [ClaimedWork], into draft: String) async throws -> WorkReport {
+    private func ingest(_ all: [ClaimedWork], into draft: String) async throws -> WorkReport {
+        // Deletions first in the report, applied after the batch's items are recorded.
+        let removals = all.filter { (try? IngestWork.decode($0.payload))?.isRemoval == true }
+        let claims = all.filter { claim in !removals.contains { $0.key == claim.key } }
+        var report = claims.isEmpty ? WorkReport() : try await ingestObjects(claims, into: draft)
+        if !removals.isEmpty { report.removed += try await remove(removals, from: draft) }
+        return report
+    }
+
+    /// Takes deleted objects' items out of the draft (unless the key holds an object again) and
+    /// forgets that their versions were ingested, so an upload of the same bytes is new again.
+    private func remove(_ claims: [ClaimedWork], from draft: String) async throws -> Int {
+        var gone: [(claim: ClaimedWork, work: IngestWork)] = []
+        var done: [String] = []
+        var failed: [(key: String, error: String)] = []
+        for claim in claims {
+            guard let work = try? IngestWork.decode(claim.payload) else { continue }
+            do {
+                _ = try await objects.head(work.key)
+                // Uploaded again since it was deleted: its creation is queued on its own.
+                logger.info("removal skipped: the key holds an object again", metadata: ["key": "\(work.key)"])
+                done.append(claim.key)
+            } catch let error as ObjectStoreError where error.kind == .notFound {
+                gone.append((claim, work))
+            } catch {
+                failed.append((claim.key, "checking that \(work.key) is gone failed: \(error)"))
+            }
+        }
+        var removed = 0
+        if !gone.isEmpty {
+            do {
+                for entry in gone {
+                    let reason =
+                        entry.work.source == .event
+                        ? "deleted from the bucket (ObjectRemoved event)"
+                        : "deleted from the bucket (no longer listed under \(settings.rawPrefix))"
+                    let count = try await manifests.removeItems(sourceKeys: [entry.work.key], reason: reason, from: draft)
+                    try await manifests.forgetCompleted(queue: queue, object: entry.work.key)
+                    if count > 0 {
+                        removed += 1
+                        logger.info("removed", metadata: ["key": "\(entry.work.key)", "items": "\(count)"])
+                    }
+                    done.append(entry.claim.key)
+                }
+            } catch {
+                let recorded = Set(done)
+                failed += gone.filter { !recorded.contains($0.claim.key) }.map {
+                    ($0.claim.key, "removing \($0.work.key) from the draft failed: \(error)")
+                }
+            }
+        }
+        try await manifests.complete(queue: queue, worker: worker, keys: done)
+        if !failed.isEmpty { try await manifests.fail(queue: queue, worker: worker, failures: failed) }
+        Counter(label: "pipeline_ingest_objects_removed_total").increment(by: removed)
+        return removed
+    }
+
+    private func ingestObjects(_ claims: [ClaimedWork], into draft: String) async throws -> WorkReport {
         let run = try staging.makeRun(stage: "ingest", runId: "\(worker)-\(UUID().uuidString.lowercased())")
         var report = WorkReport()
         let index = try await annotationIndex()

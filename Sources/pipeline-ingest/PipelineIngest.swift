@@ -109,6 +109,7 @@ struct Poll: AsyncParsableCommand {
                 "listed %d, queued %d; ingested %d objects (%d accepted, %d rejected, %d duplicates, %d items) in %.2f s: %.1f images/s",
             report.poll.listed, report.poll.queued, work.objects, work.accepted, work.rejected, work.duplicates,
             work.items, report.seconds, rate)
+        if work.removed > 0 { line += "; removed \(work.removed) deleted objects" }
         if let version = report.published {
             line += "; published \(version.id) (\(version.itemCount) items) at \(version.manifestURI ?? "?")"
         } else {

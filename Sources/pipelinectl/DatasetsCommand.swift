@@ -105,36 +105,49 @@ struct DatasetsCommand: AsyncParsableCommand {
         func run() async throws {
             let store = try await DatasetsCommand.open(options)
             let lineage = try await store.lineage(of: id)
+            var removed: [String: [RemovedItem]] = [:]
+            for version in [lineage.version] + lineage.ancestors.map(\.version) + lineage.descendants.map(\.version) {
+                removed[version.id] = try await store.removedItems(of: version.id)
+            }
             if json {
                 struct Entry: Encodable {
                     let id: String
                     let stage: String
                     let depth: Int
+                    let removed: [RemovedItem]
                 }
                 struct Shown: Encodable {
                     let version: String
+                    let removed: [RemovedItem]
                     let ancestors: [Entry]
                     let descendants: [Entry]
                 }
                 return try DatasetsCommand.printJSON(
                     Shown(
-                        version: id,
+                        version: id, removed: removed[id] ?? [],
                         ancestors: lineage.ancestors.map {
-                            Entry(id: $0.version.id, stage: $0.version.stage, depth: $0.depth)
+                            Entry(
+                                id: $0.version.id, stage: $0.version.stage, depth: $0.depth,
+                                removed: removed[$0.version.id] ?? [])
                         },
                         descendants: lineage.descendants.map {
-                            Entry(id: $0.version.id, stage: $0.version.stage, depth: $0.depth)
+                            Entry(
+                                id: $0.version.id, stage: $0.version.stage, depth: $0.depth,
+                                removed: removed[$0.version.id] ?? [])
                         }))
             }
+            func row(_ depth: String, _ version: DatasetVersion) -> [String] {
+                [depth, version.id, version.stage, version.status.rawValue, "\(removed[version.id]?.count ?? 0)"]
+            }
             let rows =
-                lineage.ancestors.reversed().map {
-                    ["-\($0.depth)", $0.version.id, $0.version.stage, $0.version.status.rawValue]
-                }
-                + [["0", lineage.version.id, lineage.version.stage, lineage.version.status.rawValue]]
-                + lineage.descendants.map {
-                    ["+\($0.depth)", $0.version.id, $0.version.stage, $0.version.status.rawValue]
-                }
-            print(Table.render(header: ["DEPTH", "ID", "STAGE", "STATUS"], rows: rows))
+                lineage.ancestors.reversed().map { row("-\($0.depth)", $0.version) } + [row("0", lineage.version)]
+                + lineage.descendants.map { row("+\($0.depth)", $0.version) }
+            print(Table.render(header: ["DEPTH", "ID", "STAGE", "STATUS", "REMOVED"], rows: rows))
+            if let own = removed[id], !own.isEmpty {
+                print("")
+                print("\(id) took out of the version it was seeded from:")
+                for item in own { print("  \(item.sourceKey): \(item.reason)") }
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PipelineCommon
 import TestSupport
 import Testing
@@ -92,6 +93,79 @@ struct IngestRunTests {
         #expect(changed.count == 3)
         #expect(changed["raw/a.jpg"]?.width == 30)
         #expect(changed["raw/b.png"] == items["raw/b.png"])
+    }
+
+    @Test func deletedObjectsLeaveTheNextVersionAndMayComeBack() async throws {
+        let ingest = try await EmbeddedIngest.make(yaml: "augment:\n  copies: 1\n  flip_horizontal: true\n")
+        defer { ingest.dir.remove() }
+        let dir = ingest.dir
+        try await ingest.upload(try TestImages.photo(dir, "a.jpg"), as: "raw/a.jpg")
+        try await ingest.upload(dir.file("a.jpg"), as: "raw/copy-of-a.jpg")
+        try await ingest.upload(try TestImages.photo(dir, "b.png", seed: 1), as: "raw/b.png")
+        try await ingest.upload(try TestImages.photo(dir, "c.png", seed: 2), as: "raw/c.png")
+        let v1 = try #require(try await ingest.ingestor.runOnce().published)
+        let before = try await ingest.items(v1)
+        #expect(before.keys.sorted() == [
+            "raw/a.jpg", "raw/a.jpg#aug1", "raw/b.png", "raw/b.png#aug1", "raw/c.png", "raw/c.png#aug1",
+            "raw/copy-of-a.jpg", "raw/copy-of-a.jpg#aug1",
+        ])
+
+        // Poll: a key that is no longer listed leaves the next version with its copies; the
+        // curated original stays (raw/copy-of-a.jpg and v1 still refer to it).
+        try await ingest.objects.delete("raw/a.jpg")
+        let second = try await ingest.ingestor.runOnce()
+        #expect(second.poll.removals == 1 && second.poll.queued == 0 && second.work.removed == 1)
+        let v2 = try #require(second.published)
+        #expect(v2.parents == [v1.id])
+        let after = try await ingest.items(v2)
+        #expect(after["raw/a.jpg"] == nil && after["raw/a.jpg#aug1"] == nil && after.count == 6)
+        let curated = try #require(before["raw/a.jpg"]?.variants["original"]?.key)
+        #expect(try await ingest.objects.head(curated).size > 0)
+        #expect(after["raw/copy-of-a.jpg"]?.variants["original"]?.key == curated)
+        let removed = try await ingest.manifests.removedItems(of: v2.id)
+        #expect(removed == [
+            RemovedItem(sourceKey: "raw/a.jpg", reason: "deleted from the bucket (no longer listed under raw/)")
+        ])
+        _ = try await ingest.objects.get("manifests/images/\(v2.id)/manifest.json", to: dir.file("manifest.json"))
+        let summary = try JSONDecoder.snakeCase.decode(
+            ManifestSummary.self, from: Data(contentsOf: URL(fileURLWithPath: dir.file("manifest.json"))))
+        #expect(summary.removed == removed && summary.itemCount == 6)
+        // Nothing changed since: no removal queued again, nothing published.
+        let third = try await ingest.ingestor.runOnce()
+        #expect(third.poll.removals == 0 && third.published == nil)
+
+        // The same bytes uploaded again under the deleted key: ingested again (the deletion made
+        // ingest forget that this key and ETag were done).
+        try await ingest.upload(dir.file("a.jpg"), as: "raw/a.jpg")
+        let back = try await ingest.ingestor.runOnce()
+        #expect(back.poll.queued == 1)
+        let v3 = try #require(back.published)
+        #expect(try await ingest.items(v3).keys.sorted() == before.keys.sorted())
+        #expect(try await ingest.manifests.removedItems(of: v3.id).isEmpty)
+
+        // A bucket notification of a deletion does the same.
+        let event = Data(
+            #"{"Records":[{"eventName":"ObjectRemoved:Delete","s3":{"bucket":{"name":"any"},"object":{"key":"raw/c.png","sequencer":"0A1B"}}}]}"#
+                .utf8)
+        try await ingest.objects.delete("raw/c.png")
+        let endpoint = NotificationEndpoint(
+            ingestor: ingest.ingestor, http: HTTPClient(logger: Logger(label: "test")), logger: Logger(label: "test"))
+        #expect(await endpoint.deliver(event, authorization: nil) == (200, "queued 1 of 1 events"))
+        #expect(await endpoint.deliver(event, authorization: nil) == (200, "queued 0 of 1 events"), "delivered twice")
+        let work = try await ingest.ingestor.work()
+        #expect(work.removed == 1)
+        let v4 = try #require(try await ingest.ingestor.publishIfIdle())
+        #expect(try await ingest.items(v4)["raw/c.png"] == nil)
+        #expect(try await ingest.manifests.removedItems(of: v4.id).map(\.reason) == [
+            "deleted from the bucket (ObjectRemoved event)"
+        ])
+        // A deletion whose key holds an object again by the time it is worked on removes nothing.
+        try await ingest.upload(dir.file("b.png"), as: "raw/b.png")
+        let late = Data(
+            #"{"Records":[{"eventName":"ObjectRemoved:Delete","s3":{"bucket":{"name":"any"},"object":{"key":"raw/b.png","sequencer":"0C"}}}]}"#
+                .utf8)
+        #expect(await endpoint.deliver(late, authorization: nil).status == 200)
+        #expect(try await ingest.ingestor.work().removed == 0)
     }
 
     @Test func cocoAnnotationsAttachByFileNameAndFollowAugmentation() async throws {

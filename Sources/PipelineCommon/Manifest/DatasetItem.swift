@@ -65,3 +65,17 @@ public struct DatasetItem: Sendable, Equatable, Codable {
         (try? ManifestJSON.decoder.decode([String: Variant].self, from: Data(text.utf8))) ?? [:]
     }
 }
+
+/// An object whose items a version took out of the version it was seeded from.
+public struct RemovedItem: Sendable, Equatable, Codable {
+    public let sourceKey: String
+    public let reason: String
+
+    public init(sourceKey: String, reason: String) {
+        self.sourceKey = sourceKey
+        self.reason = reason
+    }
+
+    /// The augmented copies of `key` are `<key>#aug<n>`: the keys in [`key#aug`, `key#auh`).
+    static func augmentedRange(of key: String) -> (from: String, to: String) { (key + "#aug", key + "#auh") }
+}

@@ -62,8 +62,10 @@ public struct ManifestPublisher: Sendable {
         let directory = prefix + finalId + "/"
         _ = try await objects.put(
             directory + "manifest.jsonl", fromFile: lines, contentType: "application/x-ndjson", sha256: nil)
-        let manifest = summary.summary(
+        var manifest = summary.summary(
             version: draft, id: finalId, contentDigest: contentDigest, itemsKey: "manifest.jsonl")
+        let removed = try await store.removedItems(of: draft.id)
+        manifest.removed = removed.isEmpty ? nil : removed
         _ = try await objects.put(
             directory + "manifest.json", data: try ManifestSummary.encoder.encode(manifest),
             contentType: "application/json")

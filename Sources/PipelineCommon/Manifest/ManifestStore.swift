@@ -84,6 +84,21 @@ public protocol ManifestStore: Sendable {
     /// how many claims it ended. For a worker known to be gone.
     func releaseClaims(queue: String?, worker: String) async throws -> Int
 
+    /// Takes the items of each object of `sourceKeys` (and its augmented copies, `<key>#aug…`)
+    /// out of draft `draftId` and records the object as removed with `reason`; returns how many
+    /// items it took out. Objects without items in the draft are not recorded.
+    @discardableResult
+    func removeItems(sourceKeys: [String], reason: String, from draftId: String) async throws -> Int
+
+    /// The objects whose items version `versionId` took out of the version it was seeded from.
+    func removedItems(of versionId: String) async throws -> [RemovedItem]
+
+    /// Forgets that `object` was done in `queue`, whose keys are `<object>@<version>`: deletes its
+    /// completed items, so any version of it is queued again (after the object was deleted, an
+    /// upload of the same bytes under the same key is new). Returns how many it deleted.
+    @discardableResult
+    func forgetCompleted(queue: String, object: String) async throws -> Int
+
     /// Every queue (or the one named) with its counts, oldest waiting item and oldest claim.
     func queueSummaries(queue: String?) async throws -> [QueueSummary]
 

@@ -30,6 +30,9 @@ public struct ManifestSummary: Sendable, Codable, Equatable {
     /// pixel statistics (normalize's training variant), for trainers to normalise with.
     public let channelStatistics: [String: ChannelStatistics]?
     public let createdAt: Date
+    /// The objects whose items this version took out of the version it was seeded from (deleted
+    /// from the bucket), with why; absent when none.
+    public var removed: [RemovedItem]? = nil
 
     public struct ChannelStatistics: Sendable, Codable, Equatable {
         public let images: Int

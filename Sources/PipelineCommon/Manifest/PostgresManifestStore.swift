@@ -110,6 +110,7 @@ public struct PostgresManifestStore: ManifestStore {
 
     static func deleteDraft(_ seq: Int64, _ session: PostgresConnection.Session) throws {
         try session.query("DELETE FROM items WHERE version_seq = $1", ["\(seq)"])
+        try session.query("DELETE FROM removed_items WHERE version_seq = $1", ["\(seq)"])
         try session.query("DELETE FROM dataset_parents WHERE version_seq = $1", ["\(seq)"])
         try session.query("DELETE FROM dataset_versions WHERE seq = $1 AND status = 'draft'", ["\(seq)"])
     }
@@ -210,6 +211,45 @@ public struct PostgresManifestStore: ManifestStore {
                 """, ["\(target)", "\(from.seq)"]
             ).affected
         }
+    }
+
+    public func removeItems(sourceKeys: [String], reason: String, from draftId: String) async throws -> Int {
+        try await run { session in
+            let seq = try Self.requireDraft(draftId, session)
+            var removed = 0
+            for key in sourceKeys {
+                let range = RemovedItem.augmentedRange(of: key)
+                let count =
+                    try session.query(
+                        """
+                        DELETE FROM items WHERE version_seq = $1
+                          AND (source_key = $2::bytea OR (source_key >= $3::bytea AND source_key < $4::bytea))
+                        RETURNING 1
+                        """,
+                        [
+                            "\(seq)", PostgresText.bytea(key), PostgresText.bytea(range.from),
+                            PostgresText.bytea(range.to),
+                        ]
+                    ).values.count
+                guard count > 0 else { continue }
+                removed += count
+                try session.query(
+                    """
+                    INSERT INTO removed_items (version_seq, source_key, reason) VALUES ($1, $2::bytea, $3)
+                    ON CONFLICT (version_seq, source_key) DO UPDATE SET reason = excluded.reason
+                    """, ["\(seq)", PostgresText.bytea(key), reason])
+            }
+            return removed
+        }
+    }
+
+    public func removedItems(of versionId: String) async throws -> [RemovedItem] {
+        try await query(
+            """
+            SELECT source_key, reason FROM removed_items
+            WHERE version_seq = (SELECT seq FROM dataset_versions WHERE id = $1) ORDER BY source_key
+            """, [versionId]
+        ).values.map { RemovedItem(sourceKey: PostgresText.string(fromBytea: $0[0]), reason: $0[1] ?? "") }
     }
 
     public func items(of versionId: String, after: String?, limit: Int) async throws -> [DatasetItem] {
@@ -459,6 +499,17 @@ public struct PostgresManifestStore: ManifestStore {
             if let state = WorkState(rawValue: row[0] ?? "") { counts[state] = Int(row[1] ?? "0") ?? 0 }
         }
         return counts
+    }
+
+    public func forgetCompleted(queue: String, object: String) async throws -> Int {
+        let prefix = object + "@"
+        return try await query(
+            """
+            DELETE FROM work_items WHERE queue = $1 AND state = 'completed' AND key >= $2::bytea AND key < $3::bytea
+              AND position('\\x40'::bytea IN substring(key FROM $4::integer)) = 0
+            RETURNING 1
+            """, [queue, PostgresText.bytea(prefix), PostgresText.bytea(object + "A"), "\(prefix.utf8.count + 1)"]
+        ).values.count
     }
 
     // MARK: - Housekeeping

@@ -105,5 +105,20 @@ enum PostgresMigrations {
                 "ALTER TABLE work_items ADD COLUMN claimed_at TIMESTAMPTZ"
             ]
         ),
+        (
+            4, "what a version took out of the one it was seeded from",
+            [
+                // Objects deleted from the bucket: their items leave the next version, and the
+                // version says which source keys went and why (lineage, manifest.json).
+                """
+                CREATE TABLE removed_items (
+                    version_seq BIGINT NOT NULL,
+                    source_key BYTEA NOT NULL,
+                    reason TEXT NOT NULL,
+                    PRIMARY KEY (version_seq, source_key)
+                )
+                """
+            ]
+        ),
     ]
 }

@@ -174,6 +174,37 @@ public struct SQLiteManifestStore: ManifestStore {
         }
     }
 
+    public func removeItems(sourceKeys: [String], reason: String, from draftId: String) async throws -> Int {
+        try await database.transaction { db in
+            let seq = try Self.requireDraft(draftId, db)
+            var removed = 0
+            for key in sourceKeys {
+                let range = RemovedItem.augmentedRange(of: key)
+                let count = try db.run(
+                    """
+                    DELETE FROM items WHERE version_seq = ?1 AND (source_key = ?2 OR (source_key >= ?3 AND source_key < ?4))
+                    RETURNING 1
+                    """, [.integer(seq), .utf8(key), .utf8(range.from), .utf8(range.to)]
+                ).count
+                guard count > 0 else { continue }
+                removed += count
+                try db.run(
+                    "INSERT OR REPLACE INTO removed_items (version_seq, source_key, reason) VALUES (?1, ?2, ?3)",
+                    [.integer(seq), .utf8(key), .text(reason)])
+            }
+            return removed
+        }
+    }
+
+    public func removedItems(of versionId: String) async throws -> [RemovedItem] {
+        try await database.query(
+            """
+            SELECT source_key, reason FROM removed_items
+            WHERE version_seq = (SELECT seq FROM dataset_versions WHERE id = ?1) ORDER BY source_key
+            """, [.text(versionId)]
+        ).map { RemovedItem(sourceKey: $0[0].blobText ?? "", reason: $0[1].text ?? "") }
+    }
+
     public func version(_ id: String) async throws -> DatasetVersion? {
         try await database.query("SELECT \(Self.versionColumns) FROM dataset_versions v WHERE v.id = ?1", [.text(id)])
             .first.map(Self.version(from:))
@@ -191,6 +222,7 @@ public struct SQLiteManifestStore: ManifestStore {
 
     static func deleteDraft(_ seq: Int64, _ db: SQLiteDatabase.Connection) throws {
         try db.run("DELETE FROM items WHERE version_seq = ?1", [.integer(seq)])
+        try db.run("DELETE FROM removed_items WHERE version_seq = ?1", [.integer(seq)])
         try db.run("DELETE FROM dataset_parents WHERE version_seq = ?1", [.integer(seq)])
         try db.run("DELETE FROM dataset_versions WHERE seq = ?1 AND status = 'draft'", [.integer(seq)])
     }
@@ -396,6 +428,22 @@ public struct SQLiteManifestStore: ManifestStore {
             if let state = WorkState(rawValue: row[0].text ?? "") { counts[state] = Int(row[1].integer ?? 0) }
         }
         return counts
+    }
+
+    public func forgetCompleted(queue: String, object: String) async throws -> Int {
+        let prefix = Array((object + "@").utf8)
+        return try await database.transaction { db in
+            try db.run(
+                """
+                DELETE FROM work_items WHERE queue = ?1 AND state = 'completed' AND key >= ?2 AND key < ?3
+                  AND instr(substr(key, ?4), X'40') = 0
+                RETURNING 1
+                """,
+                [
+                    .text(queue), .blob(prefix), .utf8(object + "A"), .integer(Int64(prefix.count + 1)),
+                ]
+            ).count
+        }
     }
 
     // MARK: - Housekeeping

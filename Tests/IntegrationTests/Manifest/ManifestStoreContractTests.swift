@@ -62,9 +62,9 @@ struct ManifestStoreContractTests {
     func migrationsFromEmptyAreIdempotent(_ kind: ManifestKind) async throws {
         let scratch = try await ScratchManifest.make(kind)
         defer { scratch.dir.remove() }
-        #expect(try await scratch.store.schemaVersion() == 3)
+        #expect(try await scratch.store.schemaVersion() == 4)
         #expect(try await scratch.store.migrate() == [], "a second run applies nothing")
-        #expect(try await scratch.store.schemaVersion() == 3)
+        #expect(try await scratch.store.schemaVersion() == 4)
     }
 
     @Test(arguments: ManifestKind.available)
@@ -86,8 +86,8 @@ struct ManifestStoreContractTests {
             for try await result in group { all.append(result) }
             return all
         }
-        #expect(applied.flatMap { $0 }.sorted() == [1, 2, 3], "each migration applied exactly once: \(applied)")
-        #expect(try await stores[0].schemaVersion() == 3)
+        #expect(applied.flatMap { $0 }.sorted() == [1, 2, 3, 4], "each migration applied exactly once: \(applied)")
+        #expect(try await stores[0].schemaVersion() == 4)
     }
 
     /// `pipelinectl queues release`: the claims of a worker on a lost host come back at once;
@@ -177,6 +177,44 @@ struct ManifestStoreContractTests {
         #expect(try await store.enqueue(queue: ingest, items: [("raw/a.jpg@e2", "{}"), ("raw/x@y.jpg@e7", "{}")]) == 0)
         #expect(try await store.enqueue(queue: ingest, items: [("raw/a.jpg@e1", "{}"), ("raw/d.jpg@e6", "{}")]) == 2)
         #expect(try await store.pruneWork(WorkPrunePolicy(cutoff: Date().addingTimeInterval(60), queue: done)) == WorkPruneReport())
+    }
+
+    @Test(arguments: ManifestKind.available)
+    func removedObjectsLeaveTheDraftWithTheirCopiesAndAreRecorded(_ kind: ManifestKind) async throws {
+        let scratch = try await ScratchManifest.make(kind)
+        defer { scratch.dir.remove() }
+        let store = scratch.store
+        func item(_ key: String) -> DatasetItem { DatasetItem(sourceKey: key, sha256: "s", size: 1) }
+        let draft = try await store.createDraft(name: "d", stage: "ingest", parents: [], configHash: "h", config: "{}")
+        // raw/a.jpg with two augmented copies; raw/a.jpgx and raw/a.jpg#augment are other objects.
+        try await store.addItems(
+            ["raw/a.jpg", "raw/a.jpg#aug0", "raw/a.jpg#aug1", "raw/a.jpgx", "raw/b.jpg", "raw/a.jpg#au"].map(item),
+            to: draft.id)
+        #expect(
+            try await store.removeItems(sourceKeys: ["raw/a.jpg", "raw/none.jpg"], reason: "deleted", from: draft.id) == 3)
+        #expect(try await store.removeItems(sourceKeys: ["raw/a.jpg"], reason: "deleted", from: draft.id) == 0)
+        let left = try await store.items(of: draft.id, after: nil, limit: 10).map(\.sourceKey)
+        #expect(left == ["raw/a.jpg#au", "raw/a.jpgx", "raw/b.jpg"])
+        #expect(try await store.removedItems(of: draft.id) == [RemovedItem(sourceKey: "raw/a.jpg", reason: "deleted")])
+        let published = try await store.publish(draft: draft.id, as: "ingest-r1", contentDigest: "c", manifestURI: "m")
+        #expect(try await store.removedItems(of: published.id).map(\.sourceKey) == ["raw/a.jpg"])
+        await #expect(throws: ManifestStoreError.self) {
+            try await store.removeItems(sourceKeys: ["raw/b.jpg"], reason: "x", from: published.id)
+        }
+        let discarded = try await store.createDraft(name: "d", stage: "ingest", parents: [], configHash: "h", config: "{}")
+        try await store.addItems([item("raw/c.jpg")], to: discarded.id)
+        try await store.removeItems(sourceKeys: ["raw/c.jpg"], reason: "deleted", from: discarded.id)
+        try await store.discardDraft(discarded.id)
+        #expect(try await store.removedItems(of: discarded.id).isEmpty)
+
+        // Forgetting an object's completed versions leaves other objects (an @ in a key too) alone.
+        let queue = "ingest/d"
+        let keys = ["raw/a.jpg@e1", "raw/a.jpg@e2", "raw/a.jpg@x@e3", "raw/a.jpgx@e4", "raw/b.jpg@e5", "raw/a.jpg@open"]
+        try await store.enqueue(queue: queue, items: keys.map { ($0, "{}") })
+        let claimed = try await store.claimBatch(queue: queue, worker: "w", limit: 10, lease: .seconds(60))
+        try await store.complete(queue: queue, worker: "w", keys: claimed.map(\.key).filter { $0 != "raw/a.jpg@open" })
+        #expect(try await store.forgetCompleted(queue: queue, object: "raw/a.jpg") == 2)
+        #expect(try await store.enqueue(queue: queue, items: keys.map { ($0, "{}") }) == 2, "only a.jpg's two versions")
     }
 
     @Test(arguments: ManifestKind.available)

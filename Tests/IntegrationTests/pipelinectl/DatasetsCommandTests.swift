@@ -15,7 +15,7 @@ struct DatasetsCommandTests {
         ]
         let migrate = try await Command.run("pipelinectl", ["migrate"], environment: environment)
         #expect(migrate.status == 0, "\(migrate.stderr)")
-        #expect(migrate.stdout.contains("schema up to date (version 3)"))
+        #expect(migrate.stdout.contains("schema up to date (version 4)"))
         #expect(!migrate.stdout.contains(URLComponents(string: scratch.uri)?.password ?? "\u{0}"))
 
         let store = scratch.store
