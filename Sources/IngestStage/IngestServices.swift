@@ -40,6 +40,8 @@ public struct IngestLoop: Service {
                     logger.info(
                         "ingested", metadata: ["objects": "\(report.objects)", "rejected": "\(report.rejected)"])
                 }
+                let reannotated = try await ingestor.reannotateIfChanged()
+                if reannotated > 0 { logger.info("re-annotated", metadata: ["images": "\(reannotated)"]) }
                 _ = try await ingestor.publishIfIdle()
                 await ingestor.pruneFinishedWork()
                 readiness.markReady("ingest")

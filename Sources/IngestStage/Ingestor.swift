@@ -29,6 +29,8 @@ public final class Ingestor: Sendable {
         public var failures = 0
         /// Deleted objects whose items left the draft.
         public var removed = 0
+        /// Images whose annotations changed with the annotation files, in place.
+        public var reannotated = 0
     }
 
     public struct RunReport: Sendable {
@@ -271,6 +273,67 @@ public final class Ingestor: Sendable {
         return index
     }
 
+    /// Re-annotates, in the next version, the items whose annotations the current annotation
+    /// files change (a new, changed or deleted file under the annotations prefix), without
+    /// staging any image: an item's annotations are looked up by its key again, and its augmented
+    /// copies' boxes moved by their transforms. Returns how many images changed.
+    public func reannotateIfChanged() async throws -> Int {
+        let index = try await annotationIndex()
+        let signature = annotationCache.withLock { $0?.signature } ?? []
+        let digest = Hex.encode(SHA256.hash(Data(signature.joined(separator: "\n").utf8)))
+        let name = "annotations/" + settings.dataset
+        let recorded = try await manifests.checkpoint(stage: "ingest", name: name)
+        guard recorded != digest else { return 0 }
+        // The items that change, looked for in the latest version first: a draft is opened only
+        // when there is something to change (an unchanged draft would publish a needless version).
+        var changed = 0
+        if let published = try await drafts.lastPublished(),
+            try await !reannotated(published, index: index).isEmpty
+        {
+            let draft = try await drafts.current()
+            let updates = try await reannotated(draft, index: index)
+            try await manifests.addItems(updates, to: draft)
+            changed = updates.filter { !$0.sourceKey.contains("#aug") }.count
+            logger.info(
+                "re-annotated", metadata: ["images": "\(changed)", "items": "\(updates.count)", "draft": "\(draft)"])
+        }
+        _ = try await manifests.replaceCheckpoint(stage: "ingest", name: name, expected: recorded, value: digest)
+        Counter(label: "pipeline_ingest_reannotated_total").increment(by: changed)
+        return changed
+    }
+
+    /// The items of `version` whose annotations `index` changes, with their new annotations.
+    private func reannotated(_ version: String, index: AnnotationIndex) async throws -> [DatasetItem] {
+        var updates: [DatasetItem] = []
+        // An image's copies sort right after it (`<key>#aug<n>`), so their new boxes are known.
+        var copies: [String: [[ImageAnnotation]]] = [:]
+        var after: String?
+        repeat {
+            let page = try await manifests.items(of: version, after: after, limit: 1000)
+            for item in page where item.status == .ok {
+                if let mark = item.sourceKey.range(of: "#aug", options: .backwards) {
+                    let base = String(item.sourceKey[..<mark.lowerBound])
+                    guard let moved = copies[base], let number = Int(item.sourceKey[mark.upperBound...]),
+                        moved.indices.contains(number - 1)
+                    else { continue }
+                    let json = ObjectIngester.json(moved[number - 1])
+                    if json != item.annotations { updates.append(item.withAnnotations(json)) }
+                    continue
+                }
+                let found = index.annotations(for: item.sourceKey, rawPrefix: settings.rawPrefix) ?? []
+                let json = ObjectIngester.json(found)
+                guard json != item.annotations else { continue }
+                updates.append(item.withAnnotations(json))
+                if let plan = settings.augmentation, let width = item.width, let height = item.height {
+                    copies[item.sourceKey] = ObjectIngester.augmentedAnnotations(
+                        found, plan: plan, sha256: item.sha256, width: width, height: height)
+                }
+            }
+            after = page.count == 1000 ? page.last?.sourceKey : nil
+        } while after != nil
+        return updates
+    }
+
     func invalidateAnnotations() {
         annotationCache.withLock { $0 = nil }
     }
@@ -480,8 +543,9 @@ public final class Ingestor: Sendable {
     public func runOnce(progress: ProgressLine? = nil) async throws -> RunReport {
         let started = ContinuousClock.now
         let poll = try await poll()
-        let work = try await work(progress: progress)
+        var work = try await work(progress: progress)
         progress?.finish()
+        work.reannotated = try await reannotateIfChanged()
         let published = try await publishIfIdle()
         let dead = try await manifests.queueCounts(queue: queue)[.dead] ?? 0
         await pruneFinishedWork()

@@ -95,12 +95,7 @@ struct ObjectIngester: Sendable {
         try await augmenter.apply(steps, input: input, output: output)
         let digest = try await BlockingPools.files.runIfActive { Hex.encode(try SHA256.hash(fileAtPath: output)) }
         let size = try FileManager.default.attributesOfItem(atPath: output)[.size] as? UInt64 ?? 0
-        var moved = annotations
-        var dimensions = (width: info.displayWidth, height: info.displayHeight)
-        for step in steps {
-            moved = step.transform(moved, width: dimensions.width, height: dimensions.height)
-            dimensions = step.outputSize(width: dimensions.width, height: dimensions.height)
-        }
+        let (moved, dimensions) = Self.move(annotations, by: steps, width: info.displayWidth, height: info.displayHeight)
         let stored = try await store(output, sha256: digest, format: format)
         Counter(label: "pipeline_ingest_augmented_total").increment()
         return DatasetItem(
@@ -143,6 +138,29 @@ struct ObjectIngester: Sendable {
         case "": "bin"
         default: format
         }
+    }
+
+    /// The annotations of each augmented copy of an image (`<key>#aug1`, …): `annotations` moved
+    /// by that copy's transforms, which follow from the image's bytes and the plan alone.
+    static func augmentedAnnotations(
+        _ annotations: [ImageAnnotation], plan: AugmentationPlan, sha256: String, width: Int, height: Int
+    ) -> [[ImageAnnotation]] {
+        plan.transforms(contentHash: sha256, width: width, height: height).map {
+            move(annotations, by: $0, width: width, height: height).annotations
+        }
+    }
+
+    /// Boxes moved by an augmented copy's transforms, and the copy's size.
+    static func move(_ annotations: [ImageAnnotation], by steps: [Augmentation], width: Int, height: Int) -> (
+        annotations: [ImageAnnotation], dimensions: (width: Int, height: Int)
+    ) {
+        var moved = annotations
+        var dimensions = (width: width, height: height)
+        for step in steps {
+            moved = step.transform(moved, width: dimensions.width, height: dimensions.height)
+            dimensions = step.outputSize(width: dimensions.width, height: dimensions.height)
+        }
+        return (moved, dimensions)
     }
 
     static func json(_ annotations: [ImageAnnotation]) -> String {

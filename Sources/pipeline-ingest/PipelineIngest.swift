@@ -110,6 +110,7 @@ struct Poll: AsyncParsableCommand {
             report.poll.listed, report.poll.queued, work.objects, work.accepted, work.rejected, work.duplicates,
             work.items, report.seconds, rate)
         if work.removed > 0 { line += "; removed \(work.removed) deleted objects" }
+        if work.reannotated > 0 { line += "; re-annotated \(work.reannotated) images" }
         if let version = report.published {
             line += "; published \(version.id) (\(version.itemCount) items) at \(version.manifestURI ?? "?")"
         } else {

@@ -168,6 +168,64 @@ struct IngestRunTests {
         #expect(try await ingest.ingestor.work().removed == 0)
     }
 
+    @Test func aChangedAnnotationFileReannotatesWithoutStagingImages() async throws {
+        let ingest = try await EmbeddedIngest.make(yaml: "augment:\n  copies: 1\n  seed: 3\n  flip_horizontal: true\n")
+        defer { ingest.dir.remove() }
+        let dir = ingest.dir
+        try await ingest.upload(try TestImages.photo(dir, "cat.jpg", width: 200, height: 100), as: "raw/cat.jpg")
+        try await ingest.upload(try TestImages.photo(dir, "dog.jpg", width: 120, height: 80, seed: 4), as: "raw/dog.jpg")
+        let box = BoundingBox(x: 20, y: 10, width: 60, height: 40)
+        _ = try await ingest.objects.put(
+            "annotations/instances.json", data: try cocoFile([("cat.jpg", 200, 100, box, "cat")]),
+            contentType: "application/json")
+        let v1 = try #require(try await ingest.ingestor.runOnce().published)
+        let first = try await ingest.items(v1)
+        #expect(try decodeAnnotations(first["raw/cat.jpg"]) == [ImageAnnotation(label: "cat", box: box)])
+        #expect(try decodeAnnotations(first["raw/dog.jpg"]) == [])
+
+        // The file changes: the cat's label and box, and a box for the dog. No object is queued or
+        // staged again; the next version carries the new annotations, copies' boxes moved.
+        let catBox = BoundingBox(x: 30, y: 20, width: 50, height: 30)
+        let dogBox = BoundingBox(x: 5, y: 6, width: 40, height: 30)
+        _ = try await ingest.objects.put(
+            "annotations/instances.json",
+            data: try cocoFile([("cat.jpg", 200, 100, catBox, "lynx"), ("dog.jpg", 120, 80, dogBox, "dog")]),
+            contentType: "application/json")
+        ingest.ingestor.invalidateAnnotations()
+        let second = try await ingest.ingestor.runOnce()
+        #expect(second.poll.queued == 0 && second.work.objects == 0, "no image staged again")
+        #expect(second.work.reannotated == 2)
+        let v2 = try #require(second.published)
+        #expect(v2.parents == [v1.id])
+        let items = try await ingest.items(v2)
+        #expect(try decodeAnnotations(items["raw/cat.jpg"]) == [ImageAnnotation(label: "lynx", box: catBox)])
+        #expect(try decodeAnnotations(items["raw/dog.jpg"]) == [ImageAnnotation(label: "dog", box: dogBox)])
+        let plan = try #require(ingest.configuration.ingest.augmentation)
+        for (key, annotation, width, height) in [
+            ("raw/cat.jpg", ImageAnnotation(label: "lynx", box: catBox), 200, 100),
+            ("raw/dog.jpg", ImageAnnotation(label: "dog", box: dogBox), 120, 80),
+        ] {
+            let original = try #require(items[key])
+            let expected = ObjectIngester.augmentedAnnotations(
+                [annotation], plan: plan, sha256: original.sha256, width: width, height: height)
+            #expect(try decodeAnnotations(items[key + "#aug1"]) == expected[0], "\(key)'s copy")
+            #expect(items[key + "#aug1"]?.sha256 == first[key + "#aug1"]?.sha256, "the copy's pixels are kept")
+        }
+        #expect(items["raw/cat.jpg"]?.variants == first["raw/cat.jpg"]?.variants)
+
+        // Nothing changed since: nothing re-annotated, nothing published. A deleted file takes
+        // its annotations away.
+        ingest.ingestor.invalidateAnnotations()
+        let third = try await ingest.ingestor.runOnce()
+        #expect(third.work.reannotated == 0 && third.published == nil)
+        try await ingest.objects.delete("annotations/instances.json")
+        ingest.ingestor.invalidateAnnotations()
+        let fourth = try await ingest.ingestor.runOnce()
+        #expect(fourth.work.reannotated == 2)
+        let v4 = try #require(fourth.published)
+        #expect(try decodeAnnotations(try await ingest.items(v4)["raw/dog.jpg#aug1"]) == [])
+    }
+
     @Test func cocoAnnotationsAttachByFileNameAndFollowAugmentation() async throws {
         let yaml = """
             augment:

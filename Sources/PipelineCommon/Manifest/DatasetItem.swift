@@ -66,6 +66,15 @@ public struct DatasetItem: Sendable, Equatable, Codable {
     }
 }
 
+extension DatasetItem {
+    /// The same item with other annotations (JSON text).
+    public func withAnnotations(_ annotations: String) -> DatasetItem {
+        DatasetItem(
+            sourceKey: sourceKey, sha256: sha256, size: size, width: width, height: height, format: format,
+            annotations: annotations, variants: variants, status: status, reason: reason)
+    }
+}
+
 /// An object whose items a version took out of the version it was seeded from.
 public struct RemovedItem: Sendable, Equatable, Codable {
     public let sourceKey: String
