@@ -4,7 +4,7 @@ SWIFT ?= swift
 SERVICES := scripts/services.sh
 DEMO_DIR := $(CURDIR)/.demo
 
-.PHONY: all deps build test unit-test check-infra e2e images services-up services-down demo demo-down bench lint hooks format clean
+.PHONY: all deps build test unit-test check-infra e2e images services-up services-down demo demo-down bench fuzz lint hooks format clean
 
 all: build
 
@@ -17,6 +17,7 @@ build: deps
 	$(SWIFT) build --build-tests
 
 ## test: install, start the real services from nothing (up --reset), run every test, stop the services (exit code kept);
+## every fuzz target for 5 s on its seed corpus and regression inputs;
 ## then the scripts and Kubernetes manifests (make check-infra), the stage images and the whole loop in containers (make e2e)
 test: build
 	@$(SERVICES) up --reset
@@ -24,6 +25,7 @@ test: build
 	  PIPELINE_REQUIRE_SERVICES=1 $(SWIFT) test --skip-build || status=$$?; \
 	  $(SERVICES) down; \
 	  exit $$status
+	@SWIFT=$(SWIFT) scripts/fuzz.sh 5
 	@$(MAKE) --no-print-directory check-infra
 	@$(MAKE) --no-print-directory e2e
 
@@ -83,6 +85,10 @@ demo: build
 
 demo-down:
 	@PIPELINE_SERVICES_DIR=$(DEMO_DIR)/services $(SERVICES) down
+
+## fuzz: the libFuzzer targets (Fuzz/), each for FUZZ_SECONDS (default 300) from its seed corpus
+fuzz:
+	@SWIFT=$(SWIFT) scripts/fuzz.sh $${FUZZ_SECONDS:-300}
 
 ## bench: benchmarks side by side with the peers (boto3, …), reported as ratios
 bench: deps

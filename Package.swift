@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "NormalizeStage", targets: ["NormalizeStage"]),
         .library(name: "TrainStage", targets: ["TrainStage"]),
         .library(name: "InferStage", targets: ["InferStage"]),
+        // For the fuzz targets in Fuzz/ (the model file reader).
+        .library(name: "Learning", targets: ["Learning"]),
         .executable(name: "pipelinectl", targets: ["pipelinectl"]),
         .executable(name: "pipeline-ingest", targets: ["pipeline-ingest"]),
         .executable(name: "pipeline-normalize", targets: ["pipeline-normalize"]),

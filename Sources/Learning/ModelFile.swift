@@ -107,9 +107,12 @@ public struct ModelFile: Sendable, Equatable {
         } catch {
             throw ModelFileError("\(name) has an unreadable header: \(error)")
         }
+        if let problem = header.architecture.problem {
+            throw ModelFileError("\(name) has an impossible architecture: \(problem)")
+        }
         let parameterStart = headerStart + headerLength
-        guard (body.count - parameterStart) == header.parameterCount * 4,
-            header.parameterCount == header.architecture.parameterCount
+        guard header.parameterCount == header.architecture.parameterCount,
+            (body.count - parameterStart) == header.parameterCount * 4
         else { throw ModelFileError("\(name): parameter count does not match its architecture") }
         var parameters = [Float](repeating: 0, count: header.parameterCount)
         for index in 0..<header.parameterCount {

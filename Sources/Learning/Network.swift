@@ -58,6 +58,31 @@ public struct Architecture: Sendable, Codable, Equatable {
 
     public var parameterCount: Int { layout.count }
 
+    /// Why this architecture cannot be built (a model file's header is outside bytes), or nil:
+    /// an input of channels, height and width, each block and the classes in range, and a
+    /// parameter count that fits in memory (found by fuzzing: an input of fewer than three
+    /// numbers trapped, Fuzz/Regressions/FuzzModelFile).
+    public var problem: String? {
+        guard input.count == 3 else { return "input \(input) is not [channels, height, width]" }
+        guard input.allSatisfy({ (1...65_536).contains($0) }) else { return "input \(input) is out of range" }
+        guard convolutions.count <= 16, convolutions.allSatisfy({ (1...4096).contains($0) }) else {
+            return "convolutions \(convolutions) are out of range (at most 16 blocks of 1 to 4096 channels)"
+        }
+        guard (1...100_000).contains(classes) else { return "\(classes) classes is out of range" }
+        // Every product below is of numbers bounded above, far from overflowing; the total must
+        // stay under 2^31 parameters (8 GiB of Float).
+        var total = 0
+        var channels = input[0]
+        var area = input[1] * input[2]
+        for out in convolutions {
+            total += out * channels * 9 + out
+            channels = out
+            area = (area / 4)
+        }
+        total += classes * channels * max(area, 0) + classes
+        return total < 1 << 31 ? nil : "\(total) parameters are more than a model file holds"
+    }
+
     /// He-initialised parameters, the same for the same seed.
     public func initialParameters(seed: UInt64) -> [Float] {
         let layout = self.layout

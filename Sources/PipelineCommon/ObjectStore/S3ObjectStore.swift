@@ -460,11 +460,18 @@ public struct S3ObjectStore: ObjectStore {
         let url = bucketURL(query: Self.queryString(query))
         let response = try await send("GET", url, operation: "ListObjectsV2", key: listPrefix)
         guard response.isSuccess else { throw failure(response, operation: "ListObjectsV2", key: listPrefix) }
-        guard let root = S3XMLElement.parse(response.body), root.name == "ListBucketResult" else {
+        guard let listing = Self.listing(from: response.body, prefix: prefix) else {
             throw ObjectStoreError(
                 kind: .service, operation: "ListObjectsV2", location: where_(listPrefix),
                 message: "the response is not a ListBucketResult")
         }
+        return listing
+    }
+
+    /// A ListObjectsV2 page, its keys relative to the store's `prefix`; nil when `body` is not a
+    /// ListBucketResult.
+    static func listing(from body: Data, prefix: String) -> ObjectListing? {
+        guard let root = S3XMLElement.parse(body), root.name == "ListBucketResult" else { return nil }
         let encoded = root.value("EncodingType") == "url"
         func decode(_ text: String) -> String { encoded ? Self.formDecode(text) : text }
         let objects = root.all("Contents").map { entry in

@@ -21,6 +21,16 @@ struct S3XMLElement: Sendable {
     func value(_ name: String) -> String? { child(name)?.text }
 
     static func parse(_ data: Data) -> S3XMLElement? {
+        // Only what S3 answers hold reaches Foundation's XMLParser, which traps on element names
+        // that are not UTF-8 and on processing instructions without data (both found by fuzzing,
+        // Fuzz/Regressions/FuzzS3XML): UTF-8, at most the XML declaration first, no other
+        // processing instruction and no document type (no entity expansion either).
+        guard let text = String(validating: data, as: UTF8.self) else { return nil }
+        var rest = Substring(text)
+        if rest.hasPrefix("<?xml "), let end = rest.range(of: "?>"), !rest[..<end.lowerBound].dropFirst().contains("<") {
+            rest = rest[end.upperBound...]
+        }
+        guard !rest.contains("<?"), !rest.contains("<!DOCTYPE"), !rest.contains("<!ENTITY") else { return nil }
         let builder = Builder()
         let parser = XMLParser(data: data)
         parser.delegate = builder
