@@ -160,6 +160,17 @@ free_port() {
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# Closes the descriptors above 2 this script inherited, in a subshell about to exec a server: a
+# parent that waits for them to close (Foundation's Process does) would otherwise wait for the
+# server to exit.
+close_inherited_fds() {
+    local fd
+    for fd in /proc/$BASHPID/fd/*; do
+        fd=${fd##*/}
+        if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+}
+
 wait_http() { # url seconds
     local url=$1 deadline=$((SECONDS + $2))
     until curl -fsS -o /dev/null "$url" 2>/dev/null; do
@@ -197,7 +208,10 @@ keep_state() {
 }
 # kept DIR NAME: a remembered value.
 kept() { grep -s "^$2=" "$1/state.env" | tail -n1 | cut -d= -f2-; }
-port_free() { python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1])))' "$1" 2>/dev/null; }
+# SO_REUSEADDR as the servers set it: a port a stopped server left in TIME_WAIT is still its port.
+port_free() {
+    python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",int(sys.argv[1])))' "$1" 2>/dev/null
+}
 # kept_port DIR NAME: the remembered port when it is still free, else a new one (remembered).
 kept_port() {
     local port; port=$(kept "$1" "$2")
@@ -274,12 +288,12 @@ JSON
     )
     # Every listener on loopback and a port of its own: the Iceberg catalog and the Lance
     # listener are off (their fixed ports would kill the server when taken), no metrics port.
-    setsid "$WEED_VENV/bin/weed" server -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+    ( close_inherited_fds; exec setsid "$WEED_VENV/bin/weed" server -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
         -master.port="${ports[0]}" -master.port.grpc="${ports[1]}" -master.volumeSizeLimitMB=1024 \
         -volume.port="${ports[2]}" -volume.port.grpc="${ports[3]}" -volume.max=0 \
         -filer.port="${ports[4]}" -filer.port.grpc="${ports[5]}" \
         -s3 -s3.port="${ports[6]}" -s3.port.grpc="${ports[7]}" -s3.port.iceberg=0 -s3.port.lance=0 \
-        -s3.config="$dir/identities.json" -metricsPort=0 >>"$dir/server.log" 2>&1 &
+        -s3.config="$dir/identities.json" -metricsPort=0 >>"$dir/server.log" 2>&1 ) &
     echo $! > "$dir/pid"
     local endpoint="http://127.0.0.1:${ports[6]}"
     wait_http "$endpoint/healthz" 60 || { tail -n 30 "$dir/server.log" >&2; die "seaweedfs did not start"; }

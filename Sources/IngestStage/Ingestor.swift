@@ -243,9 +243,17 @@ public final class Ingestor: Sendable {
             return cached.index
         }
         var files: [ObjectInfo] = []
-        for try await object in objects.listAll(prefix: settings.annotationsPrefix)
-        where object.key.lowercased().hasSuffix(".json") {
-            files.append(object)
+        do {
+            for try await object in objects.listAll(prefix: settings.annotationsPrefix)
+            where object.key.lowercased().hasSuffix(".json") {
+                files.append(object)
+            }
+        } catch where Outage.isOutage(error) {
+            // The store is unreachable: the images cannot be staged either, and their attempts
+            // are given back; keep the index it had rather than fail the whole batch.
+            guard let cached = annotationCache.withLock({ $0 }) else { throw error }
+            logger.warning("annotation files not listed; keeping the last index", metadata: ["error": "\(error)"])
+            return cached.index
         }
         let signature = files.map { "\($0.key)@\($0.etag)" }
         if let cached = annotationCache.withLock({ $0 }), cached.signature == signature {
@@ -278,17 +286,28 @@ public final class Ingestor: Sendable {
     /// staging any image: an item's annotations are looked up by its key again, and its augmented
     /// copies' boxes moved by their transforms. Returns how many images changed.
     public func reannotateIfChanged() async throws -> Int {
-        let index = try await annotationIndex()
-        let signature = annotationCache.withLock { $0?.signature } ?? []
-        let digest = Hex.encode(SHA256.hash(Data(signature.joined(separator: "\n").utf8)))
+        func current() async throws -> (AnnotationIndex, String) {
+            let index = try await annotationIndex()
+            let signature = annotationCache.withLock { $0?.signature } ?? []
+            return (index, Hex.encode(SHA256.hash(Data(signature.joined(separator: "\n").utf8))))
+        }
+        var (index, digest) = try await current()
         let name = "annotations/" + settings.dataset
         let recorded = try await manifests.checkpoint(stage: "ingest", name: name)
         guard recorded != digest else { return 0 }
-        // The items that change, looked for in the latest version first: a draft is opened only
-        // when there is something to change (an unchanged draft would publish a needless version).
+        // A difference seen through the cached index (up to 10 s old) is checked against a fresh
+        // listing: a worker with a stale view must not take annotations away that another added.
+        invalidateAnnotations()
+        (index, digest) = try await current()
+        guard recorded != digest else { return 0 }
+        // The items that change, looked for in the open draft (or the latest version) first: a
+        // draft is opened only when there is something to change (an unchanged draft would
+        // publish a needless version).
         var changed = 0
-        if let published = try await drafts.lastPublished(),
-            try await !reannotated(published, index: index).isEmpty
+        var target = try await drafts.lastPublished()
+        if case .open(let id) = try await drafts.state().state { target = id }
+        if let target,
+            try await !reannotated(target, index: index).isEmpty
         {
             let draft = try await drafts.current()
             let updates = try await reannotated(draft, index: index)
@@ -441,12 +460,13 @@ public final class Ingestor: Sendable {
                 logger.warning(
                     "ingest attempt failed; the object goes back to the queue",
                     metadata: ["work": "\(claim.key)", "attempt": "\(claim.attempt)", "error": "\(error)"])
-                return .failure(IngestFailure(message: "\(error)"))
+                return .failure(IngestFailure(message: "\(error)", isOutage: Outage.isOutage(error)))
             }
         }
         var items: [DatasetItem] = []
         var done: [String] = []
         var failed: [(key: String, error: String)] = []
+        var outages: [(key: String, error: String)] = []
         // Per stored object: one of its keys in this batch counts as new when this batch
         // uploaded it, every other key is a duplicate (concurrent keys may each have looked).
         var uploadedHere = Set<String>()
@@ -479,12 +499,14 @@ public final class Ingestor: Sendable {
                     Counter(label: "pipeline_ingest_duplicates_total").increment()
                 }
             case .failure(let failure):
-                failed.append((claim.key, failure.message))
+                if failure.isOutage { outages.append((claim.key, failure.message)) } else {
+                    failed.append((claim.key, failure.message))
+                }
             }
         }
         var phases = PhaseTimes(stage: "ingest")
         let (failures, recorded) = try await manifests.recordBatch(
-            items: items, into: draft, queue: queue, worker: worker, done: done, failed: failed)
+            items: items, into: draft, queue: queue, worker: worker, done: done, failed: failed, outages: outages)
         phases.lap("record")
         phases.record(logger, key: "batch of \(claims.count)")
         if !recorded { report = WorkReport() }
@@ -560,6 +582,7 @@ public final class Ingestor: Sendable {
     }
 }
 
-struct IngestFailure: Error, Sendable {
+struct IngestFailure: Error, Sendable, OutageCarrying {
     let message: String
+    var isOutage = false
 }

@@ -159,7 +159,8 @@ public final class Normalizer: Sendable {
                 phases.record(self.logger, key: originals[index])
                 return .success(file)
             } catch {
-                return .failure(NormalizeFailure(message: "staging \(originals[index]): \(error)"))
+                return .failure(
+                    NormalizeFailure(message: "staging \(originals[index]): \(error)", isOutage: Outage.isOutage(error)))
             }
         }
         let stagedByKey = Dictionary(uniqueKeysWithValues: zip(originals, staged))
@@ -181,13 +182,14 @@ public final class Normalizer: Sendable {
                 self.logger.warning(
                     "normalize attempt failed; the image goes back to the queue",
                     metadata: ["key": "\(claim.key)", "attempt": "\(claim.attempt)", "error": "\(error)"])
-                return .failure(NormalizeFailure(message: "\(error)"))
+                return .failure(NormalizeFailure(message: "\(error)", isOutage: Outage.isOutage(error)))
             }
         }
         var report = BatchReport()
         var normalized: [DatasetItem] = []
         var done: [String] = []
         var failed: [(key: String, error: String)] = []
+        var outages: [(key: String, error: String)] = []
         for (claim, result) in zip(claims, results) {
             switch result {
             case .success(let (item, written)):
@@ -196,12 +198,15 @@ public final class Normalizer: Sendable {
                 report.images += 1
                 report.written += written
             case .failure(let failure):
-                failed.append((claim.key, failure.message))
+                if failure.isOutage { outages.append((claim.key, failure.message)) } else {
+                    failed.append((claim.key, failure.message))
+                }
             }
         }
         var phases = PhaseTimes(stage: "normalize")
         let (failures, recorded) = try await manifests.recordBatch(
-            items: normalized, into: draft, queue: queue, worker: worker, done: done, failed: failed)
+            items: normalized, into: draft, queue: queue, worker: worker, done: done, failed: failed,
+            outages: outages)
         phases.lap("record")
         phases.record(logger, key: "batch of \(claims.count)")
         if !recorded { report = BatchReport() }
@@ -313,7 +318,8 @@ public final class Normalizer: Sendable {
     }
 }
 
-struct NormalizeFailure: Error, Sendable, CustomStringConvertible {
+struct NormalizeFailure: Error, Sendable, CustomStringConvertible, OutageCarrying {
     let message: String
+    var isOutage = false
     var description: String { message }
 }

@@ -16,7 +16,7 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible {
         case invalidURL
         case other(code: Int)
 
-        var isRetryable: Bool {
+        public var isRetryable: Bool {
             switch self {
             case .couldNotConnect, .hostNotFound, .timedOut, .connectionLost: true
             default: false

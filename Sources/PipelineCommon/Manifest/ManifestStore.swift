@@ -76,6 +76,10 @@ public protocol ManifestStore: Sendable {
     /// How many items of `queue` are in each state.
     func queueCounts(queue: String) async throws -> [WorkState: Int]
 
+    /// Returns items `worker` holds to the queue without counting the attempt (they failed for
+    /// an outage, not for themselves), recording the error.
+    func giveBack(queue: String, worker: String, failures: [(key: String, error: String)]) async throws
+
     /// The workers holding unexpired claims in `queue`.
     func claimHolders(queue: String) async throws -> [String]
 

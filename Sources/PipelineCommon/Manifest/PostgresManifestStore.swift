@@ -471,6 +471,25 @@ public struct PostgresManifestStore: ManifestStore {
             """, [queue, worker, json, "\(maxAttempts)"])
     }
 
+    public func giveBack(queue: String, worker: String, failures: [(key: String, error: String)]) async throws {
+        guard !failures.isEmpty else { return }
+        struct Entry: Encodable {
+            let k: String
+            let e: String
+        }
+        let json = ManifestJSON.string(
+            failures.map {
+                Entry(k: Hex.encode($0.key.utf8), e: $0.error.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"))
+            })
+        try await query(
+            """
+            UPDATE work_items w SET state = 'available', attempts = greatest(w.attempts - 1, 0), last_error = f.error,
+                claimed_by = NULL, lease_expires_at = NULL
+            FROM (SELECT decode(x->>'k', 'hex') AS key, x->>'e' AS error FROM json_array_elements($3::json) x) f
+            WHERE w.queue = $1 AND w.key = f.key AND w.claimed_by = $2 AND w.state = 'claimed'
+            """, [queue, worker, json])
+    }
+
     public func claimHolders(queue: String) async throws -> [String] {
         try await query(
             """

@@ -397,6 +397,18 @@ public struct SQLiteManifestStore: ManifestStore {
         }
     }
 
+    public func giveBack(queue: String, worker: String, failures: [(key: String, error: String)]) async throws {
+        let rows: [[SQLiteDatabase.Value]] = failures.map { [.text(queue), .utf8($0.key), .text(worker), .text($0.error)] }
+        try await database.transaction { db in
+            try db.runBatch(
+                """
+                UPDATE work_items SET state = 'available', attempts = max(attempts - 1, 0), last_error = ?4,
+                    claimed_by = NULL, lease_expires_at = NULL
+                WHERE queue = ?1 AND key = ?2 AND claimed_by = ?3 AND state = 'claimed'
+                """, rows)
+        }
+    }
+
     public func claimHolders(queue: String) async throws -> [String] {
         try await database.query(
             """

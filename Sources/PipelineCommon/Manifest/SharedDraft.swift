@@ -138,10 +138,13 @@ extension SharedDraft {
     /// growing pause (0.2 s to 5 s), so that a brief outage of the store or database does not
     /// use up every attempt.
     public func drain(
-        queue: String, worker: String, batchSize: Int,
+        queue: String, worker: String, batchSize: Int, outageLimit: Duration = .seconds(600),
         process: (_ claims: [ClaimedWork], _ draft: String, _ remaining: Int) async throws -> Int
     ) async throws {
         var failedBatches = 0
+        // Since when every batch failed whole: a store that is down (its items are given back,
+        // see `Outage`) is waited out for `outageLimit`, then the run stops with nothing lost.
+        var failingSince: ContinuousClock.Instant?
         var lastHolderCheck: ContinuousClock.Instant?
         while !Task.isCancelled {
             let counts = try await store.queueCounts(queue: queue)
@@ -161,9 +164,22 @@ extension SharedDraft {
             let failures = try await process(claims, draft, max(0, (counts[.available] ?? 0) - claims.count))
             if failures > 0 {
                 failedBatches += 1
+                if failures >= claims.count {
+                    let since = failingSince ?? .now
+                    failingSince = since
+                    if ContinuousClock.now - since > outageLimit {
+                        throw ManifestStoreError(
+                            .database,
+                            "every item of \(queue) has failed for \(Int((ContinuousClock.now - since).seconds)) s (see the log for why); nothing is lost: run it again once the store or service is back"
+                        )
+                    }
+                } else {
+                    failingSince = nil
+                }
                 try await Task.sleep(for: .milliseconds(min(100 << min(failedBatches, 6), 5_000)))
             } else {
                 failedBatches = 0
+                failingSince = nil
             }
         }
     }

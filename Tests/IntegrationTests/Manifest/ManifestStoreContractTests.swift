@@ -218,6 +218,41 @@ struct ManifestStoreContractTests {
     }
 
     @Test(arguments: ManifestKind.available)
+    func itemsGivenBackForAnOutageKeepTheirAttempts(_ kind: ManifestKind) async throws {
+        let scratch = try await ScratchManifest.make(kind, maxAttempts: 2)
+        defer { scratch.dir.remove() }
+        let store = scratch.store
+        try await store.enqueue(queue: "q", items: [("a", "{}"), ("b", "{}")])
+        // Ten rounds of an outage: given back each time, never dead.
+        for _ in 0..<10 {
+            let claims = try await store.claimBatch(queue: "q", worker: "w", limit: 2, lease: .seconds(60))
+            #expect(claims.count == 2 && claims.allSatisfy { $0.attempt == 1 })
+            try await store.giveBack(
+                queue: "q", worker: "w", failures: claims.map { ($0.key, "could not connect to the S3 endpoint") })
+        }
+        #expect(try await store.queueCounts(queue: "q") == [.available: 2, .claimed: 0, .completed: 0, .dead: 0])
+        // An item's own failures still count: two attempts, then dead.
+        for _ in 0..<2 {
+            let claims = try await store.claimBatch(queue: "q", worker: "w", limit: 1, lease: .seconds(60))
+            try await store.fail(queue: "q", worker: "w", failures: claims.map { ($0.key, "not an image") })
+        }
+        #expect(try await store.queueCounts(queue: "q")[.dead] == 1)
+        // A worker that no longer holds an item cannot give it back.
+        let claimed = try await store.claimBatch(queue: "q", worker: "w", limit: 1, lease: .seconds(60))
+        try await store.giveBack(queue: "q", worker: "other", failures: claimed.map { ($0.key, "x") })
+        #expect(try await store.queueCounts(queue: "q")[.claimed] == 1)
+        #expect(
+            Outage.isOutage(
+                ObjectStoreError(kind: .transport, operation: "GetObject", location: "s3://b/k", message: "refused")))
+        #expect(
+            Outage.isOutage(
+                ObjectStoreError(kind: .service, operation: "PutObject", location: "s3://b/k", message: "", status: 503)))
+        #expect(
+            !Outage.isOutage(
+                ObjectStoreError(kind: .accessDenied, operation: "GetObject", location: "s3://b/k", message: "no")))
+    }
+
+    @Test(arguments: ManifestKind.available)
     func draftsPublishAndBecomeImmutable(_ kind: ManifestKind) async throws {
         let scratch = try await ScratchManifest.make(kind)
         defer { scratch.dir.remove() }
