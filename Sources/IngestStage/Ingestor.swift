@@ -112,10 +112,11 @@ public final class Ingestor: Sendable {
     public func poll() async throws -> PollReport {
         var report = PollReport()
         var batch: [(key: String, payload: String)] = []
-        func flush() async throws {
-            guard !batch.isEmpty else { return }
-            report.queued += try await manifests.enqueue(queue: queue, items: batch)
-            batch.removeAll(keepingCapacity: true)
+        /// Queues the batch; returns how many of its keys were new.
+        func flush() async throws -> Int {
+            guard !batch.isEmpty else { return 0 }
+            defer { batch.removeAll(keepingCapacity: true) }
+            return try await manifests.enqueue(queue: queue, items: batch)
         }
         var listed = Set<String>()
         for try await object in objects.listAll(prefix: settings.rawPrefix) {
@@ -124,9 +125,9 @@ public final class Ingestor: Sendable {
             listed.insert(object.key)
             let work = IngestWork(key: object.key, etag: object.etag, size: object.size, source: .poll)
             batch.append((work.queueKey, work.payload))
-            if batch.count >= 1000 { try await flush() }
+            if batch.count >= 1000 { report.queued += try await flush() }
         }
-        try await flush()
+        report.queued += try await flush()
         // The whole prefix was listed: an object of the latest version that is not there any
         // more was deleted. The version's id marks the removal, so it is queued once per version.
         if let published = try await drafts.lastPublished() {
@@ -140,17 +141,10 @@ public final class Ingestor: Sendable {
                     let work = IngestWork.removal(key: item.sourceKey, marker: "poll-" + published, source: .poll)
                     batch.append((work.queueKey, work.payload))
                 }
-                if batch.count >= 1000 {
-                    let before = report.queued
-                    try await flush()
-                    report.removals += report.queued - before
-                }
+                if batch.count >= 1000 { report.removals += try await flush() }
                 after = page.count == 1000 ? page.last?.sourceKey : nil
             } while after != nil
-            let before = report.queued
-            try await flush()
-            report.removals += report.queued - before
-            report.queued -= report.removals
+            report.removals += try await flush()
         }
         Counter(label: "pipeline_ingest_objects_seen_total", dimensions: [("source", "poll")]).increment(
             by: report.listed)
@@ -385,9 +379,16 @@ public final class Ingestor: Sendable {
     }
 
     private func ingest(_ all: [ClaimedWork], into draft: String) async throws -> WorkReport {
-        // Deletions first in the report, applied after the batch's items are recorded.
-        let removals = all.filter { (try? IngestWork.decode($0.payload))?.isRemoval == true }
-        let claims = all.filter { claim in !removals.contains { $0.key == claim.key } }
+        // Deletions are applied after the batch's items are recorded.
+        var claims: [ClaimedWork] = []
+        var removals: [(claim: ClaimedWork, work: IngestWork)] = []
+        for claim in all {
+            if let work = try? IngestWork.decode(claim.payload), work.isRemoval {
+                removals.append((claim, work))
+            } else {
+                claims.append(claim)
+            }
+        }
         var report = claims.isEmpty ? WorkReport() : try await ingestObjects(claims, into: draft)
         if !removals.isEmpty { report.removed += try await remove(removals, from: draft) }
         return report
@@ -395,12 +396,11 @@ public final class Ingestor: Sendable {
 
     /// Takes deleted objects' items out of the draft (unless the key holds an object again) and
     /// forgets that their versions were ingested, so an upload of the same bytes is new again.
-    private func remove(_ claims: [ClaimedWork], from draft: String) async throws -> Int {
+    private func remove(_ claims: [(claim: ClaimedWork, work: IngestWork)], from draft: String) async throws -> Int {
         var gone: [(claim: ClaimedWork, work: IngestWork)] = []
         var done: [String] = []
         var failed: [(key: String, error: String)] = []
-        for claim in claims {
-            guard let work = try? IngestWork.decode(claim.payload) else { continue }
+        for (claim, work) in claims {
             do {
                 _ = try await objects.head(work.key)
                 // Uploaded again since it was deleted: its creation is queued on its own.

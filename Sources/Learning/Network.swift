@@ -64,22 +64,17 @@ public struct Architecture: Sendable, Codable, Equatable {
     /// numbers trapped, Fuzz/Regressions/FuzzModelFile).
     public var problem: String? {
         guard input.count == 3 else { return "input \(input) is not [channels, height, width]" }
-        guard input.allSatisfy({ (1...65_536).contains($0) }) else { return "input \(input) is out of range" }
+        guard (1...4096).contains(input[0]), input.dropFirst().allSatisfy({ (1...65_536).contains($0) }) else {
+            return "input \(input) is out of range (1 to 4096 channels, sides of 1 to 65 536)"
+        }
         guard convolutions.count <= 16, convolutions.allSatisfy({ (1...4096).contains($0) }) else {
             return "convolutions \(convolutions) are out of range (at most 16 blocks of 1 to 4096 channels)"
         }
         guard (1...100_000).contains(classes) else { return "\(classes) classes is out of range" }
-        // Every product below is of numbers bounded above, far from overflowing; the total must
+        // Within these bounds `layout` cannot overflow (its largest product, classes × channels ×
+        // height × width, is at most 100 000 × 4096 × 65 536² ≈ 1.8·10^18 < 2^63); its count must
         // stay under 2^31 parameters (8 GiB of Float).
-        var total = 0
-        var channels = input[0]
-        var area = input[1] * input[2]
-        for out in convolutions {
-            total += out * channels * 9 + out
-            channels = out
-            area = (area / 4)
-        }
-        total += classes * channels * max(area, 0) + classes
+        let total = layout.count
         return total < 1 << 31 ? nil : "\(total) parameters are more than a model file holds"
     }
 

@@ -454,14 +454,7 @@ public struct PostgresManifestStore: ManifestStore {
 
     public func fail(queue: String, worker: String, failures: [(key: String, error: String)]) async throws {
         guard !failures.isEmpty else { return }
-        struct Entry: Encodable {
-            let k: String
-            let e: String
-        }
-        let json = ManifestJSON.string(
-            failures.map {
-                Entry(k: Hex.encode($0.key.utf8), e: $0.error.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"))
-            })
+        let json = Self.failuresJSON(failures)
         try await query(
             """
             UPDATE work_items w SET state = CASE WHEN w.attempts >= $4 THEN 'dead' ELSE 'available' END,
@@ -471,16 +464,22 @@ public struct PostgresManifestStore: ManifestStore {
             """, [queue, worker, json, "\(maxAttempts)"])
     }
 
-    public func giveBack(queue: String, worker: String, failures: [(key: String, error: String)]) async throws {
-        guard !failures.isEmpty else { return }
+    /// Keys (hex) and errors (NUL-free) as the JSON array `fail` and `giveBack` read with
+    /// `json_array_elements`.
+    private static func failuresJSON(_ failures: [(key: String, error: String)]) -> String {
         struct Entry: Encodable {
             let k: String
             let e: String
         }
-        let json = ManifestJSON.string(
+        return ManifestJSON.string(
             failures.map {
                 Entry(k: Hex.encode($0.key.utf8), e: $0.error.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"))
             })
+    }
+
+    public func giveBack(queue: String, worker: String, failures: [(key: String, error: String)]) async throws {
+        guard !failures.isEmpty else { return }
+        let json = Self.failuresJSON(failures)
         try await query(
             """
             UPDATE work_items w SET state = 'available', attempts = greatest(w.attempts - 1, 0), last_error = f.error,
