@@ -244,9 +244,9 @@ up_postgres() {
     fi
     port=$(kept_port "$dir" PORT)
     rm -f "$dir/data/postmaster.pid"
-    pg_run "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    ( close_inherited_fds; pg_run "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$dir' -c fsync=off -c max_connections=200" \
-        start >/dev/null || { cat "$dir/server.log" >&2; die "postgres did not start"; }
+        start >/dev/null ) || { cat "$dir/server.log" >&2; die "postgres did not start"; }
     if ! PGPASSWORD="$password" "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U pipeline -d postgres -tAc \
         "SELECT 1 FROM pg_database WHERE datname = 'pipeline'" | grep -q 1; then
         PGPASSWORD="$password" "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U pipeline -d postgres -qc "CREATE DATABASE pipeline" \
@@ -336,8 +336,8 @@ up_moto() {
     port=$(free_port)
     # IAM mode: the first actions are free (to create a user and its key), every later
     # request must carry a valid SigV4 signature of a known key.
-    INITIAL_NO_AUTH_ACTION_COUNT=4 MOTO_S3_CUSTOM_ENDPOINTS="http://127.0.0.1:$port" \
-        setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$dir/server.log" 2>&1 &
+    ( close_inherited_fds; INITIAL_NO_AUTH_ACTION_COUNT=4 MOTO_S3_CUSTOM_ENDPOINTS="http://127.0.0.1:$port" \
+        exec setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$dir/server.log" 2>&1 ) &
     echo $! > "$dir/pid"
     wait_http "http://127.0.0.1:$port/moto-api/" 60 || { cat "$dir/server.log" >&2; die "moto did not start"; }
     "$VENV/bin/python" - "$port" "$ENV_FILE" <<'PY'
@@ -370,10 +370,10 @@ up_mlflow() {
         log "mlflow: starting on the kept runs and models in $dir"
     fi
     port=$(kept_port "$dir" PORT)
-    setsid "$VENV/bin/mlflow" server --host 127.0.0.1 --port "$port" --workers 1 \
+    ( close_inherited_fds; exec setsid "$VENV/bin/mlflow" server --host 127.0.0.1 --port "$port" --workers 1 \
         --backend-store-uri "sqlite:///$dir/mlflow.db" \
         --artifacts-destination "file://$dir/artifacts" --serve-artifacts \
-        >>"$dir/server.log" 2>&1 &
+        >>"$dir/server.log" 2>&1 ) &
     echo $! > "$dir/pid"
     wait_http "http://127.0.0.1:$port/health" 120 || { tail -n 30 "$dir/server.log" >&2; die "mlflow did not start"; }
     write_setting PIPELINE_TEST_MLFLOW_URI "http://127.0.0.1:$port"
@@ -396,10 +396,10 @@ up_labelstudio() {
     port=$(kept_port "$dir" PORT)
     # Legacy tokens (Authorization: Token …) are off by default since 1.18: enable them for the
     # organization created at the first start (a restart finds the user and its token there).
-    LABEL_STUDIO_BASE_DATA_DIR="$dir/data" LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN=true \
-        setsid "$LS_VENV/bin/label-studio" start --no-browser --internal-host 127.0.0.1 --port "$port" \
+    ( close_inherited_fds; LABEL_STUDIO_BASE_DATA_DIR="$dir/data" LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN=true \
+        exec setsid "$LS_VENV/bin/label-studio" start --no-browser --internal-host 127.0.0.1 --port "$port" \
         --data-dir "$dir/data" --username pipeline@example.com --password "$password" --user-token "$token" \
-        --enable-legacy-api-token >>"$dir/server.log" 2>&1 &
+        --enable-legacy-api-token >>"$dir/server.log" 2>&1 ) &
     echo $! > "$dir/pid"
     wait_http "http://127.0.0.1:$port/health" 240 || { tail -n 30 "$dir/server.log" >&2; die "label studio did not start"; }
     write_setting PIPELINE_TEST_LABEL_STUDIO_URL "http://127.0.0.1:$port"

@@ -86,7 +86,8 @@ public struct BatchInference: Sendable {
             lease: .seconds(300))
         let staging = StagingArea(configuration.staging, logger: logger)
         let inference = Inference(pixelLimit: configuration.ingest.maxPixels)
-        try await drafts.drain(queue: queue, worker: worker, batchSize: 32) { claims, draft, _ in
+        try await drafts.drain(queue: queue, worker: worker, batchSize: configuration.infer.batchSize) {
+            claims, draft, _ in
             let run = try staging.makeRun(stage: "infer", runId: "\(worker)-\(UUID().uuidString.lowercased())")
             let model = self.model
             let objects = self.objects

@@ -242,7 +242,7 @@ public final class Ingestor: Sendable {
             where object.key.lowercased().hasSuffix(".json") {
                 files.append(object)
             }
-        } catch where Outage.isOutage(error) {
+        } catch  where Outage.isOutage(error) {
             // The store is unreachable: the images cannot be staged either, and their attempts
             // are given back; keep the index it had rather than fail the whole batch.
             guard let cached = annotationCache.withLock({ $0 }) else { throw error }
@@ -420,7 +420,8 @@ public final class Ingestor: Sendable {
                         entry.work.source == .event
                         ? "deleted from the bucket (ObjectRemoved event)"
                         : "deleted from the bucket (no longer listed under \(settings.rawPrefix))"
-                    let count = try await manifests.removeItems(sourceKeys: [entry.work.key], reason: reason, from: draft)
+                    let count = try await manifests.removeItems(
+                        sourceKeys: [entry.work.key], reason: reason, from: draft)
                     try await manifests.forgetCompleted(queue: queue, object: entry.work.key)
                     if count > 0 {
                         removed += 1
@@ -444,6 +445,22 @@ public final class Ingestor: Sendable {
     private func ingestObjects(_ claims: [ClaimedWork], into draft: String) async throws -> WorkReport {
         let run = try staging.makeRun(stage: "ingest", runId: "\(worker)-\(UUID().uuidString.lowercased())")
         var report = WorkReport()
+        // Room for the batch's objects and what is made of them, checked before anything is
+        // written: a full staging root gives the batch back whole (no attempt used) and the
+        // run waits for space as it waits out an outage.
+        let needed = claims.reduce(UInt64(0)) { $0 + 2 * ((try? IngestWork.decode($1.payload).size ?? 0) ?? 0) }
+        do {
+            try run.ensureSpace(for: needed)
+        } catch {
+            logger.warning(
+                "staging has no room for the batch; it goes back to the queue",
+                metadata: ["objects": "\(claims.count)", "error": "\(error)"])
+            try await manifests.giveBack(
+                queue: queue, worker: worker, failures: claims.map { ($0.key, "\(error)") })
+            run.finish(succeeded: true)
+            report.failures = claims.count
+            return report
+        }
         let index = try await annotationIndex()
         let ingester = self.ingester
         let logger = self.logger
@@ -499,7 +516,9 @@ public final class Ingestor: Sendable {
                     Counter(label: "pipeline_ingest_duplicates_total").increment()
                 }
             case .failure(let failure):
-                if failure.isOutage { outages.append((claim.key, failure.message)) } else {
+                if failure.isOutage {
+                    outages.append((claim.key, failure.message))
+                } else {
                     failed.append((claim.key, failure.message))
                 }
             }

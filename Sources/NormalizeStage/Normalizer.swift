@@ -149,6 +149,22 @@ public final class Normalizer: Sendable {
         // Items sharing bytes share their original: stage each original once, for all of them.
         let items = claims.map { try? JSONDecoder().decode(DatasetItem.self, from: Data($0.payload.utf8)) }
         let originals = Array(Set(items.compactMap { $0?.variants["original"]?.key })).sorted()
+        // Room for the originals and their variants, checked before anything is written: a full
+        // staging root gives the batch back whole (no attempt used) and the run waits for space.
+        let sizes = Dictionary(
+            items.compactMap { $0?.variants["original"] }.map { ($0.key, $0.size) }, uniquingKeysWith: { a, _ in a })
+        do {
+            try run.ensureSpace(for: 2 * sizes.values.reduce(0, +))
+        } catch {
+            logger.warning(
+                "staging has no room for the batch; it goes back to the queue",
+                metadata: ["images": "\(claims.count)", "error": "\(error)"])
+            try await manifests.giveBack(queue: queue, worker: worker, failures: claims.map { ($0.key, "\(error)") })
+            run.finish(succeeded: true)
+            var report = BatchReport()
+            report.failures = claims.count
+            return report
+        }
         let staged = try await concurrentMap(count: originals.count, limit: settings.concurrency) {
             index -> Result<StagedFile, NormalizeFailure> in
             let sha = items.first { $0?.variants["original"]?.key == originals[index] }??.sha256
@@ -160,7 +176,8 @@ public final class Normalizer: Sendable {
                 return .success(file)
             } catch {
                 return .failure(
-                    NormalizeFailure(message: "staging \(originals[index]): \(error)", isOutage: Outage.isOutage(error)))
+                    NormalizeFailure(message: "staging \(originals[index]): \(error)", isOutage: Outage.isOutage(error))
+                )
             }
         }
         let stagedByKey = Dictionary(uniqueKeysWithValues: zip(originals, staged))
@@ -198,7 +215,9 @@ public final class Normalizer: Sendable {
                 report.images += 1
                 report.written += written
             case .failure(let failure):
-                if failure.isOutage { outages.append((claim.key, failure.message)) } else {
+                if failure.isOutage {
+                    outages.append((claim.key, failure.message))
+                } else {
                     failed.append((claim.key, failure.message))
                 }
             }

@@ -68,18 +68,33 @@ public struct TrainLauncher: Sendable {
         let started = ContinuousClock.now
         let staging = StagingArea(configuration.staging, logger: logger)
         let experiment = try await mlflow.experiment(named: configuration.mlflow.experiment)
+        do {
+            _ = try await RunKeeping.reapAbandonedRuns(
+                experimentId: experiment.experimentId, mlflow: mlflow, logger: logger)
+        } catch {
+            logger.warning("could not look for abandoned runs", metadata: ["error": "\(error)"])
+        }
         let run = try await mlflow.createRun(
             experimentId: experiment.experimentId, name: "\(configuration.train.backend)-\(dataset.id)",
             tags: [
                 "dataset_version": dataset.id, "backend": configuration.train.backend,
                 "mlflow.source.name": "pipeline-train",
-            ])
+            ].merging(RunKeeping.startTags()) { a, _ in a })
         let runId = run.info.runId
+        let logger = self.logger
+        // From here on MLflow being unreachable is waited out (see `RunKeeping`).
+        func keeping<T: Sendable>(_ what: String, _ body: () async throws -> T) async throws -> T {
+            try await RunKeeping.waitingOut(what, runId: runId, logger: logger, body)
+        }
+        let epochs = EpochLog(mlflow: mlflow, runId: runId, logger: logger)
         let stagingRun = try staging.makeRun(stage: "train", runId: runId)
         var succeeded = false
         defer { stagingRun.finish(succeeded: succeeded) }
         do {
-            try await mlflow.logBatch(runId: runId, params: params(dataset: dataset))
+            let params = params(dataset: dataset)
+            try await keeping("logging the run's parameters") {
+                try await mlflow.logBatch(runId: runId, params: params)
+            }
             let set = try await TrainingSet.load(
                 version: dataset, configuration: configuration, manifests: manifests, objects: objects,
                 workDirectory: stagingRun.outputDirectory)
@@ -90,54 +105,51 @@ public struct TrainLauncher: Sendable {
                     "dataset": "\(dataset.id)", "training": "\(set.training.count)",
                     "validation": "\(set.validation.count)", "unlabelled": "\(set.unlabelled)",
                 ])
-            let mlflow = self.mlflow
-            let logger = self.logger
             let context = TrainContext(
                 configuration: configuration, set: set, objects: objects, run: stagingRun, runId: runId,
                 logger: logger,
-                logEpoch: { metrics, epoch in
-                    do {
-                        try await mlflow.logBatch(
-                            runId: runId,
-                            metrics: metrics.sorted { $0.key < $1.key }.map {
-                                MLflowClient.Metric(key: $0.key, value: $0.value, step: Int64(epoch))
-                            })
-                    } catch {
-                        logger.warning("could not log metrics to MLflow", metadata: ["error": "\(error)"])
-                    }
-                },
+                logEpoch: { metrics, epoch in await epochs.log(metrics, epoch: epoch) },
                 submitJob: { try await submitJob(runId) })
             let result: BackendResult
             switch configuration.train.backend {
             case "command": result = try await CommandBackend().train(context)
             default: result = try await BuiltinBackend().train(context)
             }
-            try await logArtifacts(result, run: run, directory: stagingRun.outputDirectory)
-            try await mlflow.logBatch(
-                runId: runId,
-                metrics: result.metrics.sorted { $0.key < $1.key }.map {
-                    MLflowClient.Metric(key: "final_" + $0.key, value: $0.value)
-                })
-            _ = try await mlflow.registeredModel(named: configuration.train.registeredModel)
-            let version = try await mlflow.createModelVersion(
-                name: configuration.train.registeredModel, source: run.info.artifactUri + "/model", runId: runId,
-                tags: [
-                    "run_id": runId, "dataset_version": dataset.id,
-                    "val_accuracy": result.metrics["val_accuracy"].map { String(format: "%.4f", $0) } ?? "",
-                ])
+            try await epochs.flush()
+            try await logArtifacts(result, run: run, directory: stagingRun.outputDirectory, keeping: keeping)
+            let final = result.metrics.sorted { $0.key < $1.key }.map {
+                MLflowClient.Metric(key: "final_" + $0.key, value: $0.value)
+            }
+            try await keeping("logging the final metrics") { try await mlflow.logBatch(runId: runId, metrics: final) }
+            let model = configuration.train.registeredModel
+            _ = try await keeping("registering the model") { try await mlflow.registeredModel(named: model) }
+            let versionTags = [
+                "run_id": runId, "dataset_version": dataset.id,
+                "val_accuracy": result.metrics["val_accuracy"].map { String(format: "%.4f", $0) } ?? "",
+            ]
+            // Idempotent: a creation whose answer was lost to an outage is found, not made twice.
+            let version = try await keeping("registering the model version") {
+                if let made = try await mlflow.searchModelVersions(name: model).first(where: { $0.runId == runId }) {
+                    return made
+                }
+                return try await mlflow.createModelVersion(
+                    name: model, source: run.info.artifactUri + "/model", runId: runId, tags: versionTags)
+            }
             var approval: (Bool, String)?
             if let gate {
                 let verdict = gate.evaluate(result.metrics)
                 approval = verdict
                 if verdict.passed {
-                    try await mlflow.setAlias(
-                        name: configuration.train.registeredModel, alias: "approved", version: version.version)
+                    try await keeping("moving the approved alias") {
+                        try await mlflow.setAlias(name: model, alias: "approved", version: version.version)
+                    }
                 }
-                try await mlflow.logBatch(
-                    runId: runId,
-                    tags: ["approval": (verdict.passed ? "approved: " : "not approved: ") + verdict.reason])
+                let approvalTag = (verdict.passed ? "approved: " : "not approved: ") + verdict.reason
+                try await keeping("tagging the approval") {
+                    try await mlflow.logBatch(runId: runId, tags: ["approval": approvalTag])
+                }
             }
-            try await mlflow.setTerminated(runId: runId, status: .finished)
+            try await keeping("ending the run") { try await mlflow.setTerminated(runId: runId, status: .finished) }
             succeeded = true
             let images = set.training.count
             return Outcome(
@@ -177,7 +189,10 @@ public struct TrainLauncher: Sendable {
             contentType: "application/x-ndjson")
     }
 
-    private func logArtifacts(_ result: BackendResult, run: MLflowClient.Run, directory: String) async throws {
+    private func logArtifacts(
+        _ result: BackendResult, run: MLflowClient.Run, directory: String,
+        keeping: (String, () async throws -> Void) async throws -> Void
+    ) async throws {
         var files = result.artifacts
         if let model = result.model {
             let card = directory + "/model_card.json"
@@ -197,7 +212,9 @@ public struct TrainLauncher: Sendable {
             files["training_curve.png"] = path
         }
         for (artifactPath, path) in files.sorted(by: { $0.key < $1.key }) {
-            try await mlflow.logArtifact(run: run, path: path, artifactPath: artifactPath)
+            try await keeping("uploading \(artifactPath)") {
+                try await mlflow.logArtifact(run: run, path: path, artifactPath: artifactPath)
+            }
         }
     }
 }

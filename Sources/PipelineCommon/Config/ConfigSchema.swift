@@ -205,7 +205,7 @@ public enum ConfigSchema {
         ConfigKey(
             "train.weight_decay", env: [], .number(0...1), default: "0.0001", help: "L2 penalty on the parameters."),
         ConfigKey(
-            "train.patience", env: [], .integer(1...1000), default: "4",
+            "train.patience", env: ["PIPELINE_TRAIN_PATIENCE"], .integer(1...1000), default: "4",
             help: "Epochs without a better validation accuracy before stopping early."),
         ConfigKey(
             "train.validation_fraction", env: [], .number(0.01...0.9), default: "0.2",
@@ -262,6 +262,9 @@ public enum ConfigSchema {
         ConfigKey(
             "infer.top_k", env: ["PIPELINE_INFER_TOP_K"], .integer(1...100), default: "3",
             help: "Classes returned per image, most likely first."),
+        ConfigKey(
+            "infer.batch_size", env: ["PIPELINE_INFER_BATCH"], .integer(1...10_000), default: "32",
+            help: "batch: images a worker claims at a time."),
 
         ConfigKey(
             "mlflow.tracking_uri", env: ["MLFLOW_TRACKING_URI"], .url(schemes: ["http", "https"]),

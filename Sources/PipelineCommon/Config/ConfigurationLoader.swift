@@ -413,7 +413,7 @@ struct ConfigurationLoader {
                 pollInterval: .milliseconds(Int((double("infer.poll_interval_seconds") ?? 10) * 1000)),
                 maxBodyBytes: (int("infer.max_body_mib") ?? 32) << 20,
                 prefix: Self.prefix(string("infer.prefix") ?? "predictions/"),
-                topK: int("infer.top_k") ?? 3),
+                topK: int("infer.top_k") ?? 3, batchSize: int("infer.batch_size") ?? 32),
             mlflow: .init(
                 trackingURI: trackingURI,
                 token: string("mlflow.token").map(Secret.init),

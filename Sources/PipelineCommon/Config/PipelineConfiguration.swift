@@ -101,6 +101,7 @@ public struct PipelineConfiguration: Sendable {
         public var maxBodyBytes: Int
         public var prefix: String
         public var topK: Int
+        public var batchSize: Int = 32
     }
 
     public struct MLflow: Sendable {

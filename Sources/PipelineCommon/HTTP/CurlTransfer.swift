@@ -362,8 +362,10 @@ enum CurlTransfer {
         case CURLE_COULDNT_CONNECT: .couldNotConnect
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: .hostNotFound
         case CURLE_OPERATION_TIMEDOUT: .timedOut
+        // SEND_FAIL_REWIND: the connection broke while the body was being sent and libcurl could
+        // not send it again on a new one by itself (a server going down mid-request).
         case CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_HTTP2,
-            CURLE_HTTP2_STREAM:
+            CURLE_HTTP2_STREAM, CURLE_SEND_FAIL_REWIND:
             .connectionLost
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE,
             CURLE_SSL_CERTPROBLEM:

@@ -27,11 +27,14 @@ extension ManifestStore {
 }
 
 /// Failures of a service rather than of an item: the object store unreachable (connection
-/// refused, reset, timed out, DNS) or saying it is overloaded. An item that fails so is given back
+/// refused, reset, timed out, DNS) or saying it is overloaded, or the staging root full. An item that fails so is given back
 /// without using up an attempt; the run waits the outage out (see `SharedDraft.drain`).
 public enum Outage {
     public static func isOutage(_ error: any Error) -> Bool {
         if let outage = error as? OutageCarrying { return outage.isOutage }
+        // A full staging root is waited out like an outage: space comes back (a run finishes
+        // and removes its files, an operator frees some), and the item itself is fine.
+        if let error = error as? StagingError { return error.kind == .insufficientSpace }
         if let error = error as? ObjectStoreError {
             switch error.kind {
             case .transport: return true
@@ -50,4 +53,3 @@ public enum Outage {
 public protocol OutageCarrying: Error {
     var isOutage: Bool { get }
 }
-

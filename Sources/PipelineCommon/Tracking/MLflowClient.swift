@@ -170,11 +170,13 @@ public struct MLflowClient: Sendable {
             "POST", "runs/update", body: ["run_id": runId, "status": status.rawValue, "end_time": Self.now()])
     }
 
-    /// The runs of an experiment, newest first (at most 1 000).
-    public func searchRuns(experimentId: String) async throws -> [Run] {
+    /// The runs of an experiment, newest first (at most 1 000), those matching `filter` (MLflow's
+    /// search syntax, e.g. `attributes.status = 'RUNNING'`) when one is given.
+    public func searchRuns(experimentId: String, filter: String? = nil) async throws -> [Run] {
         struct Response: Decodable { let runs: [Run]? }
-        let response: Response = try await call(
-            "POST", "runs/search", body: ["experiment_ids": [experimentId], "max_results": 1000])
+        var body: [String: Any] = ["experiment_ids": [experimentId], "max_results": 1000]
+        if let filter { body["filter"] = filter }
+        let response: Response = try await call("POST", "runs/search", body: body)
         return response.runs ?? []
     }
 
@@ -463,4 +465,9 @@ public struct MLflowError: Error, Sendable, CustomStringConvertible {
     public let code: String
     public let message: String
     public var description: String { "MLflow \(code): \(message)" }
+}
+
+extension MLflowError: OutageCarrying {
+    /// MLflow answering 5xx (its proxy up, the server behind it not) is an outage too.
+    public var isOutage: Bool { (500...599).contains(status) }
 }

@@ -20,7 +20,10 @@ enum Command {
 
     /// Runs the executable to completion; output goes through files so no pipe can fill up,
     /// and the wait is a sleep loop, so no cooperative thread blocks.
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]) async throws -> Result {
+    /// With a `timeout`, a run that outlasts it is killed and reported (status -1).
+    static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String], timeout: Duration? = nil
+    ) async throws -> Result {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         FileManager.default.createFile(atPath: dir.file("out"), contents: nil)
@@ -34,7 +37,16 @@ enum Command {
         process.standardOutput = FileHandle(forWritingAtPath: dir.file("out"))
         process.standardError = FileHandle(forWritingAtPath: dir.file("err"))
         try process.run()
-        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        while process.isRunning {
+            if let deadline, ContinuousClock.now > deadline {
+                kill(process.processIdentifier, SIGKILL)
+                while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+                let stderr = (try? String(contentsOfFile: dir.file("err"), encoding: .utf8)) ?? ""
+                return Result(status: -1, stdout: "", stderr: "timed out after \(timeout!): " + stderr)
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
         return Result(
             status: process.terminationStatus,
             stdout: (try? String(contentsOfFile: dir.file("out"), encoding: .utf8)) ?? "",
