@@ -178,8 +178,9 @@ public struct BatchInference: Sendable {
             let run = try staging.makeRun(stage: "infer", runId: "publish-\(UUID().uuidString.lowercased())")
             defer { run.finish(succeeded: true) }
             let version = try await ManifestPublisher(store: manifests, objects: objects, logger: logger).publish(
-                draft, prefix: configuration.manifest.filesPrefix + draft.name + "/", workDirectory: run.outputDirectory
-            )
+                draft, prefix: configuration.manifest.filesPrefix + draft.name + "/",
+                workDirectory: run.outputDirectory,
+                recording: drafts.publishedCheckpoint)
             try await drafts.endPublishing(id, published: version.id)
             return version
         } catch {

@@ -559,7 +559,7 @@ public final class Ingestor: Sendable {
             let publisher = ManifestPublisher(store: manifests, objects: objects, logger: logger)
             let version = try await publisher.publish(
                 draft, prefix: configuration.manifest.filesPrefix + settings.dataset + "/",
-                workDirectory: run.outputDirectory)
+                workDirectory: run.outputDirectory, recording: drafts.publishedCheckpoint)
             try await drafts.endPublishing(id, published: version.id)
             Counter(label: "pipeline_ingest_versions_published_total").increment()
             logger.info(

@@ -162,11 +162,19 @@ final class Workspace {
 
     /// Class probabilities for `input` (C×H×W, normalised).
     func forward(_ parameters: UnsafePointer<Float>, _ input: UnsafePointer<Float>) {
-        var current = input
-        var currentCount = architecture.input.reduce(1, *)
-        var denseInput: UnsafePointer<Float> = input
         for (index, conv) in layout.convs.enumerated() {
-            inputs[index].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: current, count: currentCount) }
+            // The layer's input: the image, or the previous layer's pooled output (copied inside
+            // the closures that lend the pointers: no pointer outlives its closure).
+            if index == 0 {
+                let count = architecture.input.reduce(1, *)
+                inputs[0].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: input, count: count) }
+            } else {
+                pooled[index - 1].withUnsafeBufferPointer { source in
+                    inputs[index].withUnsafeMutableBufferPointer {
+                        $0.baseAddress!.update(from: source.baseAddress!, count: source.count)
+                    }
+                }
+            }
             inputs[index].withUnsafeBufferPointer { source in
                 columns[index].withUnsafeMutableBufferPointer { cols in
                     Self.im2col(source.baseAddress!, cols.baseAddress!, conv)
@@ -213,11 +221,20 @@ final class Workspace {
                     }
                 }
             }
-            current = pooled[index].withUnsafeBufferPointer { $0.baseAddress! }
-            currentCount = pooled[index].count
         }
-        if let last = pooled.indices.last { denseInput = pooled[last].withUnsafeBufferPointer { $0.baseAddress! } }
         let classes = architecture.classes
+        withDenseInput(input) { denseInput in dense(parameters, denseInput, classes: classes) }
+    }
+
+    /// Runs `body` with the dense layer's input: the last pooled output, or the image itself
+    /// when there is no convolution.
+    private func withDenseInput<R>(_ input: UnsafePointer<Float>, _ body: (UnsafePointer<Float>) -> R) -> R {
+        guard let last = pooled.indices.last else { return body(input) }
+        return pooled[last].withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+
+    /// The dense layer and the softmax: logits, then probabilities.
+    private func dense(_ parameters: UnsafePointer<Float>, _ denseInput: UnsafePointer<Float>, classes: Int) {
         logits.withUnsafeMutableBufferPointer { out in
             GEMM.multiply(
                 parameters + layout.denseWeights, transposeA: false, denseInput, transposeB: false, out.baseAddress!,
@@ -242,8 +259,14 @@ final class Workspace {
         // dLogits = p - onehot
         var dLogits = probabilities
         dLogits[label] -= 1
-        let denseInput: UnsafePointer<Float> =
-            pooled.indices.last.map { last in pooled[last].withUnsafeBufferPointer { $0.baseAddress! } } ?? input
+        withDenseInput(input) { denseInput in
+            backward(parameters, denseInput: denseInput, dLogits: dLogits, classes: classes)
+        }
+    }
+
+    private func backward(
+        _ parameters: UnsafePointer<Float>, denseInput: UnsafePointer<Float>, dLogits: [Float], classes: Int
+    ) {
         gradient.withUnsafeMutableBufferPointer { grad in
             let g = grad.baseAddress!
             dLogits.withUnsafeBufferPointer { d in

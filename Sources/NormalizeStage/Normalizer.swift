@@ -324,7 +324,7 @@ public final class Normalizer: Sendable {
             defer { run.finish(succeeded: true) }
             let version = try await ManifestPublisher(store: manifests, objects: objects, logger: logger).publish(
                 draft, prefix: configuration.manifest.filesPrefix + draft.name + "/",
-                workDirectory: run.outputDirectory)
+                workDirectory: run.outputDirectory, recording: drafts.publishedCheckpoint)
             try await drafts.endPublishing(id, published: version.id)
             try await manifests.setCheckpoint(stage: "normalize", name: "done/\(scope)", value: version.id)
             logger.info(

@@ -149,9 +149,8 @@ struct Serve: AsyncParsableCommand {
             host: configuration.observability.metricsHost, port: configuration.observability.metricsPort,
             registry: registry, readiness: readiness, logger: runtime.logger,
             routes: { endpoint.register(on: $0) })
-        let group = ServiceGroup(
-            services: [server, watcher, ThroughputGauge()], gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: runtime.logger)
+        let group = ServiceGroup.stage(
+            services: [server, watcher, ThroughputGauge()], configuration: configuration, logger: runtime.logger)
         try await group.run()
     }
 }

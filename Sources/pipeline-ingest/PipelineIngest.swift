@@ -95,9 +95,9 @@ struct Poll: AsyncParsableCommand {
         let loop = IngestLoop(
             ingestor: runtime.ingestor, mode: .poll(interval: runtime.configuration.ingest.pollInterval),
             readiness: readiness, logger: runtime.logger)
-        let group = ServiceGroup(
-            services: [runtime.observabilityServer(readiness: readiness), loop],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger)
+        let group = ServiceGroup.stage(
+            services: [runtime.observabilityServer(readiness: readiness), loop], configuration: runtime.configuration,
+            logger: runtime.logger)
         try await group.run()
     }
 
@@ -139,9 +139,9 @@ struct Serve: AsyncParsableCommand {
         let loop = IngestLoop(
             ingestor: runtime.ingestor, mode: .events(interval: .seconds(1)), readiness: readiness,
             logger: runtime.logger)
-        let group = ServiceGroup(
+        let group = ServiceGroup.stage(
             services: [runtime.observabilityServer(readiness: readiness, endpoint: endpoint), loop],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger)
+            configuration: runtime.configuration, logger: runtime.logger)
         try await group.run()
     }
 }

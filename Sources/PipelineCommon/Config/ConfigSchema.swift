@@ -317,5 +317,10 @@ public enum ConfigSchema {
         ConfigKey(
             "observability.metrics_port", env: ["PIPELINE_METRICS_PORT"], .integer(0...65_535), default: "9464",
             help: "Port of that server; 0 picks a free one."),
+        ConfigKey(
+            "observability.shutdown_grace_seconds", env: ["PIPELINE_SHUTDOWN_GRACE"], .integer(1...3600), default: "30",
+            help:
+                "Services (serve, poll loops): on SIGTERM, how long the batches in hand may take to finish; after it they are cancelled and their claims come back to the next worker."
+        ),
     ]
 }

@@ -433,7 +433,8 @@ struct ConfigurationLoader {
                     ?? .info,
                 logFormat: string("observability.log_format").flatMap { .init(rawValue: $0.lowercased()) } ?? .auto,
                 metricsHost: string("observability.metrics_host") ?? "127.0.0.1",
-                metricsPort: int("observability.metrics_port") ?? 9464),
+                metricsPort: int("observability.metrics_port") ?? 9464,
+                shutdownGrace: .seconds(int("observability.shutdown_grace_seconds") ?? 30)),
             effectiveValues: effective)
     }
 

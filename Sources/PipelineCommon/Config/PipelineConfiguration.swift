@@ -130,6 +130,8 @@ public struct PipelineConfiguration: Sendable {
         public var logFormat: LogFormat
         public var metricsHost: String
         public var metricsPort: Int
+        /// How long a service's graceful shutdown may take before its work is cancelled.
+        public var shutdownGrace: Duration = .seconds(30)
     }
 
     /// One effective value with where it came from; secrets are already redacted.

@@ -17,8 +17,13 @@ public struct ManifestPublisher: Sendable {
     }
 
     /// Publishes `draft` with its files under `<prefix><version-id>/`, using `workDirectory`
-    /// for the temporary manifest file.
-    public func publish(_ draft: DatasetVersion, prefix: String, workDirectory: String) async throws -> DatasetVersion {
+    /// for the temporary manifest file. `recording` names the checkpoint that records the
+    /// published version (given its id): it is set with the publication, or, when an existing
+    /// version is reused, before the draft is discarded.
+    public func publish(
+        _ draft: DatasetVersion, prefix: String, workDirectory: String,
+        recording: (@Sendable (String) -> ManifestCheckpoint)? = nil
+    ) async throws -> DatasetVersion {
         let lines = workDirectory + "/manifest-\(draft.id).jsonl"
         defer { unlink(lines) }
         guard FileManager.default.createFile(atPath: lines, contents: nil),
@@ -50,11 +55,17 @@ public struct ManifestPublisher: Sendable {
             parent.status == .published, parent.contentDigest == contentDigest, parent.stage == draft.stage,
             parent.name == draft.name, parent.configHash == draft.configHash
         {
+            if let checkpoint = recording?(parent.id) {
+                try await store.setCheckpoint(stage: checkpoint.stage, name: checkpoint.name, value: checkpoint.value)
+            }
             try await store.discardDraft(draft.id)
             logger.info("nothing changed since the parent version; reusing it", metadata: ["version": "\(parent.id)"])
             return parent
         }
         if let existing = try await store.version(finalId), existing.status == .published {
+            if let checkpoint = recording?(finalId) {
+                try await store.setCheckpoint(stage: checkpoint.stage, name: checkpoint.name, value: checkpoint.value)
+            }
             try await store.discardDraft(draft.id)
             logger.info("same content published before; reusing the version", metadata: ["version": "\(finalId)"])
             return existing
@@ -70,7 +81,9 @@ public struct ManifestPublisher: Sendable {
             directory + "manifest.json", data: try ManifestSummary.encoder.encode(manifest),
             contentType: "application/json")
         let uri = objects.location.uri(of: directory + "manifest.json")
-        return try await store.publish(draft: draft.id, as: finalId, contentDigest: contentDigest, manifestURI: uri)
+        return try await store.publish(
+            draft: draft.id, as: finalId, contentDigest: contentDigest, manifestURI: uri,
+            checkpoint: recording?(finalId))
     }
 
     /// `<stage>-<20 hex>` from everything that defines the version's content.

@@ -39,8 +39,13 @@ public protocol ManifestStore: Sendable {
     /// Publishes a draft under `finalId` (derived from its content): the version and its
     /// items become immutable. When `finalId` is published already, the draft is discarded
     /// and the existing version is returned: publishing twice gives one version.
-    func publish(draft: String, as finalId: String, contentDigest: String, manifestURI: String) async throws
-        -> DatasetVersion
+    ///
+    /// `checkpoint` is set in the same transaction: a coordinator that records which version it
+    /// published (``SharedDraft``) cannot crash between the two and seed its next draft from an
+    /// older version.
+    func publish(
+        draft: String, as finalId: String, contentDigest: String, manifestURI: String, checkpoint: ManifestCheckpoint?
+    ) async throws -> DatasetVersion
 
     /// Deletes a draft and its items. Published versions cannot be discarded.
     func discardDraft(_ id: String) async throws
@@ -118,5 +123,27 @@ extension ManifestStore {
     /// The newest published version of dataset `name` made by `stage`, if any.
     public func latestPublished(name: String, stage: String) async throws -> DatasetVersion? {
         try await versions(name: name, stage: stage, limit: 50).first { $0.status == .published }
+    }
+}
+
+/// A checkpoint value to set together with another change of the store.
+public struct ManifestCheckpoint: Sendable, Equatable {
+    public let stage: String
+    public let name: String
+    public let value: String
+
+    public init(stage: String, name: String, value: String) {
+        self.stage = stage
+        self.name = name
+        self.value = value
+    }
+}
+
+extension ManifestStore {
+    public func publish(draft: String, as finalId: String, contentDigest: String, manifestURI: String) async throws
+        -> DatasetVersion
+    {
+        try await publish(
+            draft: draft, as: finalId, contentDigest: contentDigest, manifestURI: manifestURI, checkpoint: nil)
     }
 }

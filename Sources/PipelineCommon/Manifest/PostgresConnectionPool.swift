@@ -14,7 +14,10 @@ public actor PostgresConnectionPool {
     private let reconnectFor: Duration
     private var idle: [PostgresConnection] = []
     private var open = 0
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    /// Tasks waiting for a connection, in arrival order, by a number of their own (so a
+    /// cancelled one can be found and woken).
+    private var waiters: [(id: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    private var nextWaiter = 0
     /// Whether a connection ever succeeded: only then is a failure to connect waited out.
     private var reached = false
     /// Since when connecting has failed, while it does.
@@ -59,6 +62,7 @@ public actor PostgresConnectionPool {
 
     private func acquire() async throws -> PostgresConnection {
         while true {
+            try Task.checkCancellation()
             if let connection = idle.popLast() {
                 if connection.isHealthy { return connection }
                 open -= 1
@@ -74,9 +78,39 @@ public actor PostgresConnectionPool {
                     throw error
                 }
             }
-            await withCheckedContinuation { waiters.append($0) }
+            try await waitForRelease()
         }
     }
+
+    /// Waits until a connection is released, or throws `CancellationError` as soon as the
+    /// waiting task is cancelled (it then holds no place in the queue).
+    private func waitForRelease() async throws {
+        nextWaiter += 1
+        let id = nextWaiter
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume()
+                } else {
+                    waiters.append((id, continuation))
+                }
+            }
+        } onCancel: {
+            Task { await self.cancelWaiter(id) }
+        }
+        if Task.isCancelled {
+            // Woken for a released connection but no longer wanting it: pass it on.
+            wakeOne()
+            throw CancellationError()
+        }
+    }
+
+    private func cancelWaiter(_ id: Int) {
+        if let index = waiters.firstIndex(where: { $0.id == id }) { waiters.remove(at: index).continuation.resume() }
+    }
+
+    /// Tasks waiting for a connection now (for tests and diagnostics).
+    public var waiting: Int { waiters.count }
 
     private func release(_ connection: PostgresConnection) {
         if connection.isHealthy {
@@ -88,7 +122,7 @@ public actor PostgresConnectionPool {
     }
 
     private func wakeOne() {
-        if !waiters.isEmpty { waiters.removeFirst().resume() }
+        if !waiters.isEmpty { waiters.removeFirst().continuation.resume() }
     }
 
     /// Runs `body` with a connection of the pool.

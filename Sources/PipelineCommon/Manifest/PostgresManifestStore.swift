@@ -285,12 +285,19 @@ public struct PostgresManifestStore: ManifestStore {
         ).values.map(Self.version(from:))
     }
 
-    public func publish(draft: String, as finalId: String, contentDigest: String, manifestURI: String) async throws
-        -> DatasetVersion
-    {
+    public func publish(
+        draft: String, as finalId: String, contentDigest: String, manifestURI: String, checkpoint: ManifestCheckpoint?
+    ) async throws -> DatasetVersion {
         for attempt in 1...2 {
             do {
                 try await run { session in
+                    if let checkpoint {
+                        try session.query(
+                            """
+                            INSERT INTO checkpoints (stage, name, value) VALUES ($1, $2, $3::bytea)
+                            ON CONFLICT (stage, name) DO UPDATE SET value = excluded.value, updated_at = now()
+                            """, [checkpoint.stage, checkpoint.name, PostgresText.bytea(checkpoint.value)])
+                    }
                     if let existing = try Self.find(finalId, session, lock: "FOR UPDATE"),
                         existing.status == "published"
                     {

@@ -227,10 +227,17 @@ public struct SQLiteManifestStore: ManifestStore {
         try db.run("DELETE FROM dataset_versions WHERE seq = ?1 AND status = 'draft'", [.integer(seq)])
     }
 
-    public func publish(draft: String, as finalId: String, contentDigest: String, manifestURI: String) async throws
-        -> DatasetVersion
-    {
+    public func publish(
+        draft: String, as finalId: String, contentDigest: String, manifestURI: String, checkpoint: ManifestCheckpoint?
+    ) async throws -> DatasetVersion {
         try await database.transaction { db in
+            if let checkpoint {
+                try db.run(
+                    """
+                    INSERT INTO checkpoints (stage, name, value, updated_at) VALUES (?1, ?2, ?3, \(Self.now))
+                    ON CONFLICT (stage, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                    """, [.text(checkpoint.stage), .text(checkpoint.name), .utf8(checkpoint.value)])
+            }
             if let existing = try Self.find(finalId, db), existing.status == "published" {
                 // Same content, same configuration: the version exists; this draft was a re-run.
                 if draft != finalId, let found = try Self.find(draft, db), found.status == "draft" {
@@ -398,7 +405,9 @@ public struct SQLiteManifestStore: ManifestStore {
     }
 
     public func giveBack(queue: String, worker: String, failures: [(key: String, error: String)]) async throws {
-        let rows: [[SQLiteDatabase.Value]] = failures.map { [.text(queue), .utf8($0.key), .text(worker), .text($0.error)] }
+        let rows: [[SQLiteDatabase.Value]] = failures.map {
+            [.text(queue), .utf8($0.key), .text(worker), .text($0.error)]
+        }
         try await database.transaction { db in
             try db.runBatch(
                 """

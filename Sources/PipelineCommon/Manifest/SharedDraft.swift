@@ -1,4 +1,5 @@
 import Foundation
+import ServiceLifecycle
 
 /// The one open draft that every worker of a stage, on any machine, adds items to, and its
 /// hand-over to publishing, coordinated through a checkpoint that only changes from the
@@ -110,6 +111,14 @@ public struct SharedDraft: Sendable {
             value: "publishing \(id) \(Int(Date().timeIntervalSince1970))")
     }
 
+    /// The checkpoint that records `version` as the one the next draft starts from: give it to
+    /// ``ManifestPublisher/publish(_:prefix:workDirectory:recording:)``, which sets it with the
+    /// publication, so a publisher that dies before ``endPublishing(_:published:)`` leaves the
+    /// next draft seeded from what was actually published.
+    public func publishedCheckpoint(_ version: String) -> ManifestCheckpoint {
+        ManifestCheckpoint(stage: stage, name: publishedName, value: version)
+    }
+
     /// Records `version` as the dataset's latest and lets workers open the next draft.
     public func endPublishing(_ id: String, published version: String) async throws {
         try await store.setCheckpoint(stage: stage, name: publishedName, value: version)
@@ -146,7 +155,9 @@ extension SharedDraft {
         // see `Outage`) is waited out for `outageLimit`, then the run stops with nothing lost.
         var failingSince: ContinuousClock.Instant?
         var lastHolderCheck: ContinuousClock.Instant?
-        while !Task.isCancelled {
+        // On SIGTERM (a service's graceful shutdown) the batch in hand is finished and recorded,
+        // and no other is claimed.
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
             let counts = try await store.queueCounts(queue: queue)
             guard (counts[.available] ?? 0) > 0 || (counts[.claimed] ?? 0) > 0 else { return }
             let draft = try await current()

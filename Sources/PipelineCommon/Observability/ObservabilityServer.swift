@@ -65,7 +65,10 @@ public struct ObservabilityServer: Service {
                 await onRunning(bound)
             },
             logger: logger)
-        try await app.runService()
+        // As a service of the stage's group, not a group of its own: the stage's group shuts its
+        // services down in order (the workers first, this server last), where `runService()`
+        // would end the server on SIGTERM by itself and the group would cancel the workers.
+        try await app.run()
     }
 
     private static func text(_ body: String, ready: Bool = true) -> Response {
