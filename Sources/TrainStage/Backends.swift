@@ -31,11 +31,44 @@ public struct TrainContext: Sendable {
     public let submitJob: @Sendable () async throws -> JobHealthCheck
 }
 
+/// A way to train: one type per `train.backend`.
+protocol TrainBackend: Sendable {
+    func train(_ context: TrainContext) async throws -> BackendResult
+}
+
+extension PipelineConfiguration.TrainBackendKind {
+    /// The backend that trains this way.
+    var implementation: any TrainBackend {
+        switch self {
+        case .builtin: BuiltinBackend()
+        case .command: CommandBackend()
+        case .kubernetes: KubernetesBackend()
+        }
+    }
+}
+
 /// The builtin Swift classifier: in this process with every core, or with `train.nodes`
 /// worker processes of `pipeline-train node` on this machine that each train an epoch on
 /// their shard and whose parameters are averaged after each epoch.
-struct BuiltinBackend {
+struct BuiltinBackend: TrainBackend {
     func train(_ context: TrainContext) async throws -> BackendResult {
+        try await BuiltinTraining.train(
+            context, exchange: context.configuration.train.nodes == 1 ? nil : LocalExchange())
+    }
+}
+
+/// The builtin classifier on the pods of a Kubernetes Indexed Job: each epoch the pods train
+/// their shards from parameters exchanged through the object store (``ObjectStoreExchange``).
+struct KubernetesBackend: TrainBackend {
+    func train(_ context: TrainContext) async throws -> BackendResult {
+        try await BuiltinTraining.train(context, exchange: ObjectStoreExchange(submit: context.submitJob))
+    }
+}
+
+/// Training the builtin model: in this process (`exchange` nil), or by nodes that swap
+/// parameters each epoch through `exchange`.
+enum BuiltinTraining {
+    static func train(_ context: TrainContext, exchange: (any NodeExchange)?) async throws -> BackendResult {
         let settings = context.configuration.train
         let set = context.set
         let architecture = Architecture(
@@ -48,7 +81,11 @@ struct BuiltinBackend {
         let validation = try await set.examples(set.validation, run: context.run, objects: context.objects)
         let trainer = Trainer(architecture: architecture, options: options)
         var history: [EpochMetrics] = []
-        if settings.nodes == 1, settings.backend != "kubernetes" {
+        if let exchange {
+            history = try await MultiNode(
+                context: context, trainer: trainer, validation: validation, exchange: exchange
+            ).run()
+        } else {
             let training = try await set.examples(
                 set.shard(rank: 0, nodes: 1, limit: settings.imagesPerNode), run: context.run, objects: context.objects)
             context.logger.info(
@@ -59,7 +96,7 @@ struct BuiltinBackend {
                 ])
             let (stream, continuation) = AsyncStream.makeStream(of: EpochMetrics.self)
             let logging = Task {
-                for await metrics in stream { await context.logEpoch(Self.metrics(metrics), metrics.epoch) }
+                for await metrics in stream { await context.logEpoch(metrics.asMetrics, metrics.epoch) }
             }
             history = try await BlockingPools.compute.runIfActive {
                 let history = trainer.fit(training, validation: validation) { continuation.yield($0) }
@@ -67,17 +104,10 @@ struct BuiltinBackend {
                 return history
             }
             await logging.value
-        } else {
-            let exchange: any NodeExchange =
-                context.configuration.train.backend == "kubernetes"
-                ? ObjectStoreExchange(submit: context.submitJob) : LocalExchange()
-            history = try await MultiNode(
-                context: context, trainer: trainer, validation: validation, exchange: exchange
-            ).run()
         }
         let evaluation = try await BlockingPools.compute.runIfActive { trainer.evaluate(validation) }
         let best = history.max { $0.validationAccuracy < $1.validationAccuracy }
-        var metrics = best.map(Self.metrics) ?? [:]
+        var metrics = best?.asMetrics ?? [:]
         metrics["val_accuracy"] = evaluation.accuracy
         metrics["val_loss"] = evaluation.loss
         metrics["epochs"] = Double(history.count)
@@ -94,10 +124,14 @@ struct BuiltinBackend {
             model: model)
     }
 
-    static func metrics(_ epoch: EpochMetrics) -> [String: Double] {
+}
+
+extension EpochMetrics {
+    /// An epoch's metrics as MLflow logs them.
+    var asMetrics: [String: Double] {
         [
-            "loss": epoch.loss, "accuracy": epoch.accuracy, "val_loss": epoch.validationLoss,
-            "val_accuracy": epoch.validationAccuracy, "images_per_second": epoch.imagesPerSecond,
+            "loss": loss, "accuracy": accuracy, "val_loss": validationLoss, "val_accuracy": validationAccuracy,
+            "images_per_second": imagesPerSecond,
         ]
     }
 }
@@ -170,7 +204,7 @@ public struct MultiNode {
                 validationAccuracy: evaluation.accuracy,
                 imagesPerSecond: total / max(Date().timeIntervalSince(started), 1e-6))
             history.append(metrics)
-            await context.logEpoch(BuiltinBackend.metrics(metrics), epoch)
+            await context.logEpoch(metrics.asMetrics, epoch)
             if evaluation.accuracy > best.accuracy {
                 best = (evaluation.accuracy, trainer.parameters)
                 stale = 0

@@ -16,7 +16,7 @@ import PipelineCommon
 /// - On standard output, a JSON object a line (e.g. `{"epoch": 3, "loss": 0.4, "val_accuracy": 0.9}`)
 ///   is logged to MLflow as it arrives (numbers become metrics at step `epoch`); other lines go
 ///   to the log. Exit status 0 is success; anything else fails the run with the last lines shown.
-struct CommandBackend {
+struct CommandBackend: TrainBackend {
     func train(_ context: TrainContext) async throws -> BackendResult {
         let settings = context.configuration.train
         guard let command = settings.command else { throw TrainError("train.command is not set") }

@@ -75,9 +75,9 @@ public struct TrainLauncher: Sendable {
             logger.warning("could not look for abandoned runs", metadata: ["error": "\(error)"])
         }
         let run = try await mlflow.createRun(
-            experimentId: experiment.experimentId, name: "\(configuration.train.backend)-\(dataset.id)",
+            experimentId: experiment.experimentId, name: "\(configuration.train.backend.rawValue)-\(dataset.id)",
             tags: [
-                "dataset_version": dataset.id, "backend": configuration.train.backend,
+                "dataset_version": dataset.id, "backend": configuration.train.backend.rawValue,
                 "mlflow.source.name": "pipeline-train",
             ].merging(RunKeeping.startTags()) { a, _ in a })
         let runId = run.info.runId
@@ -110,11 +110,7 @@ public struct TrainLauncher: Sendable {
                 logger: logger,
                 logEpoch: { metrics, epoch in await epochs.log(metrics, epoch: epoch) },
                 submitJob: { try await submitJob(runId) })
-            let result: BackendResult
-            switch configuration.train.backend {
-            case "command": result = try await CommandBackend().train(context)
-            default: result = try await BuiltinBackend().train(context)
-            }
+            let result = try await configuration.train.backend.implementation.train(context)
             try await epochs.flush()
             try await logArtifacts(result, run: run, directory: stagingRun.outputDirectory, keeping: keeping)
             let final = result.metrics.sorted { $0.key < $1.key }.map {

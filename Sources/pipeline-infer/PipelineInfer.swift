@@ -26,16 +26,18 @@ struct Runtime {
     let http: HTTPClient
     let objects: any ObjectStore
     let source: ModelSource
+    let connections: StageConnections
 
     static func start(_ options: GlobalOptions) throws -> Runtime {
         let (configuration, logger) = try options.bootstrapStage()
-        let http = HTTPClient(configuration: .init(configuration.http), logger: logger)
         do {
-            let objects = try ObjectStoreFactory.make(configuration, http: http, logger: logger)
+            let connections = try StageConnections(configuration, logger: logger)
             let source = ModelSource(
-                mlflow: MLflowClient(settings: configuration.mlflow, http: http, artifactStore: objects),
-                staging: StagingArea(configuration.staging, logger: logger), name: configuration.train.registeredModel)
-            return Runtime(configuration: configuration, logger: logger, http: http, objects: objects, source: source)
+                mlflow: connections.mlflow, staging: StagingArea(configuration.staging, logger: logger),
+                name: configuration.train.registeredModel)
+            return Runtime(
+                configuration: configuration, logger: logger, http: connections.http, objects: connections.objects,
+                source: source, connections: connections)
         } catch {
             FileHandle.standardError.write(Data("pipeline-infer: \(error)\n".utf8))
             throw ExitCode(1)
@@ -70,7 +72,7 @@ struct Batch: AsyncParsableCommand {
             throw ExitCode(2)
         }
         try await CommandRunner.failing(as: "pipeline-infer") {
-            let manifests = try await ManifestStoreFactory.openMigrated(configuration)
+            let manifests = try await runtime.connections.manifests()
             let model = try await runtime.source.loadCurrent()
             let batch = BatchInference(
                 configuration: configuration, objects: runtime.objects, manifests: manifests, model: model,

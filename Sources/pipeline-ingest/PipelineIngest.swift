@@ -31,14 +31,14 @@ struct IngestRuntime {
     static func start(_ options: GlobalOptions) async throws -> IngestRuntime {
         let (configuration, logger) = try options.bootstrapStage()
         let registry = MetricsSetup.bootstrap()
-        let http = HTTPClient(configuration: .init(configuration.http), logger: logger)
         do {
-            let objects = try ObjectStoreFactory.make(configuration, http: http, logger: logger)
-            let manifests = try await ManifestStoreFactory.openMigrated(configuration)
+            let connections = try StageConnections(configuration, logger: logger)
             let ingestor = Ingestor(
-                configuration: configuration, objects: objects, manifests: manifests, logger: logger)
+                configuration: configuration, objects: connections.objects,
+                manifests: try await connections.manifests(),
+                logger: logger)
             return IngestRuntime(
-                configuration: configuration, logger: logger, http: http, ingestor: ingestor,
+                configuration: configuration, logger: logger, http: connections.http, ingestor: ingestor,
                 registry: registry)
         } catch {
             FileHandle.standardError.write(Data("pipeline-ingest: \(error)\n".utf8))

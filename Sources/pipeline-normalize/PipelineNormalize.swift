@@ -43,9 +43,8 @@ struct PipelineNormalize: AsyncParsableCommand {
             throw ExitCode(2)
         }
         try await CommandRunner.failing(as: "pipeline-normalize") {
-            let http = HTTPClient(configuration: .init(configuration.http), logger: logger)
-            let objects = try ObjectStoreFactory.make(configuration, http: http, logger: logger)
-            let manifests = try await ManifestStoreFactory.openMigrated(configuration)
+            let connections = try StageConnections(configuration, logger: logger)
+            let (objects, manifests) = (connections.objects, try await connections.manifests())
             let normalizer = Normalizer(
                 configuration: configuration, objects: objects, manifests: manifests, resizer: chosen, logger: logger)
             let input: DatasetVersion

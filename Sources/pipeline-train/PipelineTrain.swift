@@ -34,7 +34,7 @@ struct Train: AsyncParsableCommand {
     var dataset: String?
 
     @Option(help: "builtin, command or kubernetes; overrides train.backend.")
-    var backend: String?
+    var backend: PipelineConfiguration.TrainBackendKind?
 
     @Option(help: "Move the alias \"approved\" to the new version only if this holds, e.g. 'val_accuracy>=0.9'.")
     var approveIf: String?
@@ -49,9 +49,6 @@ struct Train: AsyncParsableCommand {
     var localPods = false
 
     func validate() throws {
-        if let backend, !["builtin", "command", "kubernetes"].contains(backend) {
-            throw ValidationError("--backend \(backend) is not a backend; use builtin, command or kubernetes")
-        }
         if let approveIf, ApprovalGate.parse(approveIf) == nil {
             throw ValidationError(
                 "--approve-if '\(approveIf)' is not METRIC>=NUMBER (or >, <=, <, ==), e.g. val_accuracy>=0.9")
@@ -61,7 +58,7 @@ struct Train: AsyncParsableCommand {
     func run() async throws {
         var (configuration, logger) = try options.bootstrapStage()
         if let backend { configuration.train.backend = backend }
-        if configuration.train.backend == "kubernetes", !apply, !localPods {
+        if configuration.train.backend == .kubernetes, !apply, !localPods {
             let yaml = try KubernetesJob.yaml(
                 configuration: configuration, runId: "<run-id>", configMap: "image-pipeline-config")
             print(yaml, terminator: "")
@@ -71,18 +68,17 @@ struct Train: AsyncParsableCommand {
             }
             return
         }
-        if configuration.train.backend == "command", configuration.train.command == nil {
+        if configuration.train.backend == .command, configuration.train.command == nil {
             FileHandle.standardError.write(
                 Data("pipeline-train: train.command must name the trainer when the backend is command\n".utf8))
             throw ExitCode(2)
         }
         try await CommandRunner.failing(as: "pipeline-train") {
-            let http = HTTPClient(configuration: .init(configuration.http), logger: logger)
-            let objects = try ObjectStoreFactory.make(configuration, http: http, logger: logger)
-            let manifests = try await ManifestStoreFactory.openMigrated(configuration)
+            let connections = try StageConnections(configuration, logger: logger)
+            let (objects, manifests) = (connections.objects, try await connections.manifests())
             let launcher = TrainLauncher(
-                configuration: configuration, objects: objects, manifests: manifests,
-                mlflow: MLflowClient(settings: configuration.mlflow, http: http, artifactStore: objects), logger: logger
+                configuration: configuration, objects: objects, manifests: manifests, mlflow: connections.mlflow,
+                logger: logger
             )
             let dataset = try await launcher.resolveDataset(dataset)
             let nodes = configuration.train.nodes
@@ -189,8 +185,7 @@ struct Shard: AsyncParsableCommand {
             throw ExitCode(2)
         }
         do {
-            let http = HTTPClient(configuration: .init(configuration.http), logger: logger)
-            let objects = try ObjectStoreFactory.make(configuration, http: http, logger: logger)
+            let objects = try StageConnections(configuration, logger: logger).objects
             try await ShardNode.run(
                 configuration: configuration, objects: objects, runId: run, rank: rank, logger: logger)
         } catch {
@@ -213,3 +208,6 @@ struct Node: ParsableCommand {
         try NodeFiles.runNode(state: state, rank: rank, epoch: epoch)
     }
 }
+
+// A backend that is not one of these is refused by the parser, naming the choices (exit 2).
+extension PipelineConfiguration.TrainBackendKind: ExpressibleByArgument {}

@@ -30,8 +30,7 @@ struct DemoCommand: AsyncParsableCommand {
         func run() async throws {
             let (configuration, logger) = try options.bootstrap()
             do {
-                let http = HTTPClient(configuration: .init(configuration.http), logger: logger)
-                let objects = try ObjectStoreFactory.make(configuration, http: http, logger: logger)
+                let objects = try StageConnections(configuration, logger: logger).objects
                 let work = FileManager.default.temporaryDirectory.appendingPathComponent("shapes-\(UUID().uuidString)")
                     .path
                 try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)

@@ -364,7 +364,8 @@ struct ConfigurationLoader {
             batchSize: int("normalize.batch_size") ?? 16,
             lease: .seconds(int("normalize.lease_seconds") ?? 300))
         let train = PipelineConfiguration.Train(
-            backend: string("train.backend") ?? "builtin",
+            backend: string("train.backend").flatMap(PipelineConfiguration.TrainBackendKind.init(rawValue:))
+                ?? .builtin,
             model: string("train.model") ?? "cnn",
             convolutions: (string("train.convolutions") ?? "8,16,32").split(separator: ",").compactMap {
                 Int($0.trimmingCharacters(in: .whitespaces))

@@ -71,8 +71,18 @@ public struct PipelineConfiguration: Sendable {
         public var lease: Duration
     }
 
+    /// Where training runs (`train.backend`).
+    public enum TrainBackendKind: String, Sendable, CaseIterable {
+        /// The builtin model in this process, or on `train.nodes` local processes.
+        case builtin
+        /// Any trainer process (`train.command`).
+        case command
+        /// The builtin model on the pods of a Kubernetes Indexed Job.
+        case kubernetes
+    }
+
     public struct Train: Sendable {
-        public var backend: String
+        public var backend: TrainBackendKind
         public var model: String
         public var convolutions: [Int]
         public var epochs: Int

@@ -49,10 +49,14 @@ public struct MLflowClient: Sendable {
     public func experiment(named name: String, artifactLocation: String? = nil) async throws -> Experiment {
         if let existing = try await experimentIfExists(named: name) { return existing }
         struct Created: Decodable { let experimentId: String }
-        var body: [String: Any] = ["name": name]
-        if let artifactLocation { body["artifact_location"] = artifactLocation }
+        struct Body: Encodable {
+            let name: String
+            let artifactLocation: String?
+        }
         do {
-            let created: Created = try await call("POST", "experiments/create", body: body)
+            let created: Created = try await call(
+                "POST", "experiments/create", body: Body(name: name, artifactLocation: artifactLocation),
+                idempotent: false)
             _ = created
         } catch let error as MLflowError where error.code == "RESOURCE_ALREADY_EXISTS" {
             // Another process created it a moment ago.
@@ -93,7 +97,7 @@ public struct MLflowClient: Sendable {
         public let data: Data?
     }
 
-    public struct Metric: Sendable, Decodable, Equatable {
+    public struct Metric: Sendable, Codable, Equatable {
         public let key: String
         public let value: Double
         public let timestamp: Int64
@@ -122,12 +126,16 @@ public struct MLflowClient: Sendable {
 
     public func createRun(experimentId: String, name: String?, tags: [String: String] = [:]) async throws -> Run {
         struct Response: Decodable { let run: Run }
-        var body: [String: Any] = [
-            "experiment_id": experimentId, "start_time": Self.now(),
-            "tags": tags.sorted { $0.key < $1.key }.map { ["key": $0.key, "value": $0.value] },
-        ]
-        if let name { body["run_name"] = name }
-        let response: Response = try await call("POST", "runs/create", body: body)
+        struct Body: Encodable {
+            let experimentId: String
+            let startTime: Int64
+            let tags: [Tag]
+            let runName: String?
+        }
+        let response: Response = try await call(
+            "POST", "runs/create",
+            body: Body(experimentId: experimentId, startTime: Self.now(), tags: Tag.list(tags), runName: name),
+            idempotent: false)
         return response.run
     }
 
@@ -153,30 +161,46 @@ public struct MLflowClient: Sendable {
             params = params.dropFirst(paramChunk.count)
             let tagChunk = tags.prefix(min(Self.maxTagsPerBatch, max(0, room - paramChunk.count)))
             tags = tags.dropFirst(tagChunk.count)
-            let body: [String: Any] = [
-                "run_id": runId,
-                "metrics": metricChunk.map {
-                    ["key": $0.key, "value": $0.value, "timestamp": $0.timestamp, "step": $0.step] as [String: Any]
-                },
-                "params": paramChunk.map { ["key": $0.key, "value": String($0.value.prefix(6000))] },
-                "tags": tagChunk.map { ["key": $0.key, "value": $0.value] },
-            ]
-            let _: Empty = try await call("POST", "runs/log-batch", body: body)
+            struct Body: Encodable {
+                let runId: String
+                let metrics: [Metric]
+                let params: [Tag]
+                let tags: [Tag]
+            }
+            // Not idempotent: a metric point sent twice is recorded twice.
+            let _: Empty = try await call(
+                "POST", "runs/log-batch",
+                body: Body(
+                    runId: runId, metrics: Array(metricChunk),
+                    params: paramChunk.map { Tag(key: $0.key, value: String($0.value.prefix(6000))) },
+                    tags: tagChunk.map { Tag(key: $0.key, value: $0.value) }),
+                idempotent: false)
         } while !metrics.isEmpty || !params.isEmpty || !tags.isEmpty
     }
 
     public func setTerminated(runId: String, status: RunStatus) async throws {
+        struct Body: Encodable {
+            let runId: String
+            let status: String
+            let endTime: Int64
+        }
         let _: Empty = try await call(
-            "POST", "runs/update", body: ["run_id": runId, "status": status.rawValue, "end_time": Self.now()])
+            "POST", "runs/update", body: Body(runId: runId, status: status.rawValue, endTime: Self.now()),
+            idempotent: true)
     }
 
     /// The runs of an experiment, newest first (at most 1 000), those matching `filter` (MLflow's
     /// search syntax, e.g. `attributes.status = 'RUNNING'`) when one is given.
     public func searchRuns(experimentId: String, filter: String? = nil) async throws -> [Run] {
         struct Response: Decodable { let runs: [Run]? }
-        var body: [String: Any] = ["experiment_ids": [experimentId], "max_results": 1000]
-        if let filter { body["filter"] = filter }
-        let response: Response = try await call("POST", "runs/search", body: body)
+        struct Body: Encodable {
+            let experimentIds: [String]
+            let maxResults: Int
+            let filter: String?
+        }
+        let response: Response = try await call(
+            "POST", "runs/search", body: Body(experimentIds: [experimentId], maxResults: 1000, filter: filter),
+            idempotent: true)
         return response.runs ?? []
     }
 
@@ -301,7 +325,8 @@ public struct MLflowClient: Sendable {
             return response.registeredModel
         } catch let error as MLflowError where error.code == "RESOURCE_DOES_NOT_EXIST" {
             do {
-                let created: Response = try await call("POST", "registered-models/create", body: ["name": name])
+                let created: Response = try await call(
+                    "POST", "registered-models/create", body: ["name": name], idempotent: false)
                 return created.registeredModel
             } catch let error as MLflowError where error.code == "RESOURCE_ALREADY_EXISTS" {
                 let response: Response = try await call("GET", "registered-models/get", query: ["name": name])
@@ -327,12 +352,15 @@ public struct MLflowClient: Sendable {
         name: String, source: String, runId: String, tags: [String: String] = [:], timeout: Duration = .seconds(60)
     ) async throws -> ModelVersion {
         struct Response: Decodable { let modelVersion: ModelVersion }
+        struct Body: Encodable {
+            let name: String
+            let source: String
+            let runId: String
+            let tags: [Tag]
+        }
         let response: Response = try await call(
             "POST", "model-versions/create",
-            body: [
-                "name": name, "source": source, "run_id": runId,
-                "tags": tags.sorted { $0.key < $1.key }.map { ["key": $0.key, "value": $0.value] },
-            ])
+            body: Body(name: name, source: source, runId: runId, tags: Tag.list(tags)), idempotent: false)
         var version = response.modelVersion
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
@@ -369,7 +397,8 @@ public struct MLflowClient: Sendable {
 
     public func setAlias(name: String, alias: String, version: String) async throws {
         let _: Empty = try await call(
-            "POST", "registered-models/alias", body: ["name": name, "alias": alias, "version": version])
+            "POST", "registered-models/alias", body: ["name": name, "alias": alias, "version": version],
+            idempotent: true)
     }
 
     /// The version behind `alias`, or nil when the alias is not set.
@@ -392,7 +421,8 @@ public struct MLflowClient: Sendable {
     }
 
     public func deleteAlias(name: String, alias: String) async throws {
-        let _: Empty = try await call("DELETE", "registered-models/alias", body: ["name": name, "alias": alias])
+        let _: Empty = try await call(
+            "DELETE", "registered-models/alias", body: ["name": name, "alias": alias], idempotent: true)
     }
 
     // MARK: - Transport
@@ -401,6 +431,14 @@ public struct MLflowClient: Sendable {
 
     public static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
+    /// Request bodies: MLflow's snake_case keys, sorted (a body reads the same every time).
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
     private func headers(contentType: String?) -> HTTPHeaders {
         var headers = HTTPHeaders()
         if let authorization { headers.add("Authorization", authorization.value) }
@@ -408,8 +446,28 @@ public struct MLflowClient: Sendable {
         return headers
     }
 
-    private func call<T: Decodable>(
-        _ method: String, _ endpoint: String, query: [String: String] = [:], body: [String: Any]? = nil
+    /// A `{"key": …, "value": …}` pair: a tag or a param.
+    struct Tag: Encodable {
+        let key: String
+        let value: String
+
+        static func list(_ tags: [String: String]) -> [Tag] {
+            tags.sorted { $0.key < $1.key }.map { Tag(key: $0.key, value: $0.value) }
+        }
+    }
+
+    /// A bodiless call (GET, with its query): reads are idempotent.
+    private func call<T: Decodable>(_ method: String, _ endpoint: String, query: [String: String] = [:]) async throws
+        -> T
+    {
+        try await call(method, endpoint, query: query, body: nil as [String: String]?, idempotent: true)
+    }
+
+    /// Calls `endpoint` with `body` as JSON (keys in snake_case). `idempotent` says whether the
+    /// HTTP client may send it again after a failure it cannot tell was delivered: never for
+    /// what creates or appends (a run, a version, a metric point), always for what sets or reads.
+    private func call<T: Decodable, Body: Encodable>(
+        _ method: String, _ endpoint: String, query: [String: String] = [:], body: Body?, idempotent: Bool
     ) async throws -> T {
         var url = "\(base)/api/2.0/mlflow/\(endpoint)"
         if !query.isEmpty {
@@ -424,11 +482,8 @@ public struct MLflowClient: Sendable {
         }
         var request = HTTPRequest(
             method: method, url: target, headers: headers(contentType: body == nil ? nil : "application/json"))
-        if let body { request.body = .bytes(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) }
-        // Creating things is not idempotent: never retry those blindly.
-        if method == "POST", endpoint.hasSuffix("create") || endpoint == "runs/log-batch" {
-            request.retryPolicy = RetryPolicy(maxAttempts: 1)
-        }
+        if let body { request.body = .bytes(try Self.encoder.encode(body)) }
+        if !idempotent { request.retryPolicy = RetryPolicy(maxAttempts: 1) }
         let response = try await http.execute(request)
         try Self.check(response, operation: "\(method) \(endpoint)")
         let decoder = JSONDecoder()
