@@ -94,10 +94,10 @@ public struct BatchInference: Sendable {
             let topK = configuration.infer.topK
             let results = try await concurrentMap(
                 count: claims.count, limit: ProcessInfo.processInfo.activeProcessorCount
-            ) { index -> DatasetItem? in
+            ) { index -> ClaimOutcome in
                 guard let item = try? JSONDecoder().decode(DatasetItem.self, from: Data(claims[index].payload.utf8)),
                     let original = item.variants["original"]
-                else { return nil }
+                else { return .unreadable }
                 let started = ContinuousClock.now
                 var phases = PhaseTimes(stage: "infer")
                 defer { phases.record(logger, key: item.sourceKey) }
@@ -108,40 +108,64 @@ public struct BatchInference: Sendable {
                     let (predictions, info) = try await inference.predict(
                         staged.path, model: model, topK: topK, phases: &phases)
                     Self.count(model, outcome: "ok", started: started, score: predictions.first?.score)
-                    return DatasetItem(
-                        sourceKey: item.sourceKey, sha256: staged.sha256, size: staged.size, width: info.displayWidth,
-                        height: info.displayHeight, format: info.format,
-                        annotations: Self.json(
-                            predictions.prefix(1).map { ImageAnnotation(label: $0.label, score: $0.score) }),
-                        variants: item.variants)
+                    return .item(
+                        DatasetItem(
+                            sourceKey: item.sourceKey, sha256: staged.sha256, size: staged.size,
+                            width: info.displayWidth,
+                            height: info.displayHeight, format: info.format,
+                            annotations: Self.json(
+                                predictions.prefix(1).map { ImageAnnotation(label: $0.label, score: $0.score) }),
+                            variants: item.variants))
                 } catch let failure as InferenceFailure {
                     Self.count(model, outcome: "bad_image", started: started, score: nil)
-                    return DatasetItem(
-                        sourceKey: item.sourceKey, sha256: item.sha256, size: item.size, status: .rejected,
-                        reason: failure.description)
+                    return .item(
+                        DatasetItem(
+                            sourceKey: item.sourceKey, sha256: item.sha256, size: item.size, status: .rejected,
+                            reason: failure.description))
+                } catch  where Outage.isOutage(error) {
+                    // The store unreachable or the staging root full: the image goes back to the
+                    // queue without using up an attempt, and the run waits the outage out.
+                    logger.warning(
+                        "infer attempt failed; the image goes back to the queue",
+                        metadata: ["key": "\(item.sourceKey)", "error": "\(error)"])
+                    return .outage("\(error)")
                 } catch {
                     Self.count(model, outcome: "error", started: started, score: nil)
-                    return DatasetItem(
-                        sourceKey: item.sourceKey, sha256: item.sha256, size: item.size, status: .rejected,
-                        reason: "inference failed: \(error)")
+                    return .item(
+                        DatasetItem(
+                            sourceKey: item.sourceKey, sha256: item.sha256, size: item.size, status: .rejected,
+                            reason: "inference failed: \(error)"))
                 }
             }
-            let done = results.compactMap { $0 }
-            // Unreadable payloads (nil results) are failed back to the queue with a reason.
-            let unreadable = zip(claims, results).filter { $0.1 == nil }.map { ($0.0.key, "unreadable work payload") }
+            var done: [DatasetItem] = []
+            var doneKeys: [String] = []
+            var unreadable: [(key: String, error: String)] = []
+            var outages: [(key: String, error: String)] = []
+            for (claim, outcome) in zip(claims, results) {
+                switch outcome {
+                case .item(let item):
+                    done.append(item)
+                    doneKeys.append(claim.key)
+                case .unreadable: unreadable.append((claim.key, "unreadable work payload"))
+                case .outage(let error): outages.append((claim.key, error))
+                }
+            }
             var phases = PhaseTimes(stage: "infer")
-            let (failures, _) = try await manifests.recordBatch(
-                items: done, into: draft, queue: queue, worker: worker,
-                done: zip(claims, results).filter { $0.1 != nil }.map(\.0.key), failed: unreadable)
+            let (failures, recorded) = try await manifests.recordBatch(
+                items: done, into: draft, queue: queue, worker: worker, done: doneKeys, failed: unreadable,
+                outages: outages)
             phases.lap("record")
             phases.record(logger, key: "batch of \(claims.count)")
             run.finish(succeeded: failures.isEmpty)
-            report.images += done.filter { $0.status == .ok }.count
-            report.failed += done.filter { $0.status == .rejected }.count
+            // A batch whose recording failed went back to the queue whole: it counts when redone.
+            if recorded {
+                report.images += done.filter { $0.status == .ok }.count
+                report.failed += done.filter { $0.status == .rejected }.count
+            }
             let count = report.images
             progress?.show { String(format: "infer: %d images, %.1f images/s", count, Double(count) / $0) }
-            // Only unreadable payloads fail here, and they are no outage to wait out.
-            return 0
+            // Failures make the run pause before its next batch, and outages are waited out.
+            return failures.count
         }
         progress?.finish()
         report.version = try await publish(drafts: drafts, queue: queue)
@@ -247,4 +271,14 @@ public struct BatchInference: Sendable {
         case .file: "/data/local-files/?d=\(key)"
         }
     }
+}
+
+/// What became of one claimed image.
+private enum ClaimOutcome: Sendable {
+    /// Predicted, or rejected with its reason: recorded.
+    case item(DatasetItem)
+    /// A payload that is not an item: failed back to the queue.
+    case unreadable
+    /// A service it needs was unreachable: given back without using up an attempt.
+    case outage(String)
 }

@@ -4,16 +4,16 @@ import PipelineCommon
 import TestSupport
 import Testing
 
-/// A service the stages need goes away in the middle of an ingest run and of a normalize run,
-/// then comes back: the S3 server stopped for 30 s, PostgreSQL stopped and started again. Each
+/// A service the stages need goes away in the middle of an ingest run, a normalize run and an
+/// infer batch run, then comes back: the S3 server stopped for 30 s, PostgreSQL stopped and started again. Each
 /// run waits it out (an item that failed for an unreachable store is given back without using
 /// up an attempt; the connection pool waits for a database it reached before), or stops with a
 /// clear error and its re-run completes. At the end every raw object is in each version exactly
 /// once, nothing is dead, and no stored object is orphaned. Each test has its own instance of the
 /// service it stops, so no other test sees the outage.
 @Suite(
-    "Faults: the S3 server or PostgreSQL down in the middle of ingest and of normalize",
-    .enabled(if: Services.available("PIPELINE_TEST_PYTHON"), Services.skipReason))
+    "Faults: the S3 server or PostgreSQL down in the middle of ingest, normalize and infer batch",
+    .enabled(if: Services.available("PIPELINE_TEST_PYTHON", "PIPELINE_TEST_MLFLOW_URI"), Services.skipReason))
 struct ServiceOutageTests {
     static let images = 240
 
@@ -68,8 +68,13 @@ struct ServiceOutageTests {
     /// The stage settings of both tests over `base`: one object at a time, so that the outage
     /// lands in the middle of each run.
     static func environment(_ dir: TemporaryDirectory, _ base: [String: String]) -> [String: String] {
-        base.merging(
+        let run = "outage-\(UUID().uuidString.prefix(8).lowercased())"
+        return base.merging(
             [
+                // The model infer uses is trained against the shared MLflow (not the service stopped).
+                "MLFLOW_TRACKING_URI": (try? Services.value("PIPELINE_TEST_MLFLOW_URI")) ?? "",
+                "MLFLOW_EXPERIMENT_NAME": "tests-\(run)", "PIPELINE_REGISTERED_MODEL": "shapes-\(run)",
+                "PIPELINE_TRAIN_EPOCHS": "3", "PIPELINE_INFER_BATCH": "1",
                 "HOME": dir.path, "PIPELINE_STAGING_ROOT": dir.file("staging"), "PIPELINE_STAGING_RESERVE_MIB": "16",
                 "PIPELINE_LOG_FORMAT": "json", "PIPELINE_DATASET": "outage",
                 "PIPELINE_INGEST_BATCH": "1", "PIPELINE_INGEST_CONCURRENCY": "1",
@@ -175,9 +180,28 @@ struct ServiceOutageTests {
         for try await object in objects.listAll(prefix: "variants/") { stored.insert(object.key) }
         let referencedVariants = Set(variants.compactMap { $0.variants["train"]?.key })
         #expect(stored == referencedVariants, "no variant orphaned, none missing")
+
+        // Infer batch, with a model trained while the service is up.
+        let trained = try await Command.run(
+            "pipeline-train", ["--approve-if", "val_accuracy>=0"], environment: environment)
+        #expect(trained.status == 0, "\(trained.stderr.suffix(2000))")
+        func inferQueue() async throws -> QueueSummary? {
+            try await manifests.queueSummaries(queue: nil).first { $0.queue.hasPrefix("infer/\(ingested.id)/") }
+        }
+        let inferOutcome = try await runThroughOutage(
+            "infer", ["pipeline-infer", "batch", "--dataset", ingested.id],
+            progress: { try await inferQueue()?.counts[.completed] ?? 0 }, after: 20)
+        let inferred = try #require(try await manifests.versions(name: "outage", stage: "infer", limit: 1).first)
+        let predictions = try await manifests.items(of: inferred.id, after: nil, limit: 10_000)
+        #expect(predictions.count == images && Set(predictions.map(\.sourceKey)) == raw, "each image once")
+        #expect(
+            predictions.allSatisfy { $0.status == .ok },
+            "none rejected for the outage: \(predictions.filter { $0.status != .ok }.prefix(3))")
+        let inferCounts = try #require(try await inferQueue()).counts
+        #expect(inferCounts[.dead] == 0 && inferCounts[.completed] == images, "\(inferCounts)")
         FileHandle.standardError.write(
             Data(
-                "\(fault): \(ingestOutcome); \(normalizeOutcome); \(images) objects, 0 lost, 0 duplicated, 0 dead\n"
+                "\(fault): \(ingestOutcome); \(normalizeOutcome); \(inferOutcome); \(images) objects, 0 lost, 0 duplicated, 0 dead\n"
                     .utf8))
     }
 }
