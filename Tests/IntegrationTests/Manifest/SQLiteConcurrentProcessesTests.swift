@@ -72,13 +72,18 @@ struct SQLiteConcurrentProcessesTests {
         let path = dir.file("manifest.db")
         let holder = try await SQLiteManifestStore.open(path: path)
         _ = try await holder.migrate()
-        // Hold the write lock for 4 s while a migrate that waits at most 1 s runs.
+        // Hold the write lock until a migrate that waits at most 1 s has ended (not for a fixed
+        // time: on a loaded machine the process can take seconds just to start).
         let held = Atomic<Bool>(false)
+        let release = Atomic<Bool>(false)
         let holding = Task {
             try await holder.database.transaction { db in
                 try db.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'held', 0)")
                 held.store(true, ordering: .sequentiallyConsistent)
-                Thread.sleep(forTimeInterval: 4)
+                let deadline = Date().addingTimeInterval(120)
+                while !release.load(ordering: .sequentiallyConsistent), Date() < deadline {
+                    Thread.sleep(forTimeInterval: 0.05)
+                }
                 try db.run("DELETE FROM schema_migrations WHERE version = 999")
             }
         }
@@ -88,6 +93,7 @@ struct SQLiteConcurrentProcessesTests {
             environment: [
                 "HOME": dir.path, "PIPELINE_MANIFEST_URL": "sqlite://" + path, "PIPELINE_MANIFEST_LOCK_TIMEOUT": "1",
             ])
+        release.store(true, ordering: .sequentiallyConsistent)
         try await holding.value
         #expect(migrate.status == 1)
         #expect(migrate.stderr.hasPrefix("pipelinectl: "), "\(migrate.stderr)")
