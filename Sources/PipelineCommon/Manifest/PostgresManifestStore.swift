@@ -30,7 +30,15 @@ public struct PostgresManifestStore: ManifestStore {
     public func migrate() async throws -> [Int] {
         // A dedicated session holds the advisory lock for the whole run.
         let connection = try await PostgresConnection.connect(uri: uri)
-        try await connection.query("SELECT pg_advisory_lock($1)", ["\(PostgresMigrations.advisoryLockKey)"])
+        // Taken with pg_try_advisory_lock and an async pause between tries, never by waiting in
+        // pg_advisory_lock: a wait there holds a database thread, and with every thread of the
+        // pool so held, the session that has the lock could not get one to give it back (the
+        // tests' many concurrent migrations once deadlocked so).
+        while try await connection.query(
+            "SELECT pg_try_advisory_lock($1)", ["\(PostgresMigrations.advisoryLockKey)"]
+        ).values.first?.first != "t" {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         do {
             try await connection.query(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
