@@ -32,9 +32,6 @@ extension ManifestStore {
 public enum Outage {
     public static func isOutage(_ error: any Error) -> Bool {
         if let outage = error as? OutageCarrying { return outage.isOutage }
-        // A full staging root is waited out like an outage: space comes back (a run finishes
-        // and removes its files, an operator frees some), and the item itself is fine.
-        if let error = error as? StagingError { return error.kind == .insufficientSpace }
         if let error = error as? ObjectStoreError {
             switch error.kind {
             case .transport: return true

@@ -12,3 +12,9 @@ public struct StagingError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 }
+
+extension StagingError: OutageCarrying {
+    /// A full staging root is waited out like an outage: space comes back (a run finishes and
+    /// removes its files, an operator frees some), and the item itself is fine.
+    public var isOutage: Bool { kind == .insufficientSpace }
+}
