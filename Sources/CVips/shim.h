@@ -136,6 +136,23 @@ static inline VipsImage *pl_vips_image_from_uchar(const void *data, size_t size,
     return vips_image_new_from_memory_copy(data, size, width, height, bands, VIPS_FORMAT_UCHAR);
 }
 
+/* A new memory image of width x height 8-bit pixels with the bands and interpretation of `like`,
+   its pixels allocated (uninitialised) and written at pl_vips_pixels. */
+static inline VipsImage *pl_vips_new_uchar_like(VipsImage *like, int width, int height) {
+    VipsImage *out = vips_image_new_memory();
+    vips_image_init_fields(out, width, height, like->Bands, VIPS_FORMAT_UCHAR, VIPS_CODING_NONE, like->Type,
+                           like->Xres, like->Yres);
+    if (vips_image_write_prepare(out) != 0) {
+        g_object_unref(out);
+        return NULL;
+    }
+    return out;
+}
+/* The pixels of an image held in memory (a copy_memory or pl_vips_new_uchar_like result), else NULL. */
+static inline unsigned char *pl_vips_pixels(VipsImage *image) {
+    return image->data != NULL ? (unsigned char *)VIPS_IMAGE_ADDR(image, 0, 0) : NULL;
+}
+
 /* The error buffer's text, cleared; free it with g_free. */
 static inline char *pl_vips_take_error(void) { return vips_error_buffer_copy(); }
 static inline void pl_g_free(void *pointer) { g_free(pointer); }

@@ -1,0 +1,171 @@
+#include "CResample.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Fixed-point weights: 255 * the sum of |weights| * 2^22 stays below 2^31. */
+#define PRECISION_BITS 22
+
+/* The weights of one direction: output pixel i reads `count[i]` source pixels from `first[i]`,
+   weighted by weights[i * taps ...]. */
+typedef struct {
+    int taps;
+    int *first;
+    int *count;
+    int32_t *weights;
+} Filter;
+
+static double sinc(double x) {
+    if (x == 0.0) return 1.0;
+    x *= M_PI;
+    return sin(x) / x;
+}
+
+static double lanczos3(double x) { return (x > -3.0 && x < 3.0) ? sinc(x) * sinc(x / 3.0) : 0.0; }
+
+static void filter_free(Filter *filter) {
+    free(filter->first);
+    free(filter->count);
+    free(filter->weights);
+}
+
+static int filter_make(Filter *filter, int in_size, int out_size) {
+    double scale = (double)in_size / out_size;
+    double filter_scale = scale < 1.0 ? 1.0 : scale;
+    double support = 3.0 * filter_scale;
+    int taps = (int)ceil(support) * 2 + 1;
+    filter->taps = taps;
+    filter->first = malloc(sizeof(int) * out_size);
+    filter->count = malloc(sizeof(int) * out_size);
+    filter->weights = malloc(sizeof(int32_t) * (size_t)out_size * taps);
+    double *k = malloc(sizeof(double) * taps);
+    if (!filter->first || !filter->count || !filter->weights || !k) {
+        free(k);
+        filter_free(filter);
+        return -1;
+    }
+    for (int i = 0; i < out_size; i++) {
+        double centre = (i + 0.5) * scale;
+        int lo = (int)(centre - support + 0.5);
+        int hi = (int)(centre + support + 0.5);
+        if (lo < 0) lo = 0;
+        if (hi > in_size) hi = in_size;
+        int n = hi - lo;
+        if (n > taps) n = taps;
+        double total = 0;
+        for (int x = 0; x < n; x++) {
+            k[x] = lanczos3((x + lo - centre + 0.5) / filter_scale);
+            total += k[x];
+        }
+        int32_t *w = filter->weights + (size_t)i * taps;
+        for (int x = 0; x < n; x++) {
+            double v = total != 0.0 ? k[x] / total : (x == 0 ? 1.0 : 0.0);
+            w[x] = (int32_t)lround(v * (1 << PRECISION_BITS));
+        }
+        filter->first[i] = lo;
+        filter->count[i] = n;
+    }
+    free(k);
+    return 0;
+}
+
+/* One output row: the weighted sum of `n` source rows of `length` bytes. Compiled once more
+   for AVX2, chosen at load time on processors that have it. */
+__attribute__((target_clones("avx2", "default")))
+static void weigh_rows(const uint8_t *source, size_t stride, int first, int n, const int32_t *weights, int32_t *sums,
+                       uint8_t *out, size_t length) {
+    for (size_t x = 0; x < length; x++) sums[x] = 1 << (PRECISION_BITS - 1);
+    for (int k = 0; k < n; k++) {
+        const uint8_t *row = source + (size_t)(first + k) * stride;
+        int32_t w = weights[k];
+        for (size_t x = 0; x < length; x++) sums[x] += w * (int32_t)row[x];
+    }
+    for (size_t x = 0; x < length; x++) {
+        int32_t v = sums[x] >> PRECISION_BITS;
+        out[x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+}
+
+/* rows x length -> out_rows x length, along the rows. */
+static int resample_rows(const uint8_t *source, int rows, size_t length, uint8_t *out, int out_rows) {
+    Filter filter;
+    if (filter_make(&filter, rows, out_rows) != 0) return -1;
+    int32_t *sums = malloc(sizeof(int32_t) * length);
+    if (!sums) {
+        filter_free(&filter);
+        return -1;
+    }
+    for (int j = 0; j < out_rows; j++) {
+        weigh_rows(source, length, filter.first[j], filter.count[j], filter.weights + (size_t)j * filter.taps, sums,
+                   out + (size_t)j * length, length);
+    }
+    free(sums);
+    filter_free(&filter);
+    return 0;
+}
+
+/* height x width pixels of `bands` bytes -> width x height, in tiles that stay in cache;
+   each band count its own loop, so the copies are single moves rather than memcpy calls. */
+#define TRANSPOSE(BANDS)                                                                              \
+    for (int y0 = 0; y0 < height; y0 += TILE) {                                                       \
+        int y1 = y0 + TILE < height ? y0 + TILE : height;                                             \
+        for (int x0 = 0; x0 < width; x0 += TILE) {                                                    \
+            int x1 = x0 + TILE < width ? x0 + TILE : width;                                           \
+            for (int y = y0; y < y1; y++) {                                                           \
+                const uint8_t *row = source + (size_t)y * width * (BANDS);                            \
+                for (int x = x0; x < x1; x++) {                                                       \
+                    uint8_t *to = out + ((size_t)x * height + y) * (BANDS);                           \
+                    const uint8_t *from = row + (size_t)x * (BANDS);                                  \
+                    for (int b = 0; b < (BANDS); b++) to[b] = from[b];                                \
+                }                                                                                     \
+            }                                                                                         \
+        }                                                                                             \
+    }
+
+static void transpose(const uint8_t *source, int width, int height, int bands, uint8_t *out) {
+    enum { TILE = 32 };
+    switch (bands) {
+    case 1: TRANSPOSE(1) break;
+    case 2: TRANSPOSE(2) break;
+    case 3: TRANSPOSE(3) break;
+    default: TRANSPOSE(4) break;
+    }
+}
+#undef TRANSPOSE
+
+int pl_resample_lanczos3(const uint8_t *input, int width, int height, int bands, uint8_t *output, int out_width,
+                         int out_height) {
+    if (width <= 0 || height <= 0 || out_width <= 0 || out_height <= 0 || bands <= 0 || bands > 4) return -1;
+    size_t row = (size_t)width * bands;
+    if (out_width == width && out_height == height) {
+        memcpy(output, input, row * height);
+        return 0;
+    }
+    /* Vertically first, over the source's full rows. */
+    const uint8_t *vertical = input;
+    uint8_t *scratch = NULL;
+    if (out_height != height) {
+        if (out_width == width) return resample_rows(input, height, row, output, out_height);
+        scratch = malloc(row * out_height);
+        if (!scratch || resample_rows(input, height, row, scratch, out_height) != 0) {
+            free(scratch);
+            return -1;
+        }
+        vertical = scratch;
+    }
+    /* Then horizontally: transpose (width rows of out_height pixels), along the rows, back. */
+    size_t column = (size_t)out_height * bands;
+    uint8_t *turned = malloc(column * width);
+    uint8_t *narrowed = malloc(column * out_width);
+    int failed = !turned || !narrowed;
+    if (!failed) {
+        transpose(vertical, width, out_height, bands, turned);
+        failed = resample_rows(turned, width, column, narrowed, out_width) != 0;
+        if (!failed) transpose(narrowed, out_height, out_width, bands, output);
+    }
+    free(turned);
+    free(narrowed);
+    free(scratch);
+    return failed ? -1 : 0;
+}
