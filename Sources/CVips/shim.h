@@ -30,6 +30,23 @@ static inline VipsImage *pl_vips_image_new_from_file_strict(const char *filename
     return vips_image_new_from_file(filename, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_WARNING, NULL);
 }
 
+/* The same from bytes in memory (a mapped file): no loader opens, seeks or stats anything, where
+   finding a file's loader opens the file once for every loader that sniffs it. The bytes must
+   outlive the image. */
+static inline VipsImage *pl_vips_image_new_from_buffer_sequential(const void *bytes, size_t length) {
+    return vips_image_new_from_buffer(bytes, length, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+}
+static inline VipsImage *pl_vips_image_new_from_buffer_strict(const void *bytes, size_t length) {
+    return vips_image_new_from_buffer(bytes, length, "", "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
+                                      VIPS_FAIL_ON_WARNING, NULL);
+}
+/* Whether a loader reads these bytes from memory (some formats load from files only). */
+static inline int pl_vips_loads_from_memory(const void *bytes, size_t length) {
+    if (vips_foreign_find_load_buffer(bytes, length) != NULL) return 1;
+    vips_error_clear();
+    return 0;
+}
+
 /* The loader that recognised the file ("jpegload", "pngload", ...), or NULL. */
 static inline const char *pl_vips_image_loader(VipsImage *image) {
     const char *loader = NULL;
@@ -67,6 +84,10 @@ static inline int pl_vips_write_stripped(VipsImage *image, const char *filename)
 /* Normalize: shrink-on-load to fit width x height (never up), autorotated, sRGB imported. */
 static inline int pl_vips_thumbnail_down(const char *filename, VipsImage **out, int width, int height) {
     return vips_thumbnail(filename, out, width, "height", height, "size", VIPS_SIZE_DOWN, NULL);
+}
+static inline int pl_vips_thumbnail_buffer_down(const void *bytes, size_t length, VipsImage **out, int width,
+                                                int height) {
+    return vips_thumbnail_buffer((void *)bytes, length, out, width, "height", height, "size", VIPS_SIZE_DOWN, NULL);
 }
 static inline int pl_vips_colourspace(VipsImage *in, VipsImage **out, VipsInterpretation space) {
     return vips_colourspace(in, out, space, NULL);

@@ -32,15 +32,22 @@ public struct Inference: Sendable {
     public func predict(_ path: String, model: LoadedModel, topK: Int, phases: inout PhaseTimes)
         async throws(InferenceFailure) -> (predictions: [Prediction], info: ImageInfo)
     {
+        try await predict(.file(path), model: model, topK: topK, phases: &phases)
+    }
+
+    /// ``predict(_:model:topK:phases:)-(String,_,_,_)`` of an image staged in memory or in a file.
+    public func predict(_ image: ImageInput, model: LoadedModel, topK: Int, phases: inout PhaseTimes)
+        async throws(InferenceFailure) -> (predictions: [Prediction], info: ImageInfo)
+    {
         let info: ImageInfo
-        let validation = await inspector.validate(path)
+        let validation = await inspector.validate(image)
         phases.lap("validate")
         switch validation {
         case .failure(let rejection): throw .badImage(rejection)
         case .success(let found): info = found
         }
         do {
-            let pixels = try await resizer.pixels(path, variant: model.variant)
+            let pixels = try await resizer.pixels(image, variant: model.variant)
             phases.lap("render")
             let input = model.predictor.model.input(from: pixels)
             let predictions = model.predictor.ranked(input).prefix(topK).map {

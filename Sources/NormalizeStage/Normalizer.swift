@@ -166,11 +166,12 @@ public final class Normalizer: Sendable {
             return report
         }
         let staged = try await concurrentMap(count: originals.count, limit: settings.concurrency) {
-            index -> Result<StagedFile, NormalizeFailure> in
+            index -> Result<StagedImage, NormalizeFailure> in
             let sha = items.first { $0?.variants["original"]?.key == originals[index] }??.sha256
             do {
                 var phases = PhaseTimes(stage: "normalize")
-                let file = try await run.stage(originals[index], from: self.objects, expectedSHA256: sha)
+                let file = try await run.stageImage(
+                    originals[index], from: self.objects, size: sizes[originals[index]], expectedSHA256: sha)
                 phases.lap("stage")
                 phases.record(self.logger, key: originals[index])
                 return .success(file)
@@ -182,7 +183,7 @@ public final class Normalizer: Sendable {
         }
         let stagedByKey = Dictionary(uniqueKeysWithValues: zip(originals, staged))
         defer {
-            for case .success(let file) in staged { unlink(file.path) }
+            for case .success(let image) in staged { image.discard() }
         }
         let results = try await concurrentMap(count: claims.count, limit: settings.concurrency) {
             index -> Result<(DatasetItem, Int), NormalizeFailure> in
@@ -237,12 +238,12 @@ public final class Normalizer: Sendable {
     }
 
     /// One image: render every variant from its staged original in memory, store those not stored yet.
-    private func normalize(_ item: DatasetItem, staged: StagedFile, dataset: String) async throws
+    private func normalize(_ item: DatasetItem, staged: StagedImage, dataset: String) async throws
         -> (DatasetItem, Int)
     {
         let started = ContinuousClock.now
         let rendered = try await resizer.render(
-            staged.path, variants: settings.variants, statistics: settings.trainVariant)
+            staged.input, variants: settings.variants, statistics: settings.trainVariant)
         var phases = PhaseTimes(stage: "normalize")
         phases.add("decode", rendered.timing.decode)
         phases.add("resample", rendered.timing.resample)

@@ -21,20 +21,26 @@ public struct ImageInspector: Sendable {
 
     /// The header of the image at `path`, without decoding pixels.
     public func probe(_ path: String) async throws -> ImageInfo {
-        try await pool.runIfActive { try Self.header(path) }
+        try await pool.runIfActive { try Self.header(ImageSource(path)) }
     }
 
     /// The image's header once the whole image decoded cleanly, or why it was rejected.
     public func validate(_ path: String) async -> Result<ImageInfo, ImageRejection> {
+        await validate(.file(path))
+    }
+
+    /// ``validate(_:)-(String)`` of an image staged in memory or in a file.
+    public func validate(_ input: ImageInput) async -> Result<ImageInfo, ImageRejection> {
         let limit = pixelLimit
         do {
             return try await pool.runIfActive {
                 do {
-                    let info = try Self.header(path)
+                    let source = try ImageSource(input)
+                    let info = try Self.header(source)
                     guard info.width * info.height <= limit else {
                         return .failure(.tooManyPixels(width: info.width, height: info.height, limit: limit))
                     }
-                    try Self.decodeAll(path)
+                    try Self.decodeAll(source)
                     return .success(info)
                 } catch let rejection as ImageRejection {
                     return .failure(rejection)
@@ -45,11 +51,8 @@ public struct ImageInspector: Sendable {
         }
     }
 
-    static func header(_ path: String) throws -> ImageInfo {
-        var status = stat()
-        guard stat(path, &status) == 0 else { throw ImageRejection.corrupt(detail: "cannot read \(path)") }
-        guard status.st_size > 0 else { throw ImageRejection.emptyFile }
-        guard let image = pl_vips_image_new_from_file_sequential(path) else {
+    static func header(_ source: ImageSource) throws -> ImageInfo {
+        guard let image = source.load() else {
             throw ImageRejection.unsupportedFormat(detail: takeError())
         }
         defer { pl_g_object_unref(image) }
@@ -63,8 +66,8 @@ public struct ImageInspector: Sendable {
     }
 
     /// Decodes every pixel once, failing on any decoder warning.
-    static func decodeAll(_ path: String) throws {
-        guard let image = pl_vips_image_new_from_file_strict(path) else {
+    static func decodeAll(_ source: ImageSource) throws {
+        guard let image = source.load(strict: true) else {
             throw ImageRejection.corrupt(detail: takeError())
         }
         defer { pl_g_object_unref(image) }

@@ -10,12 +10,17 @@ public protocol Resizer: Sendable {
     var name: String { get }
     /// Why this resizer cannot run on this machine; nil when it can.
     var unavailableReason: String? { get }
-    /// Encodes every variant of the image at `input` in memory (`encoded[i]` for `variants[i]`).
+    /// Encodes every variant of the image `input` in memory (`encoded[i]` for `variants[i]`).
     /// `statistics` names the variant whose pixel sums are wanted (the training variant).
-    func render(_ input: String, variants: [VariantSpec], statistics: String?) async throws -> RenderedImage
+    func render(_ input: ImageInput, variants: [VariantSpec], statistics: String?) async throws -> RenderedImage
 }
 
 extension Resizer {
+    /// ``render(_:variants:statistics:)`` of the image file at `path`.
+    public func render(_ path: String, variants: [VariantSpec], statistics: String?) async throws -> RenderedImage {
+        try await render(.file(path), variants: variants, statistics: statistics)
+    }
+
     /// ``render(_:variants:statistics:)``, each variant written to its file (`outputs[i]` for `variants[i]`).
     public func render(_ input: String, variants: [VariantSpec], outputs: [String], statistics: String?)
         async throws -> RenderedImage
@@ -98,7 +103,9 @@ public struct GPUResizer: Resizer {
     public var unavailableReason: String? {
         "no GPU resizer is built into this binary (and none is needed: the libvips CPU resizer uses every core); use --resizer cpu"
     }
-    public func render(_ input: String, variants: [VariantSpec], statistics: String?) async throws -> RenderedImage {
+    public func render(_ input: ImageInput, variants: [VariantSpec], statistics: String?) async throws
+        -> RenderedImage
+    {
         throw ResizeError(message: unavailableReason ?? "gpu resizer unavailable")
     }
 }
@@ -122,13 +129,20 @@ public struct VipsResizer: Resizer {
     public var name: String { "cpu" }
     public var unavailableReason: String? { VipsRuntime.start() ? nil : "libvips failed to start" }
 
-    public func render(_ input: String, variants: [VariantSpec], statistics: String?) async throws -> RenderedImage {
+    public func render(_ input: ImageInput, variants: [VariantSpec], statistics: String?) async throws
+        -> RenderedImage
+    {
         try await pool.runIfActive { try Self.renderBlocking(input, variants: variants, statistics: statistics) }
     }
 
     /// One variant of the image at `input` as packed pixels (alpha dropped), exactly as the
     /// variant's lossless encoding would decode: what a model trained on that variant sees.
-    public func pixels(_ input: String, variant: VariantSpec) async throws -> ImagePixels {
+    public func pixels(_ path: String, variant: VariantSpec) async throws -> ImagePixels {
+        try await pixels(.file(path), variant: variant)
+    }
+
+    /// ``pixels(_:variant:)-(String,_)`` of an image staged in memory or in a file.
+    public func pixels(_ input: ImageInput, variant: VariantSpec) async throws -> ImagePixels {
         let lossless = {
             var spec = variant
             spec.format = .png
@@ -140,13 +154,13 @@ public struct VipsResizer: Resizer {
                 pixels = try ImagePixels.copy(of: image)
                 return Data()
             }
-            guard let pixels else { throw ResizeError(message: "\(input): no pixels rendered") }
+            guard let pixels else { throw ResizeError(message: "\(input.name): no pixels rendered") }
             return pixels
         }
     }
 
     static func renderBlocking(
-        _ input: String, variants: [VariantSpec], statistics: String?,
+        _ input: ImageInput, variants: [VariantSpec], statistics: String?,
         output: (VariantSpec, UnsafeMutablePointer<VipsImage>) throws -> Data = encode
     ) throws -> RenderedImage {
         var timing = RenderTiming()
@@ -156,7 +170,9 @@ public struct VipsResizer: Resizer {
             timing[keyPath: part] += (now - clock).seconds
             clock = now
         }
-        let info = try ImageInspector.header(input)
+        let source = try ImageSource(input)
+        defer { withExtendedLifetime(source) {} }
+        let info = try ImageInspector.header(source)
         let sourceWidth = info.displayWidth
         let sourceHeight = info.displayHeight
         let geometries = variants.map {
@@ -169,9 +185,9 @@ public struct VipsResizer: Resizer {
         let loadHeight = min(sourceHeight, Int((Double(sourceHeight) * needY).rounded(.up)))
 
         var handle: UnsafeMutablePointer<VipsImage>?
-        guard pl_vips_thumbnail_down(input, &handle, Int32(max(1, loadWidth)), Int32(max(1, loadHeight))) == 0,
+        guard source.thumbnail(&handle, width: max(1, loadWidth), height: max(1, loadHeight)) == 0,
             let loaded = handle
-        else { throw ResizeError(message: "\(input): \(ImageInspector.takeError())") }
+        else { throw ResizeError(message: "\(input.name): \(ImageInspector.takeError())") }
         let chain = VipsChain(loaded) { ResizeError(message: $0) }
         defer { withExtendedLifetime(chain) {} }
         try chain.convertToSRGB8()

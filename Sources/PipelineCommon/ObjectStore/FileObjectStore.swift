@@ -1,3 +1,4 @@
+import CXattr
 import Foundation
 import NIOPosix
 
@@ -62,6 +63,39 @@ public struct FileObjectStore: ObjectStore {
                 throw error(.integrity, "GetObject", key, "stored SHA-256 \(expected) but read \(digest)")
             }
             return DownloadResult(info: info, bytesWritten: written, sha256: digest)
+        }
+    }
+
+    public func data(_ key: String, limit: Int) async throws -> FetchedObject {
+        try await pool.runIfActive {
+            let info = try headBlocking(key, operation: "GetObject")
+            guard info.size <= UInt64(max(0, limit)) else {
+                throw error(
+                    .local, "GetObject", key, "\(info.size) bytes is more than the \(limit) to be read into memory")
+            }
+            let input = open(dataPath(key), O_RDONLY | O_CLOEXEC)
+            guard input >= 0 else { throw error(.notFound, "GetObject", key, "no such key") }
+            defer { close(input) }
+            var bytes = Data(count: Int(info.size))
+            let count = try bytes.withUnsafeMutableBytes { buffer -> Int in
+                var done = 0
+                while done < buffer.count {
+                    let n = read(input, buffer.baseAddress! + done, buffer.count - done)
+                    if n < 0, errno == EINTR { continue }
+                    guard n >= 0 else { throw error(.local, "GetObject", key, String(cString: strerror(errno))) }
+                    if n == 0 { break }
+                    done += n
+                }
+                return done
+            }
+            guard count == bytes.count else {
+                throw error(.integrity, "GetObject", key, "expected \(info.size) bytes but read \(count)")
+            }
+            let digest = Hex.encode(SHA256.hash(bytes))
+            if let expected = info.sha256, expected != digest {
+                throw error(.integrity, "GetObject", key, "stored SHA-256 \(expected) but read \(digest)")
+            }
+            return FetchedObject(info: info, bytes: bytes, sha256: digest)
         }
     }
 
@@ -213,21 +247,54 @@ public struct FileObjectStore: ObjectStore {
             contentType: meta.contentType)
     }
 
+    /// The extended attribute that holds an object's metadata on its own file.
+    static let metadataAttribute = "user.pipeline.object"
+
+    /// The object's metadata: from its file's extended attribute, else from the sidecar file
+    /// (stores written before attributes were used, or on a file system without them).
     private func readMetadata(_ key: String) -> Metadata? {
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let length = getxattr(dataPath(key), Self.metadataAttribute, &buffer, buffer.count)
+        if length > 0, let metadata = try? JSONDecoder().decode(Metadata.self, from: Data(buffer[0..<length])) {
+            return metadata
+        }
         guard let data = FileManager.default.contents(atPath: metadataPath(key)) else { return nil }
         return try? JSONDecoder().decode(Metadata.self, from: data)
     }
 
+    /// Records `metadata` on the file at `path` as an extended attribute: no second file (a new
+    /// file costs more than the write itself on a busy ext4). False when the file system has
+    /// no user attributes.
+    private func attach(_ metadata: Metadata, to path: String) -> Bool {
+        guard let encoded = try? JSONEncoder().encode(metadata) else { return false }
+        return encoded.withUnsafeBytes { setxattr(path, Self.metadataAttribute, $0.baseAddress, $0.count, 0) } == 0
+    }
+
     private func writeMetadata(_ metadata: Metadata, for key: String) throws {
+        if attach(metadata, to: dataPath(key)) { return }
         let path = metadataPath(key)
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let temporary = path + Self.partialMarker + UUID().uuidString
+        let temporary = path + Self.partialMarker + Self.uniqueSuffix()
         try JSONEncoder().encode(metadata).write(to: URL(fileURLWithPath: temporary))
         guard rename(temporary, path) == 0 else {
             unlink(temporary)
             throw error(.local, "write metadata", key, String(cString: strerror(errno)))
         }
+    }
+
+    /// A random suffix for temporary names (from getrandom, no file opened as UUID() does).
+    static func uniqueSuffix() -> String {
+        String(UInt64.random(in: 0...UInt64.max), radix: 16) + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    }
+
+    /// `mkdir -p` that costs one system call when the directory is there already.
+    private func createDirectory(_ directory: String) throws {
+        if mkdir(directory, 0o755) == 0 || errno == EEXIST {
+            var info = stat()
+            if stat(directory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { return }
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
     /// Writes through a temporary file (hashing as it goes), fsyncs, renames into place,
@@ -239,11 +306,11 @@ public struct FileObjectStore: ObjectStore {
         let path = dataPath(key)
         let directory = (path as NSString).deletingLastPathComponent
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try createDirectory(directory)
         } catch {
             throw self.error(.invalidKey, "PutObject", key, "a prefix of the key is an object already")
         }
-        let temporary = path + Self.partialMarker + UUID().uuidString
+        let temporary = path + Self.partialMarker + Self.uniqueSuffix()
         let md5 = MD5()
         let sha = SHA256()
         let size: UInt64
@@ -259,17 +326,25 @@ public struct FileObjectStore: ObjectStore {
             throw error(
                 .integrity, "PutObject", key, "expected SHA-256 \(expectedSHA256) but the bytes hash to \(digest)")
         }
+        // The metadata goes on the file before it takes the key's name (rename keeps the
+        // modification time it records), so the object appears with it.
+        var info = stat()
+        stat(temporary, &info)
+        let metadata = Metadata(
+            size: size, modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+            etag: Hex.encode(md5.finalize()), sha256: digest, contentType: contentType)
+        let attached = attach(metadata, to: temporary)
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
             throw error(.local, "PutObject", key, reason)
         }
-        var info = stat()
-        stat(path, &info)
-        let metadata = Metadata(
-            size: size, modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
-            etag: Hex.encode(md5.finalize()), sha256: digest, contentType: contentType)
-        try writeMetadata(metadata, for: key)
+        if attached {
+            // A sidecar from before would be stale now.
+            unlink(metadataPath(key))
+        } else {
+            try writeMetadata(metadata, for: key)
+        }
         return ObjectInfo(
             key: key, size: size, etag: metadata.etag,
             lastModified: Date(timeIntervalSince1970: Double(metadata.modified) / 1e9), sha256: digest,

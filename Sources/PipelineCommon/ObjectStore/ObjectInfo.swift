@@ -38,3 +38,17 @@ public struct DownloadResult: Sendable, Equatable {
     /// Hex SHA-256 of the bytes written.
     public let sha256: String
 }
+
+/// A whole object read into memory (``ObjectStore/data(_:limit:)``).
+public struct FetchedObject: Sendable {
+    public let info: ObjectInfo
+    public let bytes: Data
+    /// Hex SHA-256 of `bytes`.
+    public let sha256: String
+
+    public init(info: ObjectInfo, bytes: Data, sha256: String) {
+        self.info = info
+        self.bytes = bytes
+        self.sha256 = sha256
+    }
+}

@@ -21,6 +21,12 @@ public protocol ObjectStore: Sendable {
     /// size, a store can plan the whole download at once.
     func get(_ object: ObjectInfo, to path: String) async throws -> DownloadResult
 
+    /// The whole object in memory, as ``get(_:to:range:)`` would write it to a file: hashed
+    /// and checked against the store's record. For objects of at most `limit` bytes (a larger
+    /// one fails with `.local`): images of a dataset's size, which a stage reads straight from
+    /// memory rather than through a file of its own.
+    func data(_ key: String, limit: Int) async throws -> FetchedObject
+
     /// Stores the file at `path` under `key`, streamed. `sha256` (hex) saves a pass when the
     /// caller already knows it; the store records it with the object either way.
     func put(_ key: String, fromFile path: String, contentType: String?, sha256: String?) async throws -> ObjectInfo

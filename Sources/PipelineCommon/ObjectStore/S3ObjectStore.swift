@@ -209,6 +209,33 @@ public struct S3ObjectStore: ObjectStore {
         }
     }
 
+    /// One GET into memory, stopped by the transfer once the body passes `limit` bytes (or
+    /// 1 MiB, so that an error's XML body always fits).
+    public func data(_ key: String, limit: Int) async throws -> FetchedObject {
+        let response = try await send(
+            "GET", objectURL(key), sink: .memory(limit: max(limit, 1 << 20)), operation: "GetObject", key: key)
+        guard response.isSuccess else { throw failure(response, operation: "GetObject", key: key) }
+        guard response.body.count <= limit else {
+            throw ObjectStoreError(
+                kind: .local, operation: "GetObject", location: where_(key),
+                message: "\(response.body.count) bytes is more than the \(limit) to be read into memory")
+        }
+        if let expected = response.headers["Content-Length"].flatMap({ Int($0) }), expected != response.body.count {
+            throw ObjectStoreError(
+                kind: .integrity, operation: "GetObject", location: where_(key),
+                message: "expected \(expected) bytes but received \(response.body.count)")
+        }
+        let info = info(key: key, headers: response.headers, size: UInt64(response.body.count))
+        let body = response.body
+        let sha256 = try await BlockingPools.files.runIfActive { Hex.encode(SHA256.hash(body)) }
+        if let expected = info.sha256, expected != sha256 {
+            throw ObjectStoreError(
+                kind: .integrity, operation: "GetObject", location: where_(key),
+                message: "stored SHA-256 \(expected) but received bytes hash to \(sha256)")
+        }
+        return FetchedObject(info: info, bytes: response.body, sha256: sha256)
+    }
+
     /// The bytes of an object after its first part, as the first response's headers told them.
     struct RestOfObject: Sendable {
         var from: UInt64

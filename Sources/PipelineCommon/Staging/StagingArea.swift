@@ -219,6 +219,47 @@ public struct StagingRun: Sendable {
         return StagedFile(key: key, path: path, size: result.bytesWritten, sha256: result.sha256)
     }
 
+    /// Images up to this size are staged in memory by ``stageImage(_:from:size:expectedSHA256:)``.
+    public static let memoryLimit = 32 << 20
+
+    /// Stages an image for libvips, verified as ``stage(_:from:expectedSize:expectedSHA256:)``
+    /// verifies a file: in memory when it is known to be at most ``memoryLimit`` bytes (no file
+    /// created, synced and deleted per image: on a file system that deletes thousands of files a
+    /// second, each new file costs more than the image's decode), else as a file.
+    public func stageImage(_ key: String, from store: any ObjectStore, size: UInt64?, expectedSHA256: String?)
+        async throws -> StagedImage
+    {
+        guard let size, size <= UInt64(Self.memoryLimit) else {
+            let file = try await stage(key, from: store, expectedSize: size, expectedSHA256: expectedSHA256)
+            return StagedImage(key: key, size: file.size, sha256: file.sha256, input: .file(file.path))
+        }
+        let spill = try path(for: key, in: .input)
+        let started = ContinuousClock.now
+        let fetched: FetchedObject
+        do {
+            fetched = try await store.data(key, limit: Self.memoryLimit)
+        } catch let storeError as ObjectStoreError where storeError.kind == .integrity {
+            throw StagingError(kind: .integrity, message: "\(storeError)")
+        }
+        if size != UInt64(fetched.bytes.count) {
+            throw StagingError(
+                kind: .integrity,
+                message: "\(key): expected \(size) bytes, received \(fetched.bytes.count); not staged")
+        }
+        if let expectedSHA256, expectedSHA256.lowercased() != fetched.sha256 {
+            throw StagingError(
+                kind: .integrity,
+                message:
+                    "\(key): expected SHA-256 \(expectedSHA256), received bytes hash to \(fetched.sha256); not staged")
+        }
+        Counter(label: "pipeline_staging_bytes_total", dimensions: [("stage", stage)]).increment(
+            by: fetched.bytes.count)
+        Timer(label: "pipeline_staging_duration_seconds", dimensions: [("stage", stage)]).recordInterval(since: started)
+        return StagedImage(
+            key: key, size: UInt64(fetched.bytes.count), sha256: fetched.sha256,
+            input: .memory(fetched.bytes, spill: spill))
+    }
+
     /// Stages a batch after checking, once, that all of it fits; `concurrency` downloads at once.
     public func stage(_ objects: [ObjectInfo], from store: any ObjectStore, concurrency: Int = 8) async throws
         -> [StagedFile]

@@ -96,6 +96,19 @@ struct ObjectStoreContractTests {
             #expect(got.sha256 == put.sha256)
             #expect(try Data(contentsOf: URL(fileURLWithPath: target)) == bytes)
 
+            let fetched = try await store.data("images/a.jpg", limit: 100_000)
+            #expect(fetched.bytes == bytes)
+            #expect(fetched.sha256 == put.sha256 && fetched.info.size == 100_000 && fetched.info.etag == put.etag)
+            await #expect(throws: ObjectStoreError.self, "an object past the limit is not read into memory") {
+                try await store.data("images/a.jpg", limit: 99_999)
+            }
+            do {
+                _ = try await store.data("images/missing.jpg", limit: 100)
+                Issue.record("a missing key was read")
+            } catch let error as ObjectStoreError {
+                #expect(error.kind == .notFound)
+            }
+
             let source = dir.file("upload.bin")
             try bytes.prefix(777).write(to: URL(fileURLWithPath: source))
             let fromFile = try await store.put("images/b.bin", fromFile: source, contentType: nil, sha256: nil)

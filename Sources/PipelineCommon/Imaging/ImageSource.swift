@@ -1,0 +1,112 @@
+import CVips
+import Foundation
+
+/// An image as a stage hands it to libvips: a staged file, or bytes staged in memory.
+public enum ImageInput: Sendable {
+    case file(String)
+    /// `spill` is where the bytes are written when their format is one libvips reads from
+    /// files only; the file is removed when the image is done with.
+    case memory(Data, spill: String)
+
+    /// For messages: the path, or the spill path the bytes stand for.
+    public var name: String {
+        switch self {
+        case .file(let path): path
+        case .memory(_, let spill): spill
+        }
+    }
+}
+
+/// An image as libvips should read it: from memory (a staged file mapped read-only, or staged
+/// bytes). Finding a file's loader by name opens the file once for every loader that sniffs
+/// it (48 opens, 150 seeks and 60 stats for one JPEG with Debian's libvips 8.14 and its
+/// OpenSlide, which even looks for SQLite journals beside it); from memory that is a few
+/// comparisons. Formats that libvips loads from files only are read from their file. Blocking;
+/// the bytes live as long as this object, so keep it alive while libvips reads the image.
+final class ImageSource {
+    let path: String
+    private var base: UnsafeMutableRawPointer?
+    /// How `base` was obtained, so it is released the same way.
+    private var mapped = false
+    /// A file written for these bytes, removed with this object.
+    private var spilled = false
+    /// The image's size in bytes.
+    let count: Int
+    /// Whether libvips loads this image from memory.
+    private(set) var inMemory = false
+
+    /// Maps `path`; an empty or unreadable file throws the rejection the inspector reports.
+    convenience init(_ path: String) throws(ImageRejection) {
+        try self.init(.file(path))
+    }
+
+    init(_ input: ImageInput) throws(ImageRejection) {
+        VipsRuntime.start()
+        switch input {
+        case .file(let path):
+            self.path = path
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                throw .corrupt(detail: "cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            defer { close(descriptor) }
+            var status = stat()
+            guard fstat(descriptor, &status) == 0 else {
+                throw .corrupt(detail: "cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            guard status.st_size > 0 else { throw .emptyFile }
+            count = Int(status.st_size)
+            let region = mmap(nil, count, PROT_READ, MAP_PRIVATE, descriptor, 0)
+            if let region, region != MAP_FAILED {
+                base = region
+                mapped = true
+                inMemory = pl_vips_loads_from_memory(region, count) != 0
+            }
+        case .memory(let bytes, let spill):
+            path = spill
+            guard !bytes.isEmpty else { throw .emptyFile }
+            count = bytes.count
+            let copy = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 16)
+            bytes.copyBytes(to: copy.assumingMemoryBound(to: UInt8.self), count: count)
+            base = copy
+            inMemory = pl_vips_loads_from_memory(copy, count) != 0
+            if !inMemory {
+                let parent = (spill as NSString).deletingLastPathComponent
+                guard
+                    (try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true))
+                        != nil,
+                    (try? bytes.write(to: URL(fileURLWithPath: spill))) != nil
+                else {
+                    throw .corrupt(detail: "cannot write \(spill) for libvips to read")
+                }
+                spilled = true
+            }
+        }
+    }
+
+    deinit {
+        if let base {
+            if mapped { munmap(base, count) } else { base.deallocate() }
+        }
+        if spilled { unlink(path) }
+    }
+
+    /// The image, header read and pixels not yet decoded, or nil with libvips' error set.
+    /// `strict` treats every decoder warning as an error (truncation, bad CRCs).
+    func load(strict: Bool = false) -> UnsafeMutablePointer<VipsImage>? {
+        if inMemory, let base {
+            return strict
+                ? pl_vips_image_new_from_buffer_strict(base, count)
+                : pl_vips_image_new_from_buffer_sequential(base, count)
+        }
+        return strict ? pl_vips_image_new_from_file_strict(path) : pl_vips_image_new_from_file_sequential(path)
+    }
+
+    /// Shrink-on-load to fit `width` x `height`, never up, orientation applied.
+    func thumbnail(_ output: UnsafeMutablePointer<UnsafeMutablePointer<VipsImage>?>, width: Int, height: Int) -> Int32 {
+        if inMemory, let base {
+            return pl_vips_thumbnail_buffer_down(base, count, output, Int32(width), Int32(height))
+        }
+        return pl_vips_thumbnail_down(path, output, Int32(width), Int32(height))
+    }
+}
