@@ -173,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "PipelineCommonTests",
             dependencies: [
-                "PipelineCommon", "TestSupport",
+                "PipelineCommon", "TestSupport", "CVips",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]),
         .testTarget(

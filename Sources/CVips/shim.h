@@ -1,5 +1,6 @@
 #ifndef PIPELINE_CVIPS_SHIM_H
 #define PIPELINE_CVIPS_SHIM_H
+#include <string.h>
 #include <vips/vips.h>
 
 /* VIPS_INIT is a macro and most libvips operations are variadic (NULL-terminated option
@@ -40,10 +41,23 @@ static inline VipsImage *pl_vips_image_new_from_buffer_strict(const void *bytes,
     return vips_image_new_from_buffer(bytes, length, "", "access", VIPS_ACCESS_SEQUENTIAL, "fail_on",
                                       VIPS_FAIL_ON_WARNING, NULL);
 }
-/* Whether a loader reads these bytes from memory (some formats load from files only). */
+/* Whether libvips' own loader for these bytes reads them from memory: the raster formats
+   (JPEG, PNG, WebP, TIFF, GIF, HEIF/AVIF, JPEG 2000, JPEG XL). Anything else is read from its
+   file as before: ImageMagick's buffer loader claims any bytes (a VIPS-format file included) and
+   then fails on those it cannot read. */
 static inline int pl_vips_loads_from_memory(const void *bytes, size_t length) {
-    if (vips_foreign_find_load_buffer(bytes, length) != NULL) return 1;
-    vips_error_clear();
+    static const char *const native[] = {"VipsForeignLoadJpegBuffer", "VipsForeignLoadPngBuffer",
+                                         "VipsForeignLoadWebpBuffer", "VipsForeignLoadTiffBuffer",
+                                         "VipsForeignLoadNsgifBuffer", "VipsForeignLoadHeifBuffer",
+                                         "VipsForeignLoadJp2kBuffer", "VipsForeignLoadJxlBuffer"};
+    const char *loader = vips_foreign_find_load_buffer(bytes, length);
+    if (loader == NULL) {
+        vips_error_clear();
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(native) / sizeof(native[0]); i++) {
+        if (strcmp(loader, native[i]) == 0) return 1;
+    }
     return 0;
 }
 

@@ -102,11 +102,14 @@ public struct BatchInference: Sendable {
                 var phases = PhaseTimes(stage: "infer")
                 defer { phases.record(logger, key: item.sourceKey) }
                 do {
-                    let staged = try await run.stage(original.key, from: objects)
-                    defer { unlink(staged.path) }
+                    // Verified against the SHA-256 ingest recorded after decoding every pixel:
+                    // the same bytes, so not decoded whole again.
+                    let staged = try await run.stageImage(
+                        original.key, from: objects, size: original.size, expectedSHA256: item.sha256)
+                    defer { staged.discard() }
                     phases.lap("stage")
                     let (predictions, info) = try await inference.predict(
-                        staged.path, model: model, topK: topK, phases: &phases)
+                        staged.input, model: model, topK: topK, phases: &phases, validated: !item.sha256.isEmpty)
                     Self.count(model, outcome: "ok", started: started, score: predictions.first?.score)
                     return .item(
                         DatasetItem(

@@ -36,11 +36,25 @@ public struct Inference: Sendable {
     }
 
     /// ``predict(_:model:topK:phases:)-(String,_,_,_)`` of an image staged in memory or in a file.
-    public func predict(_ image: ImageInput, model: LoadedModel, topK: Int, phases: inout PhaseTimes)
-        async throws(InferenceFailure) -> (predictions: [Prediction], info: ImageInfo)
-    {
+    /// `validated`: the bytes are known to have passed ``ImageInspector/validate(_:)-(ImageInput)``
+    /// (a curated original staged against the SHA-256 ingest recorded once it had decoded it
+    /// whole), so only the header is read, not every pixel a second time.
+    public func predict(
+        _ image: ImageInput, model: LoadedModel, topK: Int, phases: inout PhaseTimes, validated: Bool = false
+    ) async throws(InferenceFailure) -> (predictions: [Prediction], info: ImageInfo) {
         let info: ImageInfo
-        let validation = await inspector.validate(image)
+        let validation: Result<ImageInfo, ImageRejection>
+        if validated {
+            do {
+                validation = .success(try await inspector.probe(image))
+            } catch let rejection as ImageRejection {
+                validation = .failure(rejection)
+            } catch {
+                validation = .failure(.corrupt(detail: "\(error)"))
+            }
+        } else {
+            validation = await inspector.validate(image)
+        }
         phases.lap("validate")
         switch validation {
         case .failure(let rejection): throw .badImage(rejection)

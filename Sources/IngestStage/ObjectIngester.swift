@@ -33,9 +33,12 @@ struct ObjectIngester: Sendable {
     func ingest(_ work: IngestWork, annotations: AnnotationIndex, run: StagingRun) async throws -> Outcome {
         var phases = PhaseTimes(stage: "ingest")
         defer { phases.record(logger, key: work.key) }
-        let staged: StagedFile
+        // In memory unless augmented copies are wanted (the augmenter reads a file).
+        let staged: StagedImage
         do {
-            staged = try await run.stage(work.key, from: objects)
+            staged = try await run.stageImage(
+                work.key, from: objects, size: work.size, expectedSHA256: nil,
+                inMemory: settings.augmentation == nil)
             phases.lap("stage")
         } catch let error as StagingError where error.kind == .unsafeKey {
             return rejected(work, short: "unsafe key", reason: "unsafe key: \(error.message)")
@@ -45,10 +48,10 @@ struct ObjectIngester: Sendable {
             // Deleted (or replaced) since it was queued; a replacement has its own ETag and entry.
             return rejected(work, short: "gone", reason: "the object no longer exists under this key")
         }
-        defer { unlink(staged.path) }
+        defer { staged.discard() }
 
         let info: ImageInfo
-        let validation = await inspector.validate(staged.path)
+        let validation = await inspector.validate(staged.input)
         phases.lap("validate")
         switch validation {
         case .failure(let rejection):
@@ -59,7 +62,7 @@ struct ObjectIngester: Sendable {
         }
         let width = info.displayWidth
         let height = info.displayHeight
-        let original = try await store(staged.path, sha256: staged.sha256, format: info.format)
+        let original = try await store(staged.input, sha256: staged.sha256, format: info.format)
         phases.lap("store")
         let found = annotations.annotations(for: work.key, rawPrefix: settings.rawPrefix) ?? []
         var items = [
@@ -68,12 +71,12 @@ struct ObjectIngester: Sendable {
                 format: info.format, annotations: Self.json(found),
                 variants: ["original": .init(key: original.key, size: staged.size, width: width, height: height)])
         ]
-        if let plan = settings.augmentation {
+        if let plan = settings.augmentation, case .file(let input) = staged.input {
             for (copy, steps) in plan.transforms(contentHash: staged.sha256, width: width, height: height).enumerated()
             {
                 items.append(
                     try await augment(
-                        work.key, copy: copy + 1, steps: steps, input: staged.path, info: info, annotations: found,
+                        work.key, copy: copy + 1, steps: steps, input: input, info: info, annotations: found,
                         run: run))
             }
             phases.lap("augment")
@@ -95,8 +98,9 @@ struct ObjectIngester: Sendable {
         try await augmenter.apply(steps, input: input, output: output)
         let digest = try await BlockingPools.files.runIfActive { Hex.encode(try SHA256.hash(fileAtPath: output)) }
         let size = try FileManager.default.attributesOfItem(atPath: output)[.size] as? UInt64 ?? 0
-        let (moved, dimensions) = Self.move(annotations, by: steps, width: info.displayWidth, height: info.displayHeight)
-        let stored = try await store(output, sha256: digest, format: format)
+        let (moved, dimensions) = Self.move(
+            annotations, by: steps, width: info.displayWidth, height: info.displayHeight)
+        let stored = try await store(.file(output), sha256: digest, format: format)
         Counter(label: "pipeline_ingest_augmented_total").increment()
         return DatasetItem(
             sourceKey: "\(key)#aug\(copy)", sha256: digest, size: size, width: dimensions.width,
@@ -107,13 +111,20 @@ struct ObjectIngester: Sendable {
     }
 
     /// Stores the file under `<curated>/<sha[0:2]>/<sha>.<ext>` unless those bytes are there already.
-    private func store(_ path: String, sha256: String, format: String) async throws -> (key: String, duplicate: Bool) {
+    private func store(_ image: ImageInput, sha256: String, format: String) async throws -> (
+        key: String, duplicate: Bool
+    ) {
         let key = "\(settings.curatedPrefix)\(sha256.prefix(2))/\(sha256).\(Self.fileExtension(format))"
         do {
             let existing = try await objects.head(key)
             if existing.sha256 == nil || existing.sha256 == sha256 { return (key, true) }
         } catch let error as ObjectStoreError where error.kind == .notFound {}
-        _ = try await objects.put(key, fromFile: path, contentType: MediaType.forPath(key), sha256: sha256)
+        switch image {
+        case .file(let path):
+            _ = try await objects.put(key, fromFile: path, contentType: MediaType.forPath(key), sha256: sha256)
+        case .memory(let bytes, _):
+            _ = try await objects.put(key, data: bytes, contentType: MediaType.forPath(key))
+        }
         return (key, false)
     }
 

@@ -168,12 +168,12 @@ public enum ConfigSchema {
             help: "cpu: libvips; gpu: reports itself unavailable in this build."),
         ConfigKey(
             "normalize.concurrency", env: ["PIPELINE_NORMALIZE_CONCURRENCY"], .integer(0...256), default: "0",
-            help: "Images in flight at once (bounds memory); 0 for one per core."),
+            help: "Images in flight at once (bounds memory); 0 for two per core (one renders while another is stored)."),
         ConfigKey(
             "normalize.vips_threads", env: ["VIPS_CONCURRENCY"], .integer(1...256), default: "1",
             help: "libvips' own threads per image; 1 when every core already has an image."),
         ConfigKey(
-            "normalize.batch_size", env: ["PIPELINE_NORMALIZE_BATCH"], .integer(1...10_000), default: "16",
+            "normalize.batch_size", env: ["PIPELINE_NORMALIZE_BATCH"], .integer(1...10_000), default: "32",
             help: "Images a worker claims at a time."),
         ConfigKey(
             "normalize.lease_seconds", env: ["PIPELINE_NORMALIZE_LEASE"], .integer(5...86_400), default: "300",

@@ -359,9 +359,9 @@ struct ConfigurationLoader {
             trainVariant: string("normalize.train_variant") ?? "train",
             resizer: string("normalize.resizer") ?? "cpu",
             concurrency: int("normalize.concurrency").flatMap { $0 > 0 ? $0 : nil }
-                ?? ProcessInfo.processInfo.activeProcessorCount,
+                ?? 2 * ProcessInfo.processInfo.activeProcessorCount,
             vipsThreads: int("normalize.vips_threads") ?? 1,
-            batchSize: int("normalize.batch_size") ?? 16,
+            batchSize: int("normalize.batch_size") ?? 32,
             lease: .seconds(int("normalize.lease_seconds") ?? 300))
         let train = PipelineConfiguration.Train(
             backend: string("train.backend").flatMap(PipelineConfiguration.TrainBackendKind.init(rawValue:))

@@ -21,7 +21,12 @@ public struct ImageInspector: Sendable {
 
     /// The header of the image at `path`, without decoding pixels.
     public func probe(_ path: String) async throws -> ImageInfo {
-        try await pool.runIfActive { try Self.header(ImageSource(path)) }
+        try await probe(.file(path))
+    }
+
+    /// ``probe(_:)-(String)`` of an image staged in memory or in a file.
+    public func probe(_ input: ImageInput) async throws -> ImageInfo {
+        try await pool.runIfActive { try Self.header(ImageSource(input)) }
     }
 
     /// The image's header once the whole image decoded cleanly, or why it was rejected.

@@ -71,7 +71,8 @@ public struct FileObjectStore: ObjectStore {
             let info = try headBlocking(key, operation: "GetObject")
             guard info.size <= UInt64(max(0, limit)) else {
                 throw error(
-                    .local, "GetObject", key, "\(info.size) bytes is more than the \(limit) to be read into memory")
+                    .local, "GetObject", key, code: ObjectStoreError.tooLargeForMemory,
+                    "\(info.size) bytes is more than the \(limit) to be read into memory")
             }
             let input = open(dataPath(key), O_RDONLY | O_CLOEXEC)
             guard input >= 0 else { throw error(.notFound, "GetObject", key, "no such key") }

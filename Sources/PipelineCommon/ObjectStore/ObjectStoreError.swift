@@ -15,6 +15,8 @@ public struct ObjectStoreError: Error, Sendable, CustomStringConvertible {
     }
 
     public let kind: Kind
+    /// The code of ``ObjectStore/data(_:limit:)``'s refusal of an object past its limit.
+    public static let tooLargeForMemory = "TooLargeForMemory"
     public let operation: String
     /// `s3://bucket/key` or `file:///dir/key`.
     public let location: String

@@ -217,7 +217,7 @@ public struct S3ObjectStore: ObjectStore {
         guard response.isSuccess else { throw failure(response, operation: "GetObject", key: key) }
         guard response.body.count <= limit else {
             throw ObjectStoreError(
-                kind: .local, operation: "GetObject", location: where_(key),
+                kind: .local, operation: "GetObject", location: where_(key), code: ObjectStoreError.tooLargeForMemory,
                 message: "\(response.body.count) bytes is more than the \(limit) to be read into memory")
         }
         if let expected = response.headers["Content-Length"].flatMap({ Int($0) }), expected != response.body.count {

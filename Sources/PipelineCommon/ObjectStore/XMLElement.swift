@@ -27,7 +27,8 @@ struct S3XMLElement: Sendable {
         // processing instruction and no document type (no entity expansion either).
         guard let text = String(validating: data, as: UTF8.self) else { return nil }
         var rest = Substring(text)
-        if rest.hasPrefix("<?xml "), let end = rest.range(of: "?>"), !rest[..<end.lowerBound].dropFirst().contains("<") {
+        if rest.hasPrefix("<?xml "), let end = rest.range(of: "?>"), !rest[..<end.lowerBound].dropFirst().contains("<")
+        {
             rest = rest[end.upperBound...]
         }
         guard !rest.contains("<?"), !rest.contains("<!DOCTYPE"), !rest.contains("<!ENTITY") else { return nil }

@@ -223,28 +223,27 @@ public struct StagingRun: Sendable {
     public static let memoryLimit = 32 << 20
 
     /// Stages an image for libvips, verified as ``stage(_:from:expectedSize:expectedSHA256:)``
-    /// verifies a file: in memory when it is known to be at most ``memoryLimit`` bytes (no file
-    /// created, synced and deleted per image: on a file system that deletes thousands of files a
-    /// second, each new file costs more than the image's decode), else as a file.
-    public func stageImage(_ key: String, from store: any ObjectStore, size: UInt64?, expectedSHA256: String?)
-        async throws -> StagedImage
-    {
-        guard let size, size <= UInt64(Self.memoryLimit) else {
-            let file = try await stage(key, from: store, expectedSize: size, expectedSHA256: expectedSHA256)
+    /// verifies a file: in memory when `size` (as listed or recorded) is at most ``memoryLimit``
+    /// bytes (no file created, synced and deleted per image: on a file system that deletes
+    /// thousands of files a second, each new file costs more than the image's decode), else, or
+    /// when the object has grown past the limit since, or when `inMemory` is false, as a file.
+    public func stageImage(
+        _ key: String, from store: any ObjectStore, size: UInt64?, expectedSHA256: String?, inMemory: Bool = true
+    ) async throws -> StagedImage {
+        func staged() async throws -> StagedImage {
+            let file = try await stage(key, from: store, expectedSHA256: expectedSHA256)
             return StagedImage(key: key, size: file.size, sha256: file.sha256, input: .file(file.path))
         }
+        guard inMemory, let size, size <= UInt64(Self.memoryLimit) else { return try await staged() }
         let spill = try path(for: key, in: .input)
         let started = ContinuousClock.now
         let fetched: FetchedObject
         do {
             fetched = try await store.data(key, limit: Self.memoryLimit)
+        } catch let storeError as ObjectStoreError where storeError.code == ObjectStoreError.tooLargeForMemory {
+            return try await staged()
         } catch let storeError as ObjectStoreError where storeError.kind == .integrity {
             throw StagingError(kind: .integrity, message: "\(storeError)")
-        }
-        if size != UInt64(fetched.bytes.count) {
-            throw StagingError(
-                kind: .integrity,
-                message: "\(key): expected \(size) bytes, received \(fetched.bytes.count); not staged")
         }
         if let expectedSHA256, expectedSHA256.lowercased() != fetched.sha256 {
             throw StagingError(
