@@ -49,6 +49,11 @@ let package = Package(
         .systemLibrary(
             name: "CVips", path: "Sources/CVips", pkgConfig: "vips",
             providers: [.apt(["libvips-dev"])]),
+        // libjpeg(-turbo) itself for JPEGs (libvips' dependency, headers from libvips-dev's
+        // libjpeg-dev): decoding a 640x480 JPEG through libvips costs 1.7 ms, 0.6 ms directly.
+        .target(
+            name: "CJPEG", path: "Sources/CJPEG", cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("jpeg")]),
         // Extended attributes from libc (no library to link).
         .systemLibrary(name: "CXattr", path: "Sources/CXattr"),
         // The Lanczos-3 resampler normalize uses for 8-bit images without alpha: libvips 8.14
@@ -58,7 +63,7 @@ let package = Package(
         .target(
             name: "PipelineCommon",
             dependencies: [
-                "CCurl", "CLibPQ", "CCrypto", "CResample", "CSQLite", "CVips", "CXattr", "CZlib",
+                "CCurl", "CLibPQ", "CCrypto", "CJPEG", "CResample", "CSQLite", "CVips", "CXattr", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -183,6 +183,18 @@ static inline VipsImage *pl_vips_new_uchar_like(VipsImage *like, int width, int 
     }
     return out;
 }
+/* A new memory image of width x height 8-bit pixels, `bands` 3 (sRGB) or 1 (grey), its pixels
+   allocated (uninitialised) and written at pl_vips_pixels. */
+static inline VipsImage *pl_vips_new_uchar(int width, int height, int bands) {
+    VipsImage *out = vips_image_new_memory();
+    vips_image_init_fields(out, width, height, bands, VIPS_FORMAT_UCHAR, VIPS_CODING_NONE,
+                           bands == 1 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB, 1.0, 1.0);
+    if (vips_image_write_prepare(out) != 0) {
+        g_object_unref(out);
+        return NULL;
+    }
+    return out;
+}
 /* The pixels of an image held in memory (a copy_memory or pl_vips_new_uchar_like result), else NULL. */
 static inline unsigned char *pl_vips_pixels(VipsImage *image) {
     return image->data != NULL ? (unsigned char *)VIPS_IMAGE_ADDR(image, 0, 0) : NULL;

@@ -128,3 +128,71 @@ struct VipsResizerTests {
         }
     }
 }
+
+/// Plain JPEGs (sRGB or grey, upright, no ICC profile) are decoded by libjpeg itself with DCT
+/// scaling; every other image by libvips. Both must give the variants libvips' path gives.
+@Suite("libjpeg decoding: the same variants as libvips' shrink-on-load")
+struct JPEGDecodingTests {
+    let resizer = VipsResizer()
+
+    /// The pixels of one lossless variant of `input`.
+    func variant(_ input: String, _ spec: VariantSpec, in dir: TemporaryDirectory) async throws -> ImagePixels {
+        var lossless = spec
+        lossless.format = .png
+        let rendered = try await resizer.render(input, variants: [lossless], statistics: nil)
+        let decoded = dir.file("decoded-\(UUID().uuidString).png")
+        try rendered.encoded[0].write(to: URL(fileURLWithPath: decoded))
+        return try ImagePixels.load(decoded)
+    }
+
+    @Test func aPlainJPEGGivesTheVariantsOfTheSamePixelsThroughLibvips() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let jpeg = try TestImages.photo(dir, "photo.jpg", width: 640, height: 480)
+        // The same decoded pixels as a PNG, which libvips loads.
+        let png = dir.file("photo.png")
+        try ImagePixels.load(jpeg).writePNG(png)
+        let specs: [VariantSpec] = [
+            .init(name: "same", width: 1024, height: 1024, fit: .contain, format: .png),
+            .init(name: "reduced", width: 512, height: 512, fit: .contain, format: .png),
+            // Small enough for DCT scaling (1/4 and 1/8) on the JPEG path.
+            .init(name: "quarter", width: 150, height: 150, fit: .cover, format: .png),
+            .init(name: "tiny", width: 32, height: 32, fit: .pad, format: .png),
+        ]
+        for spec in specs {
+            let fromJPEG = try await variant(jpeg, spec, in: dir)
+            let fromPNG = try await variant(png, spec, in: dir)
+            #expect(fromJPEG.width == fromPNG.width && fromJPEG.height == fromPNG.height)
+            let differences = zip(fromJPEG.bytes, fromPNG.bytes).map { abs(Int($0) - Int($1)) }
+            let mean = Double(differences.reduce(0, +)) / Double(max(1, differences.count))
+            if spec.name == "same" {
+                #expect(differences.max() == 0, "\(spec.name): the same decode")
+            } else if spec.name == "reduced" {
+                // The PNG's reduction is libvips' own, inside its shrink-on-load.
+                #expect(mean < 0.6 && differences.max()! <= 3, "\(spec.name): mean difference \(mean)")
+            } else {
+                // DCT scaling averages 8x8 blocks where libvips' path resamples the full image.
+                #expect(mean < 3, "\(spec.name): mean difference \(mean)")
+            }
+        }
+    }
+
+    @Test func aTruncatedJPEGIsStillRejectedAndRotatedOrCMYKOnesStillRender() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let truncated = await ImageInspector().validate(try TestImages.truncatedJPEG(dir, "cut.jpg"))
+        guard case .failure(let rejection) = truncated else {
+            Issue.record("a truncated JPEG passed validation")
+            return
+        }
+        #expect(rejection.reason == "corrupt or truncated")
+        let rotated = try await variant(
+            try TestImages.exifRotatedJPEG(dir, "rotated.jpg", width: 60, height: 40),
+            .init(name: "v", width: 30, height: 30, fit: .contain, format: .png), in: dir)
+        #expect(rotated.width == 20 && rotated.height == 30, "EXIF orientation applied (libvips' path)")
+        let cmyk = try await variant(
+            try TestImages.cmykJPEG(dir, "cmyk.jpg"), .init(name: "v", width: 16, height: 16, fit: .fill, format: .png),
+            in: dir)
+        #expect(cmyk.bands == 3 && cmyk.width == 16)
+    }
+}

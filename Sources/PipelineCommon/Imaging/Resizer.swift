@@ -1,3 +1,4 @@
+import CJPEG
 import CResample
 import CVips
 import Foundation
@@ -172,9 +173,18 @@ public struct VipsResizer: Resizer {
         }
         let source = try ImageSource(input)
         defer { withExtendedLifetime(source) {} }
-        let info = try ImageInspector.header(source)
-        let sourceWidth = info.displayWidth
-        let sourceHeight = info.displayHeight
+        // A plain JPEG (sRGB or grey, no ICC profile, upright) is decoded by libjpeg itself.
+        let jpeg = source.jpegHeader().flatMap { $0.plain != 0 ? $0 : nil }
+        let sourceWidth: Int
+        let sourceHeight: Int
+        if let jpeg {
+            sourceWidth = Int(jpeg.width)
+            sourceHeight = Int(jpeg.height)
+        } else {
+            let info = try ImageInspector.header(source)
+            sourceWidth = info.displayWidth
+            sourceHeight = info.displayHeight
+        }
         let geometries = variants.map {
             VariantGeometry(sourceWidth: sourceWidth, sourceHeight: sourceHeight, spec: $0)
         }
@@ -185,9 +195,23 @@ public struct VipsResizer: Resizer {
         let loadHeight = min(sourceHeight, Int((Double(sourceHeight) * needY).rounded(.up)))
 
         var handle: UnsafeMutablePointer<VipsImage>?
-        guard source.thumbnail(&handle, width: max(1, loadWidth), height: max(1, loadHeight)) == 0,
-            let loaded = handle
-        else { throw ResizeError(message: "\(input.name): \(ImageInspector.takeError())") }
+        if let jpeg {
+            // The largest DCT scaling (1/8, 1/4, 1/2) that still covers what the variants need;
+            // each variant is then resampled from it.
+            let denom =
+                [8, 4, 2].first { denom in
+                    var width: Int32 = 0
+                    var height: Int32 = 0
+                    pl_jpeg_scaled_size(jpeg.width, jpeg.height, Int32(denom), &width, &height)
+                    return Int(width) >= loadWidth && Int(height) >= loadHeight
+                } ?? 1
+            handle = try source.decodeJPEG(jpeg, denom: denom)
+        } else {
+            guard source.thumbnail(&handle, width: max(1, loadWidth), height: max(1, loadHeight)) == 0 else {
+                throw ResizeError(message: "\(input.name): \(ImageInspector.takeError())")
+            }
+        }
+        guard let loaded = handle else { throw ResizeError(message: "\(input.name): nothing decoded") }
         let chain = VipsChain(loaded) { ResizeError(message: $0) }
         defer { withExtendedLifetime(chain) {} }
         try chain.convertToSRGB8()

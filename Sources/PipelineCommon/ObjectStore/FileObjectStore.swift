@@ -6,8 +6,10 @@ import NIOPosix
 ///
 /// It behaves as S3 does for callers: UTF-8 ordered listings with prefixes, delimiters and
 /// pagination, MD5 ETags, SHA-256 recorded per object, `.notFound` for missing keys, atomic
-/// writes (a reader never sees a partial object). Metadata lives beside the data in
-/// `<dir>/.pipeline-meta/<key>.json` and is rebuilt when a file was changed by hand, so
+/// writes (a reader never sees a partial object). Metadata lives on the object's own file as
+/// the extended attribute `user.pipeline.object` (or, on a file system without user attributes,
+/// and in stores written before, beside the data in `<dir>/.pipeline-meta/<key>.json`) and is
+/// rebuilt when a file was changed by hand, so
 /// images can be dropped into the directory directly.
 public struct FileObjectStore: ObjectStore {
     public let root: String
