@@ -190,7 +190,7 @@ let package = Package(
         .testTarget(
             name: "NormalizeStageTests",
             dependencies: [
-                "NormalizeStage", "IngestStage", "PipelineCommon", "TestSupport", "CResample", "CVips",
+                "NormalizeStage", "IngestStage", "PipelineCommon", "TestSupport", "CJPEG", "CResample", "CVips",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(

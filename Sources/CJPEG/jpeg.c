@@ -150,3 +150,49 @@ int pl_jpeg_decode(const uint8_t *bytes, size_t length, int denom, uint8_t *out,
     free(scratch);
     return 0;
 }
+
+int pl_jpeg_encode(const uint8_t *pixels, int width, int height, int bands, int quality, uint8_t **out,
+                   size_t *out_length, char *error, size_t error_size) {
+    struct jpeg_compress_struct info;
+    Errors errors = {.strict = 0, .error = error, .error_size = error_size};
+    unsigned char *volatile buffer = NULL;
+    unsigned long length = 0;
+    if (bands != 1 && bands != 3) {
+        if (error && error_size) snprintf(error, error_size, "%d bands cannot be a JPEG", bands);
+        return -1;
+    }
+    info.err = jpeg_std_error(&errors.manager);
+    errors.manager.error_exit = fail;
+    errors.manager.emit_message = notice;
+    if (setjmp(errors.escape)) {
+        jpeg_destroy_compress(&info);
+        free(buffer);
+        return -1;
+    }
+    jpeg_create_compress(&info);
+    jpeg_mem_dest(&info, (unsigned char **)&buffer, &length);
+    info.image_width = (JDIMENSION)width;
+    info.image_height = (JDIMENSION)height;
+    info.input_components = bands;
+    info.in_color_space = bands == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(&info);
+    jpeg_set_quality(&info, quality, TRUE);
+    info.optimize_coding = FALSE;
+    if (bands == 3 && quality >= 90) {
+        for (int c = 0; c < info.num_components; c++) {
+            info.comp_info[c].h_samp_factor = 1;
+            info.comp_info[c].v_samp_factor = 1;
+        }
+    }
+    jpeg_start_compress(&info, TRUE);
+    size_t row = (size_t)width * bands;
+    while (info.next_scanline < info.image_height) {
+        JSAMPROW line = (JSAMPROW)(pixels + row * info.next_scanline);
+        jpeg_write_scanlines(&info, &line, 1);
+    }
+    jpeg_finish_compress(&info);
+    jpeg_destroy_compress(&info);
+    *out = buffer;
+    *out_length = length;
+    return 0;
+}

@@ -52,6 +52,8 @@ static void filter_free(Filter *filter) {
     free(filter->first);
     free(filter->count);
     free(filter->weights);
+    filter->first = filter->count = NULL;
+    filter->weights = NULL;
 }
 
 static int filter_make(Filter *filter, int in_size, int out_size) {
@@ -94,6 +96,31 @@ static int filter_make(Filter *filter, int in_size, int out_size) {
     return 0;
 }
 
+/* The last filters made on this thread, by sizes: a stage resamples image after image between
+   the same few sizes, and making a filter costs a sine per tap and output pixel. */
+enum { CACHED_FILTERS = 8 };
+static __thread struct {
+    int in_size;
+    int out_size;
+    Filter filter;
+} cached[CACHED_FILTERS];
+static __thread int next_cached;
+
+static const Filter *filter_for(int in_size, int out_size) {
+    for (int i = 0; i < CACHED_FILTERS; i++) {
+        if (cached[i].filter.weights && cached[i].in_size == in_size && cached[i].out_size == out_size) {
+            return &cached[i].filter;
+        }
+    }
+    int slot = next_cached;
+    next_cached = (next_cached + 1) % CACHED_FILTERS;
+    if (cached[slot].filter.weights) filter_free(&cached[slot].filter);
+    if (filter_make(&cached[slot].filter, in_size, out_size) != 0) return NULL;
+    cached[slot].in_size = in_size;
+    cached[slot].out_size = out_size;
+    return &cached[slot].filter;
+}
+
 /* One output row: the weighted sum of `n` source rows of `length` bytes. Compiled once more
    for AVX2, chosen at load time on processors that have it. */
 __attribute__((target_clones("avx2", "default")))
@@ -113,19 +140,17 @@ static void weigh_rows(const uint8_t *source, size_t stride, int first, int n, c
 
 /* rows x length -> out_rows x length, along the rows. */
 static int resample_rows(const uint8_t *source, int rows, size_t length, uint8_t *out, int out_rows) {
-    Filter filter;
-    if (filter_make(&filter, rows, out_rows) != 0) return -1;
+    const Filter *filter = filter_for(rows, out_rows);
     int32_t *sums = take(SLOT_SUMS, sizeof(int32_t) * length);
-    if (!sums) {
-        filter_free(&filter);
+    if (!filter || !sums) {
+        give(SLOT_SUMS, sums);
         return -1;
     }
     for (int j = 0; j < out_rows; j++) {
-        weigh_rows(source, length, filter.first[j], filter.count[j], filter.weights + (size_t)j * filter.taps, sums,
+        weigh_rows(source, length, filter->first[j], filter->count[j], filter->weights + (size_t)j * filter->taps, sums,
                    out + (size_t)j * length, length);
     }
     give(SLOT_SUMS, sums);
-    filter_free(&filter);
     return 0;
 }
 

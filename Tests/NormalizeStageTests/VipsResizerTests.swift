@@ -1,3 +1,5 @@
+import CJPEG
+import CVips
 import Foundation
 import PipelineCommon
 import TestSupport
@@ -194,5 +196,38 @@ struct JPEGDecodingTests {
             try TestImages.cmykJPEG(dir, "cmyk.jpg"), .init(name: "v", width: 16, height: 16, fit: .fill, format: .png),
             in: dir)
         #expect(cmyk.bands == 3 && cmyk.width == 16)
+    }
+
+    @Test(arguments: [82, 95])
+    func libjpegEncodesWhatLibvipsJpegsaveEncodes(quality: Int) async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let pixels = try ImagePixels.load(try TestImages.photo(dir, "photo.jpg", width: 333, height: 77))
+        VipsRuntime.start()
+        let image = try #require(
+            pixels.bytes.withUnsafeBytes {
+                pl_vips_image_from_uchar($0.baseAddress, $0.count, Int32(pixels.width), Int32(pixels.height), 3)
+            })
+        defer { pl_g_object_unref(image) }
+        var buffer: UnsafeMutableRawPointer?
+        var length = 0
+        #expect(pl_vips_jpegsave_buffer(image, &buffer, &length, Int32(quality)) == 0)
+        let byLibvips = Data(bytes: try #require(buffer), count: length)
+        pl_g_free(buffer)
+        var encoded: UnsafeMutablePointer<UInt8>?
+        var count = 0
+        #expect(
+            pixels.bytes.withUnsafeBufferPointer {
+                pl_jpeg_encode(
+                    $0.baseAddress, Int32(pixels.width), Int32(pixels.height), 3, Int32(quality), &encoded, &count, nil,
+                    0)
+            } == 0)
+        let byLibjpeg = Data(bytes: try #require(encoded), count: count)
+        free(encoded)
+        let paths = [dir.file("vips.jpg"), dir.file("ours.jpg")]
+        try byLibvips.write(to: URL(fileURLWithPath: paths[0]))
+        try byLibjpeg.write(to: URL(fileURLWithPath: paths[1]))
+        #expect(try ImagePixels.load(paths[0]) == ImagePixels.load(paths[1]), "the same pixels at quality \(quality)")
+        #expect(abs(byLibvips.count - byLibjpeg.count) < 64, "\(byLibvips.count) and \(byLibjpeg.count) bytes")
     }
 }

@@ -31,4 +31,11 @@ void pl_jpeg_scaled_size(int width, int height, int denom, int *scaled_width, in
 int pl_jpeg_decode(const uint8_t *bytes, size_t length, int denom, uint8_t *out, size_t out_size, int strict,
                    char *error, size_t error_size);
 
+/* Encodes packed 8-bit RGB (bands 3) or grey (bands 1) pixels as a baseline JPEG of `quality`
+   with the settings of libvips' jpegsave as normalize uses it (JFIF header, no other metadata,
+   chroma subsampled 4:2:0 below quality 90 and not at all from 90, standard Huffman tables)
+   into *out (free with free()). Returns 0, or -1 with `error` set. */
+int pl_jpeg_encode(const uint8_t *pixels, int width, int height, int bands, int quality, uint8_t **out,
+                   size_t *out_length, char *error, size_t error_size);
+
 #endif

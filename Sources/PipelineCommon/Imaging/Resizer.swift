@@ -316,6 +316,22 @@ public struct VipsResizer: Resizer {
         var buffer: UnsafeMutableRawPointer?
         var length = 0
         let saved: Int32
+        let bands = Int(vips_image_get_bands(image))
+        if spec.format == .jpeg, bands == 1 || bands == 3, vips_image_get_format(image) == VIPS_FORMAT_UCHAR,
+            let pixels = pl_vips_pixels(image)
+        {
+            // Pixels in memory go to libjpeg directly, with the settings libvips' jpegsave uses.
+            var encoded: UnsafeMutablePointer<UInt8>?
+            var message = [CChar](repeating: 0, count: 256)
+            guard
+                pl_jpeg_encode(
+                    pixels, vips_image_get_width(image), vips_image_get_height(image), Int32(bands),
+                    Int32(spec.quality), &encoded, &length, &message, message.count) == 0, let encoded
+            else {
+                throw ResizeError(message: "encoding \(spec.name) as jpeg: \(String(cString: message))")
+            }
+            return Data(bytesNoCopy: encoded, count: length, deallocator: .free)
+        }
         switch spec.format {
         case .jpeg: saved = pl_vips_jpegsave_buffer(image, &buffer, &length, Int32(spec.quality))
         case .webp: saved = pl_vips_webpsave_buffer(image, &buffer, &length, Int32(spec.quality))
