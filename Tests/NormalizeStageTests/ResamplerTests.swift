@@ -31,11 +31,12 @@ struct ResamplerTests {
         return Array(UnsafeRawBufferPointer(start: buffer, count: size))
     }
 
-    func ours(_ pixels: ImagePixels, width: Int, height: Int) -> [UInt8]? {
+    func ours(_ pixels: ImagePixels, width: Int, height: Int, portable: Bool = false) -> [UInt8]? {
         var output = [UInt8](repeating: 0, count: width * height * pixels.bands)
+        let resample = portable ? pl_resample_lanczos3_portable : pl_resample_lanczos3
         let status = pixels.bytes.withUnsafeBufferPointer { input in
             output.withUnsafeMutableBufferPointer {
-                pl_resample_lanczos3(
+                resample(
                     input.baseAddress, Int32(pixels.width), Int32(pixels.height), Int32(pixels.bands), $0.baseAddress,
                     Int32(width), Int32(height))
             }
@@ -55,6 +56,7 @@ struct ResamplerTests {
                 let expected = try libvips(source, width: width, height: height)
                 let got = try #require(ours(source, width: width, height: height))
                 #expect(got.count == expected.count)
+                #expect(got == ours(source, width: width, height: height, portable: true), "AVX2 and portable agree")
                 let differences = zip(got, expected).map { abs(Int($0) - Int($1)) }
                 let mean = Double(differences.reduce(0, +)) / Double(differences.count)
                 // The same filter; the rounding of fixed-point weights and, for large factors,
