@@ -155,22 +155,32 @@ int pl_jpeg_encode(const uint8_t *pixels, int width, int height, int bands, int 
                    size_t *out_length, char *error, size_t error_size) {
     struct jpeg_compress_struct info;
     Errors errors = {.strict = 0, .error = error, .error_size = error_size};
-    unsigned char *volatile buffer = NULL;
-    unsigned long length = 0;
     if (bands != 1 && bands != 3) {
         if (error && error_size) snprintf(error, error_size, "%d bands cannot be a JPEG", bands);
         return -1;
     }
+    /* The destination starts in a buffer of ours as large as the pixels, which a JPEG of these
+       qualities stays below: libjpeg then never reallocates it. Should it have to, it copies
+       into a buffer of its own (returned below) and leaves ours alone, so ours is always freed
+       here and nothing is freed twice on an error. */
+    size_t capacity = (size_t)width * height * bands + 65536;
+    unsigned char *initial = malloc(capacity);
+    if (!initial) {
+        if (error && error_size) snprintf(error, error_size, "no memory for %zu bytes", capacity);
+        return -1;
+    }
+    unsigned char *buffer = initial;
+    unsigned long length = capacity;
     info.err = jpeg_std_error(&errors.manager);
     errors.manager.error_exit = fail;
     errors.manager.emit_message = notice;
     if (setjmp(errors.escape)) {
         jpeg_destroy_compress(&info);
-        free(buffer);
+        free(initial);
         return -1;
     }
     jpeg_create_compress(&info);
-    jpeg_mem_dest(&info, (unsigned char **)&buffer, &length);
+    jpeg_mem_dest(&info, &buffer, &length);
     info.image_width = (JDIMENSION)width;
     info.image_height = (JDIMENSION)height;
     info.input_components = bands;
@@ -192,6 +202,7 @@ int pl_jpeg_encode(const uint8_t *pixels, int width, int height, int bands, int 
     }
     jpeg_finish_compress(&info);
     jpeg_destroy_compress(&info);
+    if (buffer != initial) free(initial);
     *out = buffer;
     *out_length = length;
     return 0;

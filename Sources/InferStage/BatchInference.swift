@@ -102,14 +102,16 @@ public struct BatchInference: Sendable {
                 var phases = PhaseTimes(stage: "infer")
                 defer { phases.record(logger, key: item.sourceKey) }
                 do {
-                    // Verified against the SHA-256 ingest recorded after decoding every pixel:
-                    // the same bytes, so not decoded whole again.
+                    // An item of a dataset version is verified against the SHA-256 ingest recorded
+                    // after decoding every pixel: the same bytes, so not decoded whole again.
+                    // Objects under a prefix were never validated: they are, in full.
                     let staged = try await run.stageImage(
                         original.key, from: objects, size: original.size, expectedSHA256: item.sha256)
                     defer { staged.discard() }
                     phases.lap("stage")
                     let (predictions, info) = try await inference.predict(
-                        staged.input, model: model, topK: topK, phases: &phases, validated: !item.sha256.isEmpty)
+                        staged.input, model: model, topK: topK, phases: &phases,
+                        validated: parent != nil && !item.sha256.isEmpty)
                     Self.count(model, outcome: "ok", started: started, score: predictions.first?.score)
                     return .item(
                         DatasetItem(

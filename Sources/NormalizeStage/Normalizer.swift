@@ -165,13 +165,17 @@ public final class Normalizer: Sendable {
             report.failures = claims.count
             return report
         }
+        // Every original of the batch is staged before rendering starts: in memory while they
+        // fit the budget together, else as files.
+        let inMemory = sizes.values.reduce(0, +) <= StagingRun.batchMemoryBudget
         let staged = try await concurrentMap(count: originals.count, limit: settings.concurrency) {
             index -> Result<StagedImage, NormalizeFailure> in
             let sha = items.first { $0?.variants["original"]?.key == originals[index] }??.sha256
             do {
                 var phases = PhaseTimes(stage: "normalize")
                 let file = try await run.stageImage(
-                    originals[index], from: self.objects, size: sizes[originals[index]], expectedSHA256: sha)
+                    originals[index], from: self.objects, size: sizes[originals[index]], expectedSHA256: sha,
+                    inMemory: inMemory)
                 phases.lap("stage")
                 phases.record(self.logger, key: originals[index])
                 return .success(file)

@@ -157,8 +157,8 @@ struct JPEGDecodingTests {
         let specs: [VariantSpec] = [
             .init(name: "same", width: 1024, height: 1024, fit: .contain, format: .png),
             .init(name: "reduced", width: 512, height: 512, fit: .contain, format: .png),
-            // Small enough for DCT scaling (1/4 and 1/8) on the JPEG path.
-            .init(name: "quarter", width: 150, height: 150, fit: .cover, format: .png),
+            // Small enough for DCT scaling (1/2 and 1/8) on the JPEG path.
+            .init(name: "quarter", width: 100, height: 100, fit: .cover, format: .png),
             .init(name: "tiny", width: 32, height: 32, fit: .pad, format: .png),
         ]
         for spec in specs {

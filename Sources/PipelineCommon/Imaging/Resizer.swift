@@ -196,15 +196,12 @@ public struct VipsResizer: Resizer {
 
         var handle: UnsafeMutablePointer<VipsImage>?
         if let jpeg {
-            // The largest DCT scaling (1/8, 1/4, 1/2) that still covers what the variants need;
-            // each variant is then resampled from it.
-            let denom =
-                [8, 4, 2].first { denom in
-                    var width: Int32 = 0
-                    var height: Int32 = 0
-                    pl_jpeg_scaled_size(jpeg.width, jpeg.height, Int32(denom), &width, &height)
-                    return Int(width) >= loadWidth && Int(height) >= loadHeight
-                } ?? 1
+            // DCT scaling as libvips' shrink-on-load chooses it: a factor of at least 2 is left
+            // for the Lanczos resampling that follows (shrinking 16x or more loads at 1/8, 8x at
+            // 1/4, 4x at 1/2), so every variant is resampled from at least twice its pixels.
+            let shrink = min(
+                Double(sourceWidth) / Double(max(1, loadWidth)), Double(sourceHeight) / Double(max(1, loadHeight)))
+            let denom = shrink >= 16 ? 8 : shrink >= 8 ? 4 : shrink >= 4 ? 2 : 1
             handle = try source.decodeJPEG(jpeg, denom: denom)
         } else {
             guard source.thumbnail(&handle, width: max(1, loadWidth), height: max(1, loadHeight)) == 0 else {

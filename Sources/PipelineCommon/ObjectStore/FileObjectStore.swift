@@ -256,8 +256,16 @@ public struct FileObjectStore: ObjectStore {
     /// The object's metadata: from its file's extended attribute, else from the sidecar file
     /// (stores written before attributes were used, or on a file system without them).
     private func readMetadata(_ key: String) -> Metadata? {
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        let length = getxattr(dataPath(key), Self.metadataAttribute, &buffer, buffer.count)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var length = getxattr(dataPath(key), Self.metadataAttribute, &buffer, buffer.count)
+        if length < 0, errno == ERANGE {
+            // Longer than usual (a long content type): ask for its size.
+            let size = getxattr(dataPath(key), Self.metadataAttribute, nil, 0)
+            if size > 0 {
+                buffer = [UInt8](repeating: 0, count: size)
+                length = getxattr(dataPath(key), Self.metadataAttribute, &buffer, buffer.count)
+            }
+        }
         if length > 0, let metadata = try? JSONDecoder().decode(Metadata.self, from: Data(buffer[0..<length])) {
             return metadata
         }

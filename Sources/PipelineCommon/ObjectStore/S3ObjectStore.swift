@@ -108,6 +108,12 @@ public struct S3ObjectStore: ObjectStore {
                     method: method, url: url, headers: signed, body: body, progress: progress, onResponseHead: onHead),
                 sink: sink)
         } catch let error as HTTPClientError {
+            if case .responseTooLarge = error.kind {
+                // A body past a memory sink's limit: the caller streams to a file instead.
+                throw ObjectStoreError(
+                    kind: .local, operation: operation, location: where_(key), code: ObjectStoreError.tooLargeForMemory,
+                    message: "\(error)")
+            }
             throw ObjectStoreError(
                 kind: .transport, operation: operation, location: where_(key), message: "\(error)")
         }
@@ -210,7 +216,7 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     /// One GET into memory, stopped by the transfer once the body passes `limit` bytes (or
-    /// 1 MiB, so that an error's XML body always fits).
+    /// 1 MiB, so that an error's XML body always fits) with `TooLargeForMemory`.
     public func data(_ key: String, limit: Int) async throws -> FetchedObject {
         let response = try await send(
             "GET", objectURL(key), sink: .memory(limit: max(limit, 1 << 20)), operation: "GetObject", key: key)

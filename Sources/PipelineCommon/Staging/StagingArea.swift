@@ -219,8 +219,11 @@ public struct StagingRun: Sendable {
         return StagedFile(key: key, path: path, size: result.bytesWritten, sha256: result.sha256)
     }
 
-    /// Images up to this size are staged in memory by ``stageImage(_:from:size:expectedSHA256:)``.
+    /// Images up to this size are staged in memory by ``stageImage(_:from:size:expectedSHA256:inMemory:)``.
     public static let memoryLimit = 32 << 20
+    /// What a batch of images staged at once may hold in memory together; a larger batch is
+    /// staged as files.
+    public static let batchMemoryBudget: UInt64 = 256 << 20
 
     /// Stages an image for libvips, verified as ``stage(_:from:expectedSize:expectedSHA256:)``
     /// verifies a file: in memory when `size` (as listed or recorded) is at most ``memoryLimit``

@@ -105,6 +105,15 @@ struct ObjectStoreContractTests {
             } catch let error as ObjectStoreError {
                 #expect(error.code == ObjectStoreError.tooLargeForMemory)
             }
+            // Past the limit while it streams in (S3 stops the transfer): the same refusal.
+            let large = Data(repeating: 7, count: 1_500_000)
+            _ = try await store.put("images/large.bin", data: large, contentType: nil)
+            do {
+                _ = try await store.data("images/large.bin", limit: 1 << 20)
+                Issue.record("an object past the limit was read into memory")
+            } catch let error as ObjectStoreError {
+                #expect(error.code == ObjectStoreError.tooLargeForMemory, "\(error)")
+            }
             do {
                 _ = try await store.data("images/missing.jpg", limit: 100)
                 Issue.record("a missing key was read")
