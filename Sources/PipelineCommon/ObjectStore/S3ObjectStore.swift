@@ -462,9 +462,15 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     public func put(_ key: String, data: Data, contentType: String?) async throws -> ObjectInfo {
-        try await putObject(
-            key, body: .bytes(data), size: UInt64(data.count), contentType: contentType,
-            sha256: Hex.encode(SHA256.hash(data)), progress: nil)
+        // An image (up to 32 MiB staged in memory) is hashed on a blocking pool, not on the
+        // cooperative one; a manifest or a small JSON body right here.
+        let sha256 =
+            data.count < 1 << 16
+            ? Hex.encode(SHA256.hash(data))
+            : try await BlockingPools.files.runIfActive { Hex.encode(SHA256.hash(data)) }
+        return try await putObject(
+            key, body: .bytes(data), size: UInt64(data.count), contentType: contentType, sha256: sha256,
+            progress: nil)
     }
 
     private func putObject(
