@@ -8,7 +8,10 @@ import Testing
 /// and the next run completes the queue with every object in the version exactly once.
 @Suite("Faults: SIGTERM mid-batch")
 struct GracefulShutdownTests {
-    static let images = 400
+    /// Enough that the service is still busy when the test has seen it hold a batch: with
+    /// images staged in memory and decoded by libjpeg, 400 demo images were once all ingested
+    /// between two looks of a test process on a loaded machine.
+    static let images = 2000
 
     @Test func sigtermFinishesTheBatchInHandAndLeavesNoClaim() async throws {
         let dir = try TemporaryDirectory()
