@@ -8,17 +8,19 @@ import Testing
 /// and the next run completes the queue with every object in the version exactly once.
 @Suite("Faults: SIGTERM mid-batch")
 struct GracefulShutdownTests {
-    /// Enough that the service is still busy when the test has seen it hold a batch: with
-    /// images staged in memory and decoded by libjpeg, 400 demo images were once all ingested
-    /// between two looks of a test process on a loaded machine.
-    static let images = 2000
+    /// Enough batches that the service is still busy when the test has seen it hold one: with
+    /// images staged in memory and decoded by libjpeg, 400 demo images in batches of 4 were once
+    /// all ingested between two looks of the test process on a loaded machine. Batches of one
+    /// image make the run longer (a commit each) without making it heavier for the tests beside
+    /// it, as 2 000 images did.
+    static let images = 600
 
     @Test func sigtermFinishesTheBatchInHandAndLeavesNoClaim() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let environment = [
             "HOME": dir.path, "PIPELINE_DATA_DIR": dir.file("data"), "PIPELINE_METRICS_PORT": "0",
-            "PIPELINE_LOG_FORMAT": "json", "PIPELINE_DATASET": "sigterm", "PIPELINE_INGEST_BATCH": "4",
+            "PIPELINE_LOG_FORMAT": "json", "PIPELINE_DATASET": "sigterm", "PIPELINE_INGEST_BATCH": "1",
             "PIPELINE_INGEST_CONCURRENCY": "1", "PIPELINE_SHUTDOWN_GRACE": "60",
         ]
         let shapes = try await Command.run(
