@@ -103,11 +103,16 @@ final class ImageSource {
         return strict ? pl_vips_image_new_from_file_strict(path) : pl_vips_image_new_from_file_sequential(path)
     }
 
-    /// The JPEG header of these bytes, when they are in memory and a JPEG libjpeg can read.
-    func jpegHeader() -> PLJpegHeader? {
+    /// The bytes, when they are in memory and start as a JPEG does (SOI marker).
+    private var jpegBytes: UnsafeMutablePointer<UInt8>? {
         guard inMemory, let base, count > 2 else { return nil }
         let bytes = base.assumingMemoryBound(to: UInt8.self)
-        guard bytes[0] == 0xFF, bytes[1] == 0xD8 else { return nil }
+        return bytes[0] == 0xFF && bytes[1] == 0xD8 ? bytes : nil
+    }
+
+    /// The JPEG header of these bytes, when they are in memory and a JPEG libjpeg can read.
+    func jpegHeader() -> PLJpegHeader? {
+        guard let bytes = jpegBytes else { return nil }
         var header = PLJpegHeader()
         return pl_jpeg_header(bytes, count, &header, nil, 0) == 0 ? header : nil
     }
@@ -116,7 +121,7 @@ final class ImageSource {
     /// straight into a new memory image: what libvips' shrink-on-load gives, without its
     /// per-operation machinery.
     func decodeJPEG(_ header: PLJpegHeader, denom: Int) throws(ResizeError) -> UnsafeMutablePointer<VipsImage> {
-        guard let base else { throw ResizeError(message: "\(path): not in memory") }
+        guard let bytes = jpegBytes else { throw ResizeError(message: "\(path): not a JPEG in memory") }
         var width: Int32 = 0
         var height: Int32 = 0
         pl_jpeg_scaled_size(header.width, header.height, Int32(denom), &width, &height)
@@ -126,9 +131,7 @@ final class ImageSource {
         var message = [CChar](repeating: 0, count: 256)
         let size = Int(width) * Int(height) * Int(header.components)
         guard
-            pl_jpeg_decode(
-                base.assumingMemoryBound(to: UInt8.self), count, Int32(denom), pixels, size, 0, &message, message.count)
-                == 0
+            pl_jpeg_decode(bytes, count, Int32(denom), pixels, size, 0, &message, message.count) == 0
         else {
             pl_g_object_unref(image)
             throw ResizeError(message: "\(path): \(String(cString: message))")
@@ -139,9 +142,7 @@ final class ImageSource {
     /// Decodes every pixel of a JPEG in memory with libjpeg, every warning an error; nil when
     /// the bytes are not a JPEG in memory (libvips checks those), else the failure if any.
     func decodeJPEGStrictly() -> Result<Void, ImageRejection>? {
-        guard inMemory, let base, count > 2 else { return nil }
-        let bytes = base.assumingMemoryBound(to: UInt8.self)
-        guard bytes[0] == 0xFF, bytes[1] == 0xD8 else { return nil }
+        guard let bytes = jpegBytes else { return nil }
         var message = [CChar](repeating: 0, count: 256)
         guard pl_jpeg_decode(bytes, count, 1, nil, 0, 1, &message, message.count) == 0 else {
             return .failure(.corrupt(detail: "JPEG: " + String(cString: message)))

@@ -201,22 +201,34 @@ public struct StagingRun: Sendable {
                 kind: .integrity,
                 message: "\(key): expected \(expectedSize) bytes, received \(result.bytesWritten); not staged")
         }
-        if let expectedSHA256, expectedSHA256.lowercased() != result.sha256 {
+        do {
+            try Self.check(key, sha256: result.sha256, expected: expectedSHA256)
+        } catch {
             unlink(partial)
-            throw StagingError(
-                kind: .integrity,
-                message:
-                    "\(key): expected SHA-256 \(expectedSHA256), received bytes hash to \(result.sha256); not staged")
+            throw error
         }
         guard rename(partial, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(partial)
             throw StagingError(kind: .io, message: "cannot move \(partial) into place: \(reason)")
         }
-        Counter(label: "pipeline_staging_bytes_total", dimensions: [("stage", stage)]).increment(
-            by: Int(result.bytesWritten))
-        Timer(label: "pipeline_staging_duration_seconds", dimensions: [("stage", stage)]).recordInterval(since: started)
+        count(staged: Int(result.bytesWritten), since: started)
         return StagedFile(key: key, path: path, size: result.bytesWritten, sha256: result.sha256)
+    }
+
+    /// Refuses bytes whose SHA-256 is not the one expected, if one was.
+    private static func check(_ key: String, sha256: String, expected: String?) throws(StagingError) {
+        if let expected, expected.lowercased() != sha256 {
+            throw StagingError(
+                kind: .integrity,
+                message: "\(key): expected SHA-256 \(expected), received bytes hash to \(sha256); not staged")
+        }
+    }
+
+    /// The metrics of one staged object.
+    private func count(staged bytes: Int, since started: ContinuousClock.Instant) {
+        Counter(label: "pipeline_staging_bytes_total", dimensions: [("stage", stage)]).increment(by: bytes)
+        Timer(label: "pipeline_staging_duration_seconds", dimensions: [("stage", stage)]).recordInterval(since: started)
     }
 
     /// Images up to this size are staged in memory by ``stageImage(_:from:size:expectedSHA256:inMemory:)``.
@@ -248,15 +260,8 @@ public struct StagingRun: Sendable {
         } catch let storeError as ObjectStoreError where storeError.kind == .integrity {
             throw StagingError(kind: .integrity, message: "\(storeError)")
         }
-        if let expectedSHA256, expectedSHA256.lowercased() != fetched.sha256 {
-            throw StagingError(
-                kind: .integrity,
-                message:
-                    "\(key): expected SHA-256 \(expectedSHA256), received bytes hash to \(fetched.sha256); not staged")
-        }
-        Counter(label: "pipeline_staging_bytes_total", dimensions: [("stage", stage)]).increment(
-            by: fetched.bytes.count)
-        Timer(label: "pipeline_staging_duration_seconds", dimensions: [("stage", stage)]).recordInterval(since: started)
+        try Self.check(key, sha256: fetched.sha256, expected: expectedSHA256)
+        count(staged: fetched.bytes.count, since: started)
         return StagedImage(
             key: key, size: UInt64(fetched.bytes.count), sha256: fetched.sha256,
             input: .memory(fetched.bytes, spill: spill))
