@@ -115,17 +115,19 @@ struct ObjectIngester: Sendable {
         key: String, duplicate: Bool
     ) {
         let key = "\(settings.curatedPrefix)\(sha256.prefix(2))/\(sha256).\(Self.fileExtension(format))"
-        do {
-            let existing = try await objects.head(key)
-            if existing.sha256 == nil || existing.sha256 == sha256 { return (key, true) }
-        } catch let error as ObjectStoreError where error.kind == .notFound {}
         switch image {
         case .file(let path):
+            do {
+                let existing = try await objects.head(key)
+                if existing.sha256 == nil || existing.sha256 == sha256 { return (key, true) }
+            } catch let error as ObjectStoreError where error.kind == .notFound {}
             _ = try await objects.put(key, fromFile: path, contentType: MediaType.forPath(key), sha256: sha256)
+            return (key, false)
         case .memory(let bytes, _):
-            _ = try await objects.put(key, data: bytes, contentType: MediaType.forPath(key))
+            // Looked up and stored in one hand-off to the store.
+            let stored = try await objects.put([NewObject(key: key, data: bytes, contentType: MediaType.forPath(key))])
+            return (key, !stored[0].written)
         }
-        return (key, false)
     }
 
     private func rejected(

@@ -255,19 +255,22 @@ public final class Normalizer: Sendable {
         phases.skip()
         let annotations =
             (try? JSONDecoder().decode([ImageAnnotation].self, from: Data(item.annotations.utf8))) ?? []
-        var variants: [String: DatasetItem.Variant] = [:]
-        var written = 0
+        // The variants go to the store together: one hand-off and one sync for all of them.
+        var keys: [String: String] = [:]
+        var outputs: [NewObject] = []
         for (index, spec) in settings.variants.enumerated() {
             guard let geometry = rendered.variants[spec.name] else { continue }
             let key = settings.prefix + settings.keyTemplate.render(keyValues(item, dataset, spec, geometry))
-            let data = rendered.encoded[index]
-            let size = UInt64(data.count)
-            if try await !exists(key, size: size) {
-                _ = try await objects.put(key, data: data, contentType: MediaType.forPath(key))
-                written += 1
-            }
+            keys[spec.name] = key
+            outputs.append(NewObject(key: key, data: rendered.encoded[index], contentType: MediaType.forPath(key)))
+        }
+        let written = try await outputs.isEmpty ? 0 : objects.put(outputs).filter(\.written).count
+        var variants: [String: DatasetItem.Variant] = [:]
+        for (index, spec) in settings.variants.enumerated() {
+            guard let geometry = rendered.variants[spec.name], let key = keys[spec.name] else { continue }
             variants[spec.name] = DatasetItem.Variant(
-                key: key, size: size, width: geometry.width, height: geometry.height,
+                key: key, size: UInt64(rendered.encoded[index].count), width: geometry.width,
+                height: geometry.height,
                 annotations: geometry.transform(
                     annotations, sourceWidth: rendered.sourceWidth, sourceHeight: rendered.sourceHeight),
                 statistics: spec.name == settings.trainVariant ? rendered.statistics : nil)
@@ -283,16 +286,6 @@ public final class Normalizer: Sendable {
                 variants: variants),
             written
         )
-    }
-
-    /// Whether `key` holds an object of `size` bytes already (a re-run, or the same bytes
-    /// under another key): encoders are deterministic, so it is the same object.
-    private func exists(_ key: String, size: UInt64) async throws -> Bool {
-        do {
-            return try await objects.head(key).size == size
-        } catch let error as ObjectStoreError where error.kind == .notFound {
-            return false
-        }
     }
 
     private func keyValues(_ item: DatasetItem, _ dataset: String, _ spec: VariantSpec, _ geometry: VariantGeometry)

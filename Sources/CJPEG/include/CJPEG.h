@@ -25,7 +25,8 @@ int pl_jpeg_header(const uint8_t *bytes, size_t length, PLJpegHeader *header, ch
 void pl_jpeg_scaled_size(int width, int height, int denom, int *scaled_width, int *scaled_height);
 
 /* Decodes the whole image at 1/denom into `out` (scaled width x height x components bytes: RGB
-   or grey), or with `out` NULL only checks that every scanline decodes. `strict` treats every
+   or grey), or with `out` NULL only checks that every block decodes (`denom` is then ignored:
+   it decodes at 1/8, which still Huffman-decodes every coefficient). `strict` treats every
    libjpeg warning (truncated data, corrupt entropy data, bad markers) as an error. Returns 0,
    or -1 with `error` set. */
 int pl_jpeg_decode(const uint8_t *bytes, size_t length, int denom, uint8_t *out, size_t out_size, int strict,

@@ -1,4 +1,5 @@
 import CVips
+import CJPEG
 import Foundation
 import NIOPosix
 
@@ -57,6 +58,13 @@ public struct ImageInspector: Sendable {
     }
 
     static func header(_ source: ImageSource) throws -> ImageInfo {
+        // A plain JPEG (8-bit YCbCr, RGB or grey, no ICC profile, upright) is what libvips
+        // would report from libjpeg's own header, without a libvips image to build and free.
+        if let jpeg = source.jpegHeader(), jpeg.plain != 0, jpeg.components == 1 || jpeg.components == 3 {
+            return ImageInfo(
+                format: "jpeg", width: Int(jpeg.width), height: Int(jpeg.height), bands: Int(jpeg.components),
+                bitsPerSample: 8, colorSpace: jpeg.components == 1 ? "b-w" : "srgb", orientation: 1)
+        }
         guard let image = source.load() else {
             throw ImageRejection.unsupportedFormat(detail: takeError())
         }

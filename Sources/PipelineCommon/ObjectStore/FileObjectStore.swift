@@ -119,6 +119,10 @@ public struct FileObjectStore: ObjectStore {
         }
     }
 
+    public func put(_ objects: [NewObject]) async throws -> [StoredObject] {
+        try await pool.runIfActive { try putAllBlocking(objects) }
+    }
+
     public func put(_ key: String, data: Data, contentType: String?) async throws -> ObjectInfo {
         try await pool.runIfActive {
             try validate(key, "PutObject")
@@ -314,6 +318,22 @@ public struct FileObjectStore: ObjectStore {
         _ key: String, contentType: String?, expectedSHA256: String?,
         write: (_ temporary: String, _ hashers: [MessageDigest]) throws -> UInt64
     ) throws -> ObjectInfo {
+        try commit(try prepare(key, contentType: contentType, expectedSHA256: expectedSHA256, write: write))
+    }
+
+    /// An object written to its temporary file, its metadata attached, not yet under its key.
+    private struct Prepared {
+        let key: String
+        let temporary: String
+        let path: String
+        let metadata: Metadata
+        let attached: Bool
+    }
+
+    private func prepare(
+        _ key: String, contentType: String?, expectedSHA256: String?,
+        write: (_ temporary: String, _ hashers: [MessageDigest]) throws -> UInt64
+    ) throws -> Prepared {
         let path = dataPath(key)
         let directory = (path as NSString).deletingLastPathComponent
         do {
@@ -344,22 +364,88 @@ public struct FileObjectStore: ObjectStore {
         let metadata = Metadata(
             size: size, modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
             etag: Hex.encode(md5.finalize()), sha256: digest, contentType: contentType)
-        let attached = attach(metadata, to: temporary)
-        guard rename(temporary, path) == 0 else {
+        return Prepared(
+            key: key, temporary: temporary, path: path, metadata: metadata,
+            attached: attach(metadata, to: temporary))
+    }
+
+    private func commit(_ prepared: Prepared) throws -> ObjectInfo {
+        guard rename(prepared.temporary, prepared.path) == 0 else {
             let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw error(.local, "PutObject", key, reason)
+            unlink(prepared.temporary)
+            throw error(.local, "PutObject", prepared.key, reason)
         }
-        if attached {
+        if prepared.attached {
             // A sidecar from before would be stale now.
-            unlink(metadataPath(key))
+            unlink(metadataPath(prepared.key))
         } else {
-            try writeMetadata(metadata, for: key)
+            try writeMetadata(prepared.metadata, for: prepared.key)
         }
+        let metadata = prepared.metadata
         return ObjectInfo(
-            key: key, size: size, etag: metadata.etag,
-            lastModified: Date(timeIntervalSince1970: Double(metadata.modified) / 1e9), sha256: digest,
-            contentType: contentType)
+            key: prepared.key, size: metadata.size, etag: metadata.etag,
+            lastModified: Date(timeIntervalSince1970: Double(metadata.modified) / 1e9), sha256: metadata.sha256,
+            contentType: metadata.contentType)
+    }
+
+    /// Writes the objects whose key holds other bytes, renames them into place and then syncs
+    /// the file system once (data, metadata and names together) instead of once a file. Until
+    /// it returns nothing was promised: a crash before the sync may leave an object empty or
+    /// gone, and the caller, which records nothing before, puts it again (its bytes are then
+    /// compared with what the key holds, not its recorded size).
+    private func putAllBlocking(_ objects: [NewObject]) throws -> [StoredObject] {
+        var results: [StoredObject?] = Array(repeating: nil, count: objects.count)
+        var prepared: [(index: Int, object: Prepared)] = []
+        defer { for (_, object) in prepared { unlink(object.temporary) } }
+        for (index, object) in objects.enumerated() {
+            try validate(object.key, "PutObject")
+            if holds(object) {
+                results[index] = StoredObject(info: try headBlocking(object.key, operation: "PutObject"), written: false)
+                continue
+            }
+            let ready = try prepare(object.key, contentType: object.contentType, expectedSHA256: nil) {
+                temporary, hashers in
+                let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+                guard output >= 0 else {
+                    throw error(
+                        .local, "PutObject", object.key,
+                        "cannot write \(temporary): \(String(cString: strerror(errno)))")
+                }
+                defer { close(output) }
+                try object.data.withUnsafeBytes { raw in
+                    for hasher in hashers { hasher.update(raw) }
+                    try writeAll(raw, to: output, path: temporary, key: object.key, operation: "PutObject")
+                }
+                return UInt64(object.data.count)
+            }
+            prepared.append((index, ready))
+        }
+        let committed = prepared
+        prepared = []
+        for (index, object) in committed {
+            results[index] = StoredObject(info: try commit(object), written: true)
+        }
+        if !committed.isEmpty {
+            let directory = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard directory >= 0, pl_syncfs(directory) == 0 else {
+                let reason = String(cString: strerror(errno))
+                if directory >= 0 { close(directory) }
+                throw error(.local, "PutObject", committed[0].object.key, "cannot sync the store: \(reason)")
+            }
+            close(directory)
+        }
+        return results.map { $0! }
+    }
+
+    /// Whether `object.key` holds exactly `object.data`, compared byte for byte: after a crash
+    /// an unsynced file may have its recorded size and lost bytes.
+    private func holds(_ object: NewObject) -> Bool {
+        var info = stat()
+        let path = dataPath(object.key)
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int(info.st_size) == object.data.count,
+            let stored = FileManager.default.contents(atPath: path)
+        else { return false }
+        return stored == object.data
     }
 
     private func deleteBlocking(_ key: String) throws {

@@ -52,3 +52,26 @@ public struct FetchedObject: Sendable {
         self.sha256 = sha256
     }
 }
+
+/// One object for ``ObjectStore/put(_:)``: its key and its bytes in memory.
+public struct NewObject: Sendable {
+    public let key: String
+    public let data: Data
+    public let contentType: String?
+
+    public init(key: String, data: Data, contentType: String?) {
+        self.key = key
+        self.data = data
+        self.contentType = contentType
+    }
+
+    /// Hex SHA-256 of `data`, computed on each use.
+    public var sha256: String { Hex.encode(SHA256.hash(data)) }
+}
+
+/// What ``ObjectStore/put(_:)`` did with one object: `written`, or left alone because its key
+/// held the same bytes already.
+public struct StoredObject: Sendable {
+    public let info: ObjectInfo
+    public let written: Bool
+}

@@ -34,6 +34,11 @@ public protocol ObjectStore: Sendable {
     /// Stores `data` under `key`.
     func put(_ key: String, data: Data, contentType: String?) async throws -> ObjectInfo
 
+    /// Stores the objects together (the variants of one image) and returns once all of them are
+    /// durable. An object whose key holds the same bytes already (a re-run) is left as it is
+    /// (`written` false). The file store writes them all and syncs once; S3 puts them at once.
+    func put(_ objects: [NewObject]) async throws -> [StoredObject]
+
     /// One page of keys starting with `prefix`, after `startAfter`, in UTF-8 byte order.
     func list(
         prefix: String, delimiter: String?, startAfter: String?, continuation: String?, maxKeys: Int
@@ -50,6 +55,20 @@ public protocol ObjectStore: Sendable {
 }
 
 extension ObjectStore {
+    /// Heads each key and puts the objects whose key holds other bytes, all at once.
+    public func put(_ objects: [NewObject]) async throws -> [StoredObject] {
+        try await concurrentMap(count: objects.count, limit: 8) { index in
+            let object = objects[index]
+            if let stored = try? await head(object.key), stored.size == UInt64(object.data.count),
+                stored.sha256 == nil || stored.sha256 == object.sha256
+            {
+                return StoredObject(info: stored, written: false)
+            }
+            return StoredObject(
+                info: try await put(object.key, data: object.data, contentType: object.contentType), written: true)
+        }
+    }
+
     public func get(_ key: String, to path: String) async throws -> DownloadResult {
         try await get(key, to: path, range: nil)
     }

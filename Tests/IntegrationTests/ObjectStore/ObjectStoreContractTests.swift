@@ -134,6 +134,39 @@ struct ObjectStoreContractTests {
     }
 
     @Test(arguments: kinds)
+    func objectsPutTogetherAreWrittenUnlessTheKeyHoldsTheSameBytes(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let a = Data((0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+            let b = Data("b".utf8)
+            let objects = [
+                NewObject(key: "v/large/a.jpg", data: a, contentType: "image/jpeg"),
+                NewObject(key: "v/small/b.png", data: b, contentType: "image/png"),
+            ]
+            let first = try await store.put(objects)
+            #expect(first.map(\.written) == [true, true])
+            #expect(first.map(\.info.key) == ["v/large/a.jpg", "v/small/b.png"])
+            #expect(first[0].info.sha256 == Hex.encode(SHA256.hash(a)) && first[0].info.size == 70_000)
+            let head = try await store.head("v/small/b.png")
+            #expect(head.contentType == "image/png" && head.sha256 == Hex.encode(SHA256.hash(b)))
+            #expect(try await store.data("v/large/a.jpg", limit: 1 << 20).bytes == a)
+
+            // A re-run: the same bytes are left alone and described as stored.
+            let again = try await store.put(objects)
+            #expect(again.map(\.written) == [false, false])
+            #expect(again[0].info.sha256 == first[0].info.sha256 && again[1].info.size == 1)
+
+            // Other bytes of the same size under a key are not the same object.
+            var changed = a
+            changed[35_000] ^= 0xFF
+            let third = try await store.put([
+                NewObject(key: "v/large/a.jpg", data: changed, contentType: "image/jpeg"), objects[1],
+            ])
+            #expect(third.map(\.written) == [true, false])
+            #expect(try await store.data("v/large/a.jpg", limit: 1 << 20).bytes == changed)
+        }
+    }
+
+    @Test(arguments: kinds)
     func aListedObjectIsGotAsListedOrNotAtAll(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, dir in
             _ = try await store.put("listed.txt", data: Data("first version".utf8), contentType: "text/plain")

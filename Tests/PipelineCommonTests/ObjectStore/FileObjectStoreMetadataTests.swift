@@ -24,6 +24,51 @@ struct FileObjectStoreMetadataTests {
         #expect(try await again.head("a/b.jpg").contentType == "image/jpeg")
     }
 
+    @Test func objectsPutTogetherLeaveNoTemporaryFileAndAnInvalidKeyStoresNoneOfThem() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try FileObjectStore(root: dir.path + "/store")
+        let stored = try await store.put([
+            NewObject(key: "a/1.jpg", data: Data("one".utf8), contentType: "image/jpeg"),
+            NewObject(key: "b/2.jpg", data: Data("two".utf8), contentType: "image/jpeg"),
+        ])
+        #expect(stored.map(\.written) == [true, true])
+        var files = try FileManager.default.subpathsOfDirectory(atPath: dir.path + "/store")
+        #expect(files.sorted() == ["a", "a/1.jpg", "b", "b/2.jpg"], "\(files)")
+        do {
+            _ = try await store.put([
+                NewObject(key: "c/3.jpg", data: Data("three".utf8), contentType: nil),
+                NewObject(key: "../escape.jpg", data: Data("x".utf8), contentType: nil),
+            ])
+            Issue.record("a key outside the store was accepted")
+        } catch let error as ObjectStoreError {
+            #expect(error.kind == .invalidKey && error.location.hasSuffix("../escape.jpg"), "\(error)")
+        }
+        files = try FileManager.default.subpathsOfDirectory(atPath: dir.path + "/store")
+        #expect(!files.contains { $0.hasPrefix("c/") && $0 != "c" }, "none of the group is stored: \(files)")
+    }
+
+    @Test func anObjectWhoseBytesWereLostInACrashIsWrittenAgain() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let root = dir.path + "/store"
+        let store = try FileObjectStore(root: root)
+        let bytes = Data((0..<5_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let object = NewObject(key: "v/x.jpg", data: bytes, contentType: "image/jpeg")
+        _ = try await store.put([object])
+        // What a power cut before the sync can leave: the name, the recorded size and
+        // attribute, and blocks that never reached the disk (zeros here), written in place.
+        let file = open(root + "/v/x.jpg", O_WRONLY)
+        #expect(file >= 0)
+        let zeros = [UInt8](repeating: 0, count: bytes.count)
+        #expect(pwrite(file, zeros, zeros.count, 0) == zeros.count)
+        close(file)
+        let rerun = try await store.put([object])
+        #expect(rerun[0].written, "lost bytes were taken for the object")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: root + "/v/x.jpg")) == bytes)
+        #expect(try await store.head("v/x.jpg").sha256 == Hex.encode(SHA256.hash(bytes)))
+    }
+
     @Test func aSidecarFromAnOlderStoreIsReadAndAHandEditIsRehashed() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
