@@ -1,5 +1,5 @@
-import CVips
 import CJPEG
+import CVips
 import Foundation
 import NIOPosix
 

@@ -400,7 +400,8 @@ public struct FileObjectStore: ObjectStore {
         for (index, object) in objects.enumerated() {
             try validate(object.key, "PutObject")
             if holds(object) {
-                results[index] = StoredObject(info: try headBlocking(object.key, operation: "PutObject"), written: false)
+                results[index] = StoredObject(
+                    info: try headBlocking(object.key, operation: "PutObject"), written: false)
                 continue
             }
             let ready = try prepare(object.key, contentType: object.contentType, expectedSHA256: nil) {
