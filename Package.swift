@@ -140,10 +140,17 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        .target(
+            name: "Orchestration",
+            dependencies: [
+                "PipelineCommon", "InferStage", "TrainStage", "Learning",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
         .executableTarget(
             name: "pipelinectl",
             dependencies: [
-                "PipelineCommon", "StageCommand", "Learning",
+                "PipelineCommon", "StageCommand", "Learning", "Orchestration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -194,13 +201,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
+            name: "OrchestrationTests",
+            dependencies: ["Orchestration", "PipelineCommon", "TestSupport"]),
+        .testTarget(
             name: "LearningTests",
             dependencies: ["Learning", "PipelineCommon", "TestSupport"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "PipelineCommon", "IngestStage", "NormalizeStage", "TrainStage", "InferStage", "Learning",
-                "TestSupport",
+                "Orchestration", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -20,17 +20,23 @@ public struct ModelSource: Sendable {
     let staging: StagingArea
     let name: String
     let alias: String
+    /// A version served whatever the alias says (`pipeline-infer serve --model-version`).
+    let pinned: String?
 
-    public init(mlflow: MLflowClient, staging: StagingArea, name: String, alias: String = "approved") {
+    public init(
+        mlflow: MLflowClient, staging: StagingArea, name: String, alias: String = "approved", pinned: String? = nil
+    ) {
         self.mlflow = mlflow
         self.staging = staging
         self.name = name
         self.alias = alias
+        self.pinned = pinned
     }
 
-    /// The version the alias points at now, or nil when it is not set.
+    /// The version the alias points at now (or the pinned one), or nil when it is not set.
     public func currentVersion() async throws -> MLflowClient.ModelVersion? {
-        try await mlflow.version(name: name, alias: alias)
+        if let pinned { return try await mlflow.modelVersion(name: name, version: pinned) }
+        return try await mlflow.version(name: name, alias: alias)
     }
 
     public func load(_ version: MLflowClient.ModelVersion) async throws -> LoadedModel {

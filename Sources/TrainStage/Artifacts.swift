@@ -5,7 +5,7 @@ import PipelineCommon
 /// The files every builtin run logs besides the model: a model card, the confusion matrix
 /// and the training curves as a PNG.
 enum RunArtifacts {
-    static func modelCard(model: ModelFile, runId: String, metrics: [String: Double]) throws -> Data {
+    static func modelCard(model: ModelFile, runId: String, metrics: [String: Double], modelBytes: Int?) throws -> Data {
         struct Card: Encodable {
             let format = "image-pipeline model card v1"
             let run_id: String
@@ -16,6 +16,8 @@ enum RunArtifacts {
             let normalization: [String: [Double]]
             let variant: VariantSpec
             let metrics: [String: Double]
+            let parameter_count: Int
+            let model_bytes: Int?
             let model_file: String
         }
         return try JSONEncoder.canonical.encode(
@@ -23,8 +25,8 @@ enum RunArtifacts {
                 run_id: runId, dataset_version: model.header.datasetVersion, classes: model.header.classes,
                 input: model.header.architecture.input, architecture: model.header.architecture,
                 normalization: ["mean": model.header.mean, "std": model.header.standardDeviation],
-                variant: model.header.variant, metrics: metrics,
-                model_file: "model.ipm (format \(ModelFile.formatVersion); see README, Model file)"))
+                variant: model.header.variant, metrics: metrics, parameter_count: model.header.parameterCount,
+                model_bytes: modelBytes, model_file: "model.ipm (format \(ModelFile.formatVersion); see README, Model file)"))
     }
 
     static func confusion(_ matrix: [[Int]], classes: [String]) throws -> Data {

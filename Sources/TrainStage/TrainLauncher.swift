@@ -119,10 +119,13 @@ public struct TrainLauncher: Sendable {
             try await keeping("logging the final metrics") { try await mlflow.logBatch(runId: runId, metrics: final) }
             let model = configuration.train.registeredModel
             _ = try await keeping("registering the model") { try await mlflow.registeredModel(named: model) }
-            let versionTags = [
+            var versionTags = [
                 "run_id": runId, "dataset_version": dataset.id,
                 "val_accuracy": result.metrics["val_accuracy"].map { String(format: "%.4f", $0) } ?? "",
             ]
+            // What an evaluation sprint filters the catalog by, without downloading the model.
+            if let model = result.model { versionTags["parameters"] = "\(model.header.parameterCount)" }
+            if let bytes = Self.modelBytes(result) { versionTags["model_bytes"] = "\(bytes)" }
             // Idempotent: a creation whose answer was lost to an outage is found, not made twice.
             let version = try await keeping("registering the model version") {
                 if let made = try await mlflow.searchModelVersions(name: model).first(where: { $0.runId == runId }) {
@@ -185,6 +188,14 @@ public struct TrainLauncher: Sendable {
             contentType: "application/x-ndjson")
     }
 
+    /// The size of the model file the run logs, when it logs one.
+    static func modelBytes(_ result: BackendResult) -> Int? {
+        guard let path = result.artifacts["model/model.ipm"],
+            let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber
+        else { return nil }
+        return size.intValue
+    }
+
     private func logArtifacts(
         _ result: BackendResult, run: MLflowClient.Run, directory: String,
         keeping: (String, () async throws -> Void) async throws -> Void
@@ -192,8 +203,9 @@ public struct TrainLauncher: Sendable {
         var files = result.artifacts
         if let model = result.model {
             let card = directory + "/model_card.json"
-            try RunArtifacts.modelCard(model: model, runId: run.info.runId, metrics: result.metrics).write(
-                to: URL(fileURLWithPath: card))
+            try RunArtifacts.modelCard(
+                model: model, runId: run.info.runId, metrics: result.metrics, modelBytes: Self.modelBytes(result)
+            ).write(to: URL(fileURLWithPath: card))
             files["model/model_card.json"] = card
         }
         if let confusion = result.confusion, let classes = result.model?.header.classes {

@@ -29,7 +29,7 @@ public struct TrainingSet: Sendable {
 
     /// The class of an item: its Label Studio choice (a whole-image label), else the label
     /// of its first box (the COCO category).
-    static func label(of item: DatasetItem) -> String? {
+    public static func label(of item: DatasetItem) -> String? {
         guard let annotations = try? JSONDecoder().decode([ImageAnnotation].self, from: Data(item.annotations.utf8))
         else { return nil }
         return annotations.first { $0.box == nil }?.label ?? annotations.first?.label
@@ -37,7 +37,7 @@ public struct TrainingSet: Sendable {
 
     /// Whether `key` is held out: a hash of the key without any `#aug…` suffix, so augmented
     /// copies land on the same side as their original.
-    static func isValidation(_ key: String, fraction: Double, seed: UInt64) -> Bool {
+    public static func isValidation(_ key: String, fraction: Double, seed: UInt64) -> Bool {
         let base = key.split(separator: "#", maxSplits: 1).first.map(String.init) ?? key
         let digest = SHA256.hash(Data("\(seed):\(base)".utf8))
         let value = digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }

@@ -28,13 +28,13 @@ struct Runtime {
     let source: ModelSource
     let connections: StageConnections
 
-    static func start(_ options: GlobalOptions) throws -> Runtime {
+    static func start(_ options: GlobalOptions, modelVersion: String? = nil) throws -> Runtime {
         let (configuration, logger) = try options.bootstrapStage()
         do {
             let connections = try StageConnections(configuration, logger: logger)
             let source = ModelSource(
                 mlflow: connections.mlflow, staging: StagingArea(configuration.staging, logger: logger),
-                name: configuration.train.registeredModel)
+                name: configuration.train.registeredModel, pinned: modelVersion)
             return Runtime(
                 configuration: configuration, logger: logger, http: connections.http, objects: connections.objects,
                 source: source, connections: connections)
@@ -133,8 +133,14 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
+    @Option(
+        help: ArgumentHelp(
+            "Serve this version of the registered model, whatever the alias says (an evaluation sprint's service task).",
+            valueName: "version"))
+    var modelVersion: String?
+
     func run() async throws {
-        let runtime = try Runtime.start(options)
+        let runtime = try Runtime.start(options, modelVersion: modelVersion)
         let registry = MetricsSetup.bootstrap()
         let configuration = runtime.configuration
         let readiness = ReadinessState()
