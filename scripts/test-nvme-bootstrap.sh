@@ -32,7 +32,7 @@ first=$(run "$disk") || fail "first run: $first"
 [ "$(findmnt -n -o SOURCE "$WORK/mnt")" = "$disk" ] || fail "not mounted from $disk"
 findmnt -n -o OPTIONS "$WORK/mnt" | grep -qw noatime || fail "not mounted noatime"
 [ "$(grep -c " $WORK/mnt xfs noatime,nofail " "$WORK/fstab")" = 1 ] || fail "fstab: $(cat "$WORK/fstab")"
-for stage in ingest normalize train infer; do
+for stage in ingest normalize train infer sprint; do
     [ "$(stat -c %u:%g:%a "$WORK/mnt/$stage")" = 10001:10001:750 ] || fail "$stage folder: $(stat -c %u:%g:%a "$WORK/mnt/$stage")"
 done
 fstab_before=$(sha256sum < "$WORK/fstab")

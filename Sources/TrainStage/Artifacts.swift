@@ -26,7 +26,8 @@ enum RunArtifacts {
                 input: model.header.architecture.input, architecture: model.header.architecture,
                 normalization: ["mean": model.header.mean, "std": model.header.standardDeviation],
                 variant: model.header.variant, metrics: metrics, parameter_count: model.header.parameterCount,
-                model_bytes: modelBytes, model_file: "model.ipm (format \(ModelFile.formatVersion); see README, Model file)"))
+                model_bytes: modelBytes,
+                model_file: "model.ipm (format \(ModelFile.formatVersion); see README, Model file)"))
     }
 
     static func confusion(_ matrix: [[Int]], classes: [String]) throws -> Data {

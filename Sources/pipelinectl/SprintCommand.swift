@@ -13,7 +13,8 @@ struct SprintCommand: AsyncParsableCommand {
 
     struct Plan: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Read the registry and the datasets live and write plan.json, plan.md and queues/<queue>.json + .md.")
+            abstract:
+                "Read the registry and the datasets live and write plan.json, plan.md and queues/<queue>.json + .md.")
         // --config is the sprint here, so the pipeline's own configuration has its own name.
         @Option(name: .customLong("config"), help: "The sprint's YAML (see examples/sprint/sprint.yaml).")
         var sprintFile: String

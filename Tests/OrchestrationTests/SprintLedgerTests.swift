@@ -47,17 +47,22 @@ struct SprintLedgerTests {
         try ledger.append(
             Self.record(
                 .ok, task: "a", model: "fast@1",
-                metrics: ["accuracy": 0.8, "macro_f1": 0.8, "latency_p50_ms": 1, "latency_p99_ms": 2].merging(recall) { a, _ in a },
+                metrics: ["accuracy": 0.8, "macro_f1": 0.8, "latency_p50_ms": 1, "latency_p99_ms": 2].merging(recall) {
+                    a, _ in a
+                },
                 artifact: "q/a/metrics.json"))
         try ledger.append(
             Self.record(
                 .ok, task: "b", model: "slow@1",
-                metrics: ["accuracy": 0.9, "macro_f1": 0.9, "latency_p50_ms": 5, "latency_p99_ms": 9].merging(recall) { a, _ in a },
+                metrics: ["accuracy": 0.9, "macro_f1": 0.9, "latency_p50_ms": 5, "latency_p99_ms": 9].merging(recall) {
+                    a, _ in a
+                },
                 artifact: "q/b/metrics.json"))
         try ledger.append(
             Self.record(
                 .ok, task: "c", model: "weak@1",
-                metrics: ["accuracy": 0.4, "macro_f1": .nan, "latency_p50_ms": 6, "latency_p99_ms": 80].merging(recall) { a, _ in a },
+                metrics: ["accuracy": 0.4, "macro_f1": .nan, "latency_p50_ms": 6, "latency_p99_ms": 80].merging(recall)
+                { a, _ in a },
                 artifact: "q/a/metrics.json"))
         try ledger.append(Self.record(.failed, task: "d", model: "broken@1", failure: .load))
         let report = try SprintReport.build(sprint: "s1", executionRoot: root, plan: nil)

@@ -24,7 +24,8 @@ struct SprintPlanTests {
             tasks: [evaluate]
         """
 
-    static func model(_ name: String, _ version: String, parameters: Int?, tags: [String: String] = [:]) -> CatalogModel {
+    static func model(_ name: String, _ version: String, parameters: Int?, tags: [String: String] = [:]) -> CatalogModel
+    {
         CatalogModel(
             name: name, version: version, runId: "run-\(name)-\(version)", aliases: [], tags: tags,
             parameters: parameters, modelBytes: parameters.map { $0 * 4 }, cardProblem: nil)

@@ -43,7 +43,8 @@ public enum EvaluationHarness {
                     latencyMilliseconds: (ContinuousClock.now - begin).seconds * 1000)
             } catch {
                 return ImageOutcome(
-                    key: image.key, truth: image.label, latencyMilliseconds: (ContinuousClock.now - begin).seconds * 1000,
+                    key: image.key, truth: image.label,
+                    latencyMilliseconds: (ContinuousClock.now - begin).seconds * 1000,
                     error: "\(error)")
             }
         }

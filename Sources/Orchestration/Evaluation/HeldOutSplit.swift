@@ -16,7 +16,9 @@ public enum HeldOutSplit {
         var originals: [String: (key: String, size: UInt64)] = [:]
         if items.contains(where: { $0.variants["original"] == nil }), let parent = version.parents.first {
             for item in try await allItems(of: parent, manifests) {
-                if let original = item.variants["original"] { originals[item.sourceKey] = (original.key, original.size) }
+                if let original = item.variants["original"] {
+                    originals[item.sourceKey] = (original.key, original.size)
+                }
             }
         }
         var images: [LabelledImage] = []
@@ -29,7 +31,8 @@ public enum HeldOutSplit {
                     ?? originals[item.sourceKey].map({ ($0.key, $0.size) })
             else { continue }
             images.append(
-                LabelledImage(key: item.sourceKey, object: original.0, size: original.1, sha256: item.sha256, label: label))
+                LabelledImage(
+                    key: item.sourceKey, object: original.0, size: original.1, sha256: item.sha256, label: label))
             if let limit, images.count >= limit { break }
         }
         return images

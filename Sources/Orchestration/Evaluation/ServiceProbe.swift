@@ -13,7 +13,8 @@ struct ServiceProbe: Sendable {
     /// `PIPELINE_INFER_BINARY`, else `pipeline-infer` beside this executable.
     static var serverBinary: String {
         if let path = ProcessInfo.processInfo.environment["PIPELINE_INFER_BINARY"], !path.isEmpty { return path }
-        let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let own =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return (own as NSString).deletingLastPathComponent + "/pipeline-infer"
     }
 
@@ -61,7 +62,9 @@ struct ServiceProbe: Sendable {
             guard server.isRunning else {
                 throw SprintTaskRunner.Failure(
                     failureClass: .load,
-                    reason: "pipeline-infer serve exited with status \(server.terminationStatus) before answering (see serve.log)")
+                    reason:
+                        "pipeline-infer serve exited with status \(server.terminationStatus) before answering (see serve.log)"
+                )
             }
             guard ContinuousClock.now < deadline else {
                 throw SprintTaskRunner.Failure(
@@ -85,7 +88,8 @@ struct ServiceProbe: Sendable {
                     method: "POST", url: URL(string: base + "/predict")!, body: .bytes(byKey[image.key] ?? Data()),
                     timeout: .seconds(60), retryPolicy: .never))
             guard response.status == 200 else {
-                throw SprintError("HTTP \(response.status): \(String(decoding: response.body.prefix(300), as: UTF8.self))")
+                throw SprintError(
+                    "HTTP \(response.status): \(String(decoding: response.body.prefix(300), as: UTF8.self))")
             }
             struct Answer: Decodable {
                 struct Prediction: Decodable {

@@ -26,12 +26,14 @@ extension SprintReport {
             runId: run.info.runId,
             metrics: [
                 .init(key: "tasks", value: Double(tasks.count)), .init(key: "tasks_ok", value: Double(ok)),
-                .init(key: "tasks_failed", value: Double(failed)), .init(key: "tasks_never_run", value: Double(neverRun.count)),
+                .init(key: "tasks_failed", value: Double(failed)),
+                .init(key: "tasks_never_run", value: Double(neverRun.count)),
                 .init(key: "qa_flags", value: Double(flags.count)),
             ],
             params: ["sprint": sprint, "leaderboards": "\(leaderboards.count)"])
         for file in files {
-            try await mlflow.logArtifact(run: run, path: file, artifactPath: "report/" + (file as NSString).lastPathComponent)
+            try await mlflow.logArtifact(
+                run: run, path: file, artifactPath: "report/" + (file as NSString).lastPathComponent)
         }
         try await mlflow.setTerminated(runId: run.info.runId, status: .finished)
         return run.info.runId
@@ -78,7 +80,8 @@ extension SprintReport {
             for group in failures {
                 lines.append(
                     "| \(group.failureClass.rawValue) | \(group.tasks.count) | \(group.tasks.map { "`\($0)`" }.joined(separator: ", ")) | "
-                        + group.reasons.map { $0.replacingOccurrences(of: "|", with: "\\|").prefix(160) }.joined(separator: "; ") + " |")
+                        + group.reasons.map { $0.replacingOccurrences(of: "|", with: "\\|").prefix(160) }.joined(
+                            separator: "; ") + " |")
             }
         }
         lines += ["", "## QA", ""]
@@ -98,12 +101,14 @@ extension SprintReport {
     /// The report with its plots drawn as inline SVG: one file, nothing fetched.
     public func html() -> String {
         var body = "<h1>Sprint \(Self.escape(sprint))</h1>"
-        body += "<p>\(tasks.count) tasks: \(ok) ok, \(failed) failed, \(neverRun.count) never run, \(flags.count) QA flags.</p>"
+        body +=
+            "<p>\(tasks.count) tasks: \(ok) ok, \(failed) failed, \(neverRun.count) never run, \(flags.count) QA flags.</p>"
         body += "<h2>Progress by queue</h2>" + progressSVG()
         for board in leaderboards {
             body += "<h2>\(board.kind.rawValue) on \(Self.escape(board.dataset))</h2>"
             body += scatterSVG(board)
-            body += "<table><tr><th>#</th><th>model</th><th>accuracy</th><th>macro F1</th><th>AUROC</th><th>p50 ms</th><th>p99 ms</th><th>images/s</th></tr>"
+            body +=
+                "<table><tr><th>#</th><th>model</th><th>accuracy</th><th>macro F1</th><th>AUROC</th><th>p50 ms</th><th>p99 ms</th><th>images/s</th></tr>"
             for (index, row) in board.rows.enumerated() {
                 let m = row.metrics
                 let front = board.paretoFront.contains(row.task) ? " class=\"front\"" : ""
@@ -119,12 +124,17 @@ extension SprintReport {
         body +=
             failures.isEmpty
             ? "<p>No task failed.</p>"
-            : "<ul>" + failures.map { "<li><b>\($0.failureClass.rawValue)</b>: \($0.tasks.count) (\(Self.escape($0.tasks.joined(separator: ", "))))</li>" }.joined() + "</ul>"
+            : "<ul>"
+                + failures.map {
+                    "<li><b>\($0.failureClass.rawValue)</b>: \($0.tasks.count) (\(Self.escape($0.tasks.joined(separator: ", "))))</li>"
+                }.joined() + "</ul>"
         body += "<h2>QA</h2>"
         body +=
             flags.isEmpty
             ? "<p>Nothing to flag.</p>"
-            : "<ul>" + flags.map { "<li><code>\(Self.escape($0.task))</code>: \(Self.escape($0.problem))</li>" }.joined() + "</ul>"
+            : "<ul>"
+                + flags.map { "<li><code>\(Self.escape($0.task))</code>: \(Self.escape($0.problem))</li>" }.joined()
+                + "</ul>"
         return """
             <!DOCTYPE html><html><head><meta charset="utf-8"><title>Sprint \(Self.escape(sprint))</title><style>
             body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;margin:8px 0 24px}
@@ -140,21 +150,29 @@ extension SprintReport {
         let height = 320.0
         let margin = 48.0
         let latencies = board.rows.map { $0.metrics["latency_p50_ms"] ?? 0 }
-        let maxLatency = max(latencies.max() ?? 1, 1e-6) * 1.1
-        func x(_ latency: Double) -> Double { margin + latency / maxLatency * (width - 2 * margin) }
+        // The latencies' own range, padded, so close figures do not pile up at one edge.
+        let low = latencies.min() ?? 0
+        let high = latencies.max() ?? 1
+        let pad = max((high - low) * 0.15, high * 0.05, 1e-3)
+        let minLatency = max(0, low - pad)
+        let maxLatency = high + pad
+        func x(_ latency: Double) -> Double {
+            margin + (latency - minLatency) / (maxLatency - minLatency) * (width - 2 * margin)
+        }
         func y(_ accuracy: Double) -> Double { height - margin - accuracy * (height - 2 * margin) }
         var svg =
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\">"
             + "<line x1=\"\(margin)\" y1=\"\(height - margin)\" x2=\"\(width - margin)\" y2=\"\(height - margin)\" stroke=\"#333\"/>"
             + "<line x1=\"\(margin)\" y1=\"\(margin)\" x2=\"\(margin)\" y2=\"\(height - margin)\" stroke=\"#333\"/>"
-            + "<text x=\"\(width / 2)\" y=\"\(height - 12)\" text-anchor=\"middle\" font-size=\"12\">p50 latency (ms), 0 to \(String(format: "%.1f", maxLatency))</text>"
+            + "<text x=\"\(width / 2)\" y=\"\(height - 12)\" text-anchor=\"middle\" font-size=\"12\">p50 latency (ms), \(String(format: "%.2f", minLatency)) to \(String(format: "%.2f", maxLatency))</text>"
             + "<text x=\"14\" y=\"\(height / 2)\" font-size=\"12\" transform=\"rotate(-90 14 \(height / 2))\" text-anchor=\"middle\">accuracy (0 to 1)</text>"
         let front = board.rows.filter { board.paretoFront.contains($0.task) }.sorted {
             ($0.metrics["latency_p50_ms"] ?? 0) < ($1.metrics["latency_p50_ms"] ?? 0)
         }
         if front.count > 1 {
             let points = front.map { "\(x($0.metrics["latency_p50_ms"] ?? 0)),\(y($0.metrics["accuracy"] ?? 0))" }
-            svg += "<polyline points=\"\(points.joined(separator: " "))\" fill=\"none\" stroke=\"#2a8\" stroke-width=\"2\"/>"
+            svg +=
+                "<polyline points=\"\(points.joined(separator: " "))\" fill=\"none\" stroke=\"#2a8\" stroke-width=\"2\"/>"
         }
         for row in board.rows {
             let onFront = board.paretoFront.contains(row.task)
@@ -162,7 +180,7 @@ extension SprintReport {
             let cy = y(row.metrics["accuracy"] ?? 0)
             svg +=
                 "<circle cx=\"\(cx)\" cy=\"\(cy)\" r=\"6\" fill=\"\(onFront ? "#2a8" : "#888")\"><title>\(Self.escape(row.model))</title></circle>"
-                + "<text x=\"\(cx + 8)\" y=\"\(cy - 8)\" font-size=\"11\">\(Self.escape(row.model))</text>"
+                + "<text x=\"\(cx > width / 2 ? cx - 8 : cx + 8)\" y=\"\(cy - 8)\" font-size=\"11\" text-anchor=\"\(cx > width / 2 ? "end" : "start")\">\(Self.escape(row.model))</text>"
         }
         return svg + "</svg>"
     }
@@ -172,7 +190,8 @@ extension SprintReport {
         let width = 560.0
         let rowHeight = 28.0
         let label = 160.0
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(rowHeight * Double(max(queues.count, 1)) + 8))\">"
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(rowHeight * Double(max(queues.count, 1)) + 8))\">"
         for (index, queue) in queues.enumerated() {
             let top = 4 + Double(index) * rowHeight
             let total = Double(max(queue.planned, queue.ok + queue.failed, 1))

@@ -91,7 +91,8 @@ public struct SprintReport: Sendable, Codable, Equatable {
         let groups = Dictionary(grouping: okTasks) { "\($0.dataset)\u{0}\($0.kind.rawValue)" }
         for key in groups.keys.sorted() {
             let records = groups[key]!
-            let rows = records.map { Row(task: $0.task, model: $0.model, metrics: $0.metrics ?? [:]) }.sorted(by: better)
+            let rows = records.map { Row(task: $0.task, model: $0.model, metrics: $0.metrics ?? [:]) }.sorted(
+                by: better)
             let front = paretoFront(rows)
             let accuracies = rows.map { $0.metrics["accuracy"] ?? 0 }
             let latencies = rows.map { $0.metrics["latency_p50_ms"] ?? 0 }
@@ -103,21 +104,26 @@ public struct SprintReport: Sendable, Codable, Equatable {
                     dataset: records[0].dataset, kind: records[0].kind, rows: rows, paretoFront: front,
                     topCandidate: rows.first?.task, fallback: rows.dropFirst().first?.task,
                     goodButSlow: rows.filter {
-                        ($0.metrics["accuracy"] ?? 0) >= accuracyMedian && ($0.metrics["latency_p50_ms"] ?? 0) > latencyMedian
+                        ($0.metrics["accuracy"] ?? 0) >= accuracyMedian
+                            && ($0.metrics["latency_p50_ms"] ?? 0) > latencyMedian
                     }.map(\.task),
                     fastButWeak: rows.filter {
-                        ($0.metrics["accuracy"] ?? 0) < accuracyMedian && ($0.metrics["latency_p50_ms"] ?? 0) <= latencyMedian
+                        ($0.metrics["accuracy"] ?? 0) < accuracyMedian
+                            && ($0.metrics["latency_p50_ms"] ?? 0) <= latencyMedian
                     }.map(\.task)))
         }
         let failedRecords = completions.filter { $0.event == .failed }
         let failures = LedgerRecord.FailureClass.allCases.compactMap { failureClass -> FailureGroup? in
             let members = failedRecords.filter { ($0.failureClass ?? .crash) == failureClass }
             guard !members.isEmpty else { return nil }
-            return FailureGroup(failureClass: failureClass, tasks: members.map(\.task), reasons: members.map { $0.reason ?? "" })
+            return FailureGroup(
+                failureClass: failureClass, tasks: members.map(\.task), reasons: members.map { $0.reason ?? "" })
         }
         let queues = (plan?.queues.map(\.name) ?? queueNames).map { name in
             QueueProgress(
-                queue: name, planned: plan?.queues.first { $0.name == name }?.tasks.count ?? completions.filter { $0.queue == name }.count,
+                queue: name,
+                planned: plan?.queues.first { $0.name == name }?.tasks.count
+                    ?? completions.filter { $0.queue == name }.count,
                 ok: completions.filter { $0.queue == name && $0.event == .ok }.count,
                 failed: completions.filter { $0.queue == name && $0.event == .failed }.count)
         }
@@ -159,7 +165,9 @@ public struct SprintReport: Sendable, Codable, Equatable {
         let classes = metrics.keys.filter { $0.hasPrefix("recall/") }.count
         if let accuracy = metrics["accuracy"], accuracy.isFinite, classes > 0, accuracy <= 1 / Double(classes) {
             problems.append(
-                String(format: "accuracy %.3f is at or below chance (%.3f for %d classes)", accuracy, 1 / Double(classes), classes))
+                String(
+                    format: "accuracy %.3f is at or below chance (%.3f for %d classes)", accuracy, 1 / Double(classes),
+                    classes))
         }
         return problems
     }
@@ -171,7 +179,9 @@ public struct SprintReport: Sendable, Codable, Equatable {
         let median = ClassificationMetrics.percentile(p99s, 50)
         return rows.compactMap { row in
             guard let p99 = row.metrics["latency_p99_ms"], median > 0, p99 > 5 * median else { return nil }
-            return Flag(task: row.task, problem: String(format: "p99 latency %.1f ms is over 5x the median (%.1f ms)", p99, median))
+            return Flag(
+                task: row.task,
+                problem: String(format: "p99 latency %.1f ms is over 5x the median (%.1f ms)", p99, median))
         }
     }
 

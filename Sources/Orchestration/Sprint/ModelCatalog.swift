@@ -64,7 +64,8 @@ public struct ModelCatalog: Sendable {
                 } catch {
                     cardProblem = "model card unreadable: \(error)"
                     logger.warning(
-                        "model card unreadable", metadata: ["model": "\(version.name)@\(version.version)", "error": "\(error)"])
+                        "model card unreadable",
+                        metadata: ["model": "\(version.name)@\(version.version)", "error": "\(error)"])
                 }
             } else {
                 cardProblem = "the version names no run"

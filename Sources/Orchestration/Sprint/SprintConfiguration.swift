@@ -103,7 +103,8 @@ extension SprintConfiguration {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw SprintConfigurationError(problems: ["cannot read the file: \(error.localizedDescription)"], path: path)
+            throw SprintConfigurationError(
+                problems: ["cannot read the file: \(error.localizedDescription)"], path: path)
         }
         return try parse(text, path: path)
     }
@@ -202,7 +203,8 @@ extension SprintConfiguration {
                 }
                 var filter = ModelFilter(name: "*", tags: [:], maxParameters: nil, maxModelBytes: nil)
                 if let models = reader.mapping(mapping["models"], at: at + ".models") {
-                    reader.allow(models, keys: ["name", "tags", "max_parameters", "max_model_bytes"], at: at + ".models")
+                    reader.allow(
+                        models, keys: ["name", "tags", "max_parameters", "max_model_bytes"], at: at + ".models")
                     filter.name = reader.string(models["name"], at: at + ".models.name") ?? "*"
                     if let tags = reader.mapping(models["tags"], at: at + ".models.tags") {
                         for (key, value) in tags {
@@ -223,7 +225,8 @@ extension SprintConfiguration {
                     for task in tasks {
                         guard let text = task.string, let kind = TaskKind(rawValue: text) else {
                             reader.problem(
-                                at + ".tasks", task, "task kinds among " + TaskKind.allCases.map(\.rawValue).joined(separator: ", "))
+                                at + ".tasks", task,
+                                "task kinds among " + TaskKind.allCases.map(\.rawValue).joined(separator: ", "))
                             continue
                         }
                         if !kinds.contains(kind) { kinds.append(kind) }
@@ -266,7 +269,8 @@ private struct NodeReader {
             let name = key.string ?? "\(key)"
             if !keys.contains(name) {
                 let line = key.mark.map { " (line \($0.line))" } ?? ""
-                problems.append("\(at)\(line): unknown key \"\(name)\"; expected one of \(keys.joined(separator: ", "))")
+                problems.append(
+                    "\(at)\(line): unknown key \"\(name)\"; expected one of \(keys.joined(separator: ", "))")
             }
         }
     }

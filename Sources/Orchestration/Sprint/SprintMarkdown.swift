@@ -10,11 +10,15 @@ enum SprintMarkdown {
         lines.append("Planned \(plan.plannedAt).")
         lines += ["", "## Datasets", "", "| version | dataset | stage |", "| --- | --- | --- |"]
         lines += plan.datasets.map { "| `\($0.id)` | \($0.name) | \($0.stage) |" }
-        lines += ["", "## Queues", "", "| queue | kinds | models | tasks | over the cap |", "| --- | --- | --- | ---: | ---: |"]
+        lines += [
+            "", "## Queues", "", "| queue | kinds | models | tasks | over the cap |",
+            "| --- | --- | --- | ---: | ---: |",
+        ]
         for queue in plan.queues {
             lines.append(
                 "| [\(queue.name)](queues/\(queue.name).md) | \(queue.kinds.map(\.rawValue).joined(separator: ", ")) | "
-                    + "\(queue.models.isEmpty ? "–" : queue.models.joined(separator: ", ")) | \(queue.tasks.count) | \(queue.overCap.count) |")
+                    + "\(queue.models.isEmpty ? "–" : queue.models.joined(separator: ", ")) | \(queue.tasks.count) | \(queue.overCap.count) |"
+            )
         }
         lines += ["", "## Unassigned models", ""]
         if plan.unassigned.isEmpty {

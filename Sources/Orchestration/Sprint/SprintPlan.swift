@@ -50,8 +50,10 @@ public struct SprintQueueFile: Sendable, Codable, Equatable {
         } catch {
             throw SprintError("cannot read the queue file \(path): \(error.localizedDescription)")
         }
-        guard let file = try? SprintJSON.decoder.decode(SprintQueueFile.self, from: data), file.format == formatName else {
-            throw SprintError("\(path) is not a sprint queue file (\(formatName)); make one with pipelinectl sprint plan")
+        guard let file = try? SprintJSON.decoder.decode(SprintQueueFile.self, from: data), file.format == formatName
+        else {
+            throw SprintError(
+                "\(path) is not a sprint queue file (\(formatName)); make one with pipelinectl sprint plan")
         }
         return file
     }

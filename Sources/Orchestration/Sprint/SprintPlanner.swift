@@ -20,7 +20,8 @@ public struct SprintPlanner: Sendable {
             switch reference {
             case .version(let id):
                 guard let found = try await manifests.version(id) else {
-                    throw SprintError("dataset version \(id) is not in the manifest store; list them with pipelinectl datasets list")
+                    throw SprintError(
+                        "dataset version \(id) is not in the manifest store; list them with pipelinectl datasets list")
                 }
                 guard found.status == .published else {
                     throw SprintError("dataset version \(id) is a draft; a sprint evaluates published versions")

@@ -51,7 +51,9 @@ public struct SprintTaskRunner: Sendable {
     public func run(_ task: SprintTask, directory: String) async -> Int32 {
         do {
             let file = try await execute(task, directory: directory)
-            print("task \(task.id) ok: \(file.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+            print(
+                "task \(task.id) ok: \(file.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))"
+            )
             return 0
         } catch let failure as Failure {
             FileHandle.standardError.write(Data("task \(task.id) failed: \(failure)\n".utf8))
@@ -78,16 +80,22 @@ public struct SprintTaskRunner: Sendable {
         guard !images.isEmpty else {
             throw Failure(
                 failureClass: .schema,
-                reason: "\(task.dataset.id) has no labelled image in its held-out split (fraction \(task.settings.validationFraction), seed \(task.settings.seed))")
+                reason:
+                    "\(task.dataset.id) has no labelled image in its held-out split (fraction \(task.settings.validationFraction), seed \(task.settings.seed))"
+            )
         }
         let classes = Set(model.predictor.model.header.classes)
         let labels = Set(images.map(\.label))
         guard !classes.isDisjoint(with: labels) else {
             throw Failure(
                 failureClass: .schema,
-                reason: "the model's classes (\(classes.sorted().joined(separator: ", "))) and the dataset's labels (\(labels.sorted().joined(separator: ", "))) have none in common")
+                reason:
+                    "the model's classes (\(classes.sorted().joined(separator: ", "))) and the dataset's labels (\(labels.sorted().joined(separator: ", "))) have none in common"
+            )
         }
-        print("task \(task.id): \(task.kind.rawValue) \(model.name)@\(model.version) on \(images.count) images of \(task.dataset.id)")
+        print(
+            "task \(task.id): \(task.kind.rawValue) \(model.name)@\(model.version) on \(images.count) images of \(task.dataset.id)"
+        )
         let (outcomes, seconds): ([ImageOutcome], Double)
         var extra: [String: Double] = [:]
         switch task.kind {
@@ -131,7 +139,8 @@ public struct SprintTaskRunner: Sendable {
         return try await EvaluationHarness.run(images, concurrency: ProcessInfo.processInfo.activeProcessorCount) {
             image in
             let staged = try await run.stageImage(
-                image.object, from: objects, size: image.size, expectedSHA256: image.sha256.isEmpty ? nil : image.sha256)
+                image.object, from: objects, size: image.size, expectedSHA256: image.sha256.isEmpty ? nil : image.sha256
+            )
             defer { staged.discard() }
             var phases = PhaseTimes(stage: "sprint")
             let (predictions, _) = try await inference.predict(

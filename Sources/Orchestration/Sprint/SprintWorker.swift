@@ -89,7 +89,8 @@ public struct SprintWorker: Sendable {
             } else {
                 report.failed += 1
                 if !options.continueOnError {
-                    report.stoppedBy = "\(task.id): \(outcome.failureClass?.rawValue ?? "failed"): \(outcome.reason ?? "")"
+                    report.stoppedBy =
+                        "\(task.id): \(outcome.failureClass?.rawValue ?? "failed"): \(outcome.reason ?? "")"
                 }
             }
             try await manifests.complete(queue: workQueue, worker: worker, keys: [claim.key])
@@ -144,7 +145,8 @@ public struct SprintWorker: Sendable {
         } else {
             record.event = .failed
             record.failureClass = .crash
-            record.reason = Self.lastLine(of: directory + "/stderr.log").map { "exit status \(status): \($0)" }
+            record.reason =
+                Self.lastLine(of: directory + "/stderr.log").map { "exit status \(status): \($0)" }
                 ?? "exit status \(status)"
         }
         try await append(record, to: ledger, sprint: task.sprint)
@@ -163,7 +165,8 @@ public struct SprintWorker: Sendable {
     func append(_ record: LedgerRecord, to ledger: SprintLedger, sprint: String) async throws {
         try ledger.append(record)
         let value = String(decoding: (try? SprintJSON.encoder().encode(record)) ?? Data(), as: UTF8.self)
-        let name = "\(sprint)/\(record.queue)/\(record.task)/\(record.attempt)-\(record.event.rawValue)-\(record.worker)"
+        let name =
+            "\(sprint)/\(record.queue)/\(record.task)/\(record.attempt)-\(record.event.rawValue)-\(record.worker)"
         do {
             try await manifests.setCheckpoint(stage: "sprint", name: name, value: value)
         } catch {

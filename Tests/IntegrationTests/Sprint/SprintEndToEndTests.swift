@@ -54,7 +54,8 @@ struct SprintEndToEndTests {
             trainEnvironment["PIPELINE_TRAIN_MODEL"] = kind
             let trainConfiguration = try PipelineConfiguration.load(environment: trainEnvironment)
             _ = try await TrainLauncher(
-                configuration: trainConfiguration, objects: objects, manifests: manifests, mlflow: mlflow, logger: logger
+                configuration: trainConfiguration, objects: objects, manifests: manifests, mlflow: mlflow,
+                logger: logger
             ).run(dataset: normalized, approveIf: nil)
         }
         let experiment = try await mlflow.experiment(named: "tests-\(run)")
@@ -84,7 +85,8 @@ struct SprintEndToEndTests {
                 "pipelinectl", ["sprint", "plan", "--config", sprintFile, "--output-dir", output],
                 environment: environment)
             #expect(planned.status == 0, "\(planned.stderr)")
-            return try JSONDecoder().decode(SprintPlan.self, from: Data(contentsOf: URL(fileURLWithPath: output + "/plan.json")))
+            return try JSONDecoder().decode(
+                SprintPlan.self, from: Data(contentsOf: URL(fileURLWithPath: output + "/plan.json")))
         }
         let runs = dir.file("runs/\(run)")
         let first = try await plan(runs)
@@ -131,7 +133,8 @@ struct SprintEndToEndTests {
         for record in okRecords {
             let artifact = try #require(record.artifact)
             let metrics = try JSONDecoder().decode(
-                SprintTaskRunner.MetricsFile.self, from: Data(contentsOf: URL(fileURLWithPath: execution + "/" + artifact)))
+                SprintTaskRunner.MetricsFile.self,
+                from: Data(contentsOf: URL(fileURLWithPath: execution + "/" + artifact)))
             #expect(metrics.metrics == record.metrics?.filter { !$0.key.hasPrefix("recall/") })
             #expect(metrics.metrics["images"] == 30 && (metrics.metrics["accuracy"] ?? -1) >= 0)
             #expect(metrics.metrics["macro_auroc"] != nil && metrics.metrics["latency_p99_ms"] != nil)
@@ -165,7 +168,9 @@ struct SprintEndToEndTests {
         #expect(started[killedTask]?.map(\.attempt) == [1, 2])
         #expect(started.count == 4 && started.filter { $0.key != killedTask }.allSatisfy { $0.value.count == 1 })
         let completions = SprintLedger.latestCompletions(records)
-        #expect(completions.count == 4 && completions.values.allSatisfy { $0.event == .ok }, "\(completions.values.map(\.reason))")
+        #expect(
+            completions.count == 4 && completions.values.allSatisfy { $0.event == .ok },
+            "\(completions.values.map(\.reason))")
 
         // The service and the batch path give the same predictions for the same model and images.
         let smallTasks = try #require(queues["small"]?.tasks)
@@ -245,13 +250,16 @@ struct SprintEndToEndTests {
         }
         #expect(report.leaderboards.count == 4, "evaluate and service on two datasets")
         #expect(report.failures.map(\.failureClass) == [.load] && report.failures[0].tasks.count == 2)
-        #expect(report.flags.contains { $0.task == planted.task && $0.problem.contains("is missing") }, "\(report.flags)")
+        #expect(
+            report.flags.contains { $0.task == planted.task && $0.problem.contains("is missing") }, "\(report.flags)")
         #expect(report.neverRun.isEmpty)
         let sprints = try await mlflow.experiment(named: "sprints")
         let logged = try await mlflow.searchRuns(experimentId: sprints.experimentId, filter: "tags.sprint = '\(run)'")
         #expect(logged.count == 1)
 
-        let chromium = ProcessInfo.processInfo.environment["PIPELINE_TEST_CHROMIUM"] ?? Services.settings["PIPELINE_TEST_CHROMIUM"] ?? ""
+        let chromium =
+            ProcessInfo.processInfo.environment["PIPELINE_TEST_CHROMIUM"] ?? Services.settings["PIPELINE_TEST_CHROMIUM"]
+            ?? ""
         if Services.required || !chromium.isEmpty {
             #expect(!chromium.isEmpty, "chromium is not installed: scripts/services.sh install adds it")
             let shot = dir.file("report.png")

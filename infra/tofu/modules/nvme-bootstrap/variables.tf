@@ -67,7 +67,7 @@ variable "mount_method" {
 variable "stages" {
   description = "NVME_STAGES: a folder per stage is made under the mount path, owned by owner."
   type        = list(string)
-  default     = ["ingest", "normalize", "train", "infer"]
+  default     = ["ingest", "normalize", "train", "infer", "sprint"]
 
   validation {
     condition     = length(var.stages) > 0 && alltrue([for stage in var.stages : can(regex("^[a-z0-9][a-z0-9-]*$", stage))])
