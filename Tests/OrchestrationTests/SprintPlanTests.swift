@@ -8,7 +8,11 @@ import Testing
 struct SprintPlanTests {
     static let yaml = """
         sprint: {id: s1, window: {start: "2026-12-07T08:00:00Z", hours: 4}}
-        catalog: {versions: all}
+        catalog:
+          versions: all
+          trainers:
+            - {name: wide-cnn, model: cnn, convolutions: "16,32", epochs: 3}
+            - {name: stray, model: softmax}
         datasets: [normalize-aaa, {name: demo, stage: normalize}]
         evaluation: {validation_fraction: 0.25, seed: 7, smoke_images: 8}
         queues:
@@ -22,6 +26,9 @@ struct SprintPlanTests {
           - name: general_baselines
             models: {name: "base-*"}
             tasks: [evaluate]
+          - name: candidates
+            trainers: "wide-*"
+            tasks: [train-evaluate]
         """
 
     static func model(_ name: String, _ version: String, parameters: Int?, tags: [String: String] = [:]) -> CatalogModel
@@ -42,7 +49,9 @@ struct SprintPlanTests {
         #expect(sprint.datasets == [.version("normalize-aaa"), .latest(name: "demo", stage: "normalize")])
         #expect(sprint.evaluation.validationFraction == 0.25 && sprint.evaluation.seed == 7)
         #expect(sprint.evaluation.smokeImages == 8)
-        #expect(sprint.queues.map(\.name) == ["edge_small", "tagged", "general_baselines"])
+        #expect(sprint.queues.map(\.name) == ["edge_small", "tagged", "general_baselines", "candidates"])
+        #expect(sprint.trainers.map(\.name) == ["wide-cnn", "stray"] && sprint.trainers[0].convolutions == "16,32")
+        #expect(sprint.trainers[0].backend == "builtin" && sprint.queues[3].trainers == "wide-*")
         #expect(sprint.queues[0].kinds == [.evaluate, .service] && sprint.queues[0].filter.maxParameters == 1000)
         #expect(sprint.queues[1].filter.tags == ["team": "vision"] && sprint.queues[1].maxTasks == 1)
     }
@@ -58,6 +67,7 @@ struct SprintPlanTests {
               - name: q
                 tasks: [evaluate]
                 max_tasks: 0
+                trainers: "x*"
             """
         do {
             _ = try SprintConfiguration.parse(bad, path: "bad.yaml")
@@ -69,6 +79,7 @@ struct SprintPlanTests {
                 "queues[0].tasks (line 5): expected task kinds among evaluate, service", "unknown key \"colour\"",
                 "queues[1].name (line 7): expected a name no other queue has",
                 "queues[1].max_tasks (line 9): expected a whole number of at least 1", "bad.yaml",
+                "queues[1].trainers (line 10): expected train-evaluate among the queue's tasks",
             ] {
                 #expect(text.contains(expected), "missing \(expected) in:\n\(text)")
             }
@@ -98,7 +109,12 @@ struct SprintPlanTests {
         #expect(queues["tagged"]?.models == ["shapes-large@2", "other@1"])
         #expect(queues["tagged"]?.tasks.count == 1 && queues["tagged"]?.overCap.count == 3)
         #expect(queues["general_baselines"]?.models == ["base-linear@3"])
-        #expect(plan.unassigned.map(\.model) == ["shapes-unknown@1"])
+        #expect(plan.unassigned.map(\.model) == ["shapes-unknown@1", "trainer stray"])
+        #expect(queues["candidates"]?.models == ["trainer wide-cnn"])
+        let training = try #require(queues["candidates"]?.tasks)
+        #expect(
+            training.count == 2 && training.allSatisfy { $0.kind == .trainEvaluate && $0.trainer?.name == "wide-cnn" })
+        #expect(plan.unassigned[0].reasons["candidates"] == "the queue only trains")
         let reasons = plan.unassigned[0].reasons
         #expect(reasons["edge_small"]?.contains("parameter count unknown") == true, "\(reasons)")
         #expect(reasons["tagged"] == "no tag team" && reasons["general_baselines"]?.contains("does not match") == true)
@@ -110,7 +126,7 @@ struct SprintPlanTests {
         let again = planner.plan(models: models.reversed(), datasets: datasets, now: Date().addingTimeInterval(3600))
         let ids = Set(plan.queues.flatMap(\.tasks).map(\.id) + plan.queues.flatMap(\.overCap))
         let idsAgain = Set(again.queues.flatMap(\.tasks).map(\.id) + again.queues.flatMap(\.overCap))
-        #expect(ids == idsAgain && ids.count == 4 + 4 + 2)
+        #expect(ids == idsAgain && ids.count == 4 + 4 + 2 + 2)
     }
 
     @Test func thePlanIsWrittenForPeopleAndWorkers() throws {
@@ -121,7 +137,7 @@ struct SprintPlanTests {
             models: [Self.model("shapes-small", "1", parameters: 500)],
             datasets: [.init(id: "normalize-aaa", name: "demo", stage: "normalize")])
         let written = try SprintPlanner.write(plan, to: directory)
-        #expect(written.count == 2 + 2 * 3)
+        #expect(written.count == 2 + 2 * 4)
         let queue = try SprintQueueFile.read(path: directory + "/queues/edge_small.json")
         #expect(queue.tasks == plan.queues[0].tasks && queue.queue == "edge_small" && queue.sprint == "s1")
         let markdown = try String(contentsOfFile: directory + "/queues/edge_small.md", encoding: .utf8)

@@ -6,7 +6,9 @@ internal import Yams
 ///
 /// ```yaml
 /// sprint: {id: demo-sprint, window: {start: 2026-12-07T08:00:00Z, hours: 4}}
-/// catalog: {versions: latest}          # latest, aliased or all versions of each model
+/// catalog:
+///   versions: latest                   # latest, aliased or all versions of each model
+///   trainers: [{name: shapes-cnn-wide, model: cnn, convolutions: "16,32", epochs: 10}]
 /// datasets: [normalize-1a2b…, {name: demo, stage: normalize}]
 /// evaluation: {validation_fraction: 0.2, seed: 42, smoke_images: 16}
 /// queues:
@@ -14,12 +16,17 @@ internal import Yams
 ///     models: {name: "shapes-*", tags: {family: cnn}, max_parameters: 100000, max_model_bytes: 1000000}
 ///     tasks: [evaluate, service]
 ///     max_tasks: 20
+///   - name: new_candidates
+///     trainers: "shapes-*"               # the trainers its train-evaluate tasks train
+///     tasks: [train-evaluate]
 ///     timeout_seconds: 600
 /// ```
 public struct SprintConfiguration: Sendable, Equatable {
     public var id: String
     public var window: Window?
     public var versions: VersionSelection
+    /// Trainer configurations a `train-evaluate` task trains first, then evaluates.
+    public var trainers: [TrainerSpec]
     public var datasets: [DatasetReference]
     public var evaluation: Evaluation
     public var queues: [QueueSpec]
@@ -63,6 +70,22 @@ public struct SprintConfiguration: Sendable, Equatable {
         /// At most this many tasks in the queue; the rest are listed as over the cap.
         public var maxTasks: Int?
         public var timeoutSeconds: Double
+        /// A glob over trainer names: the trainers this queue's `train-evaluate` tasks train.
+        public var trainers: String?
+    }
+
+    /// A training configuration: `pipeline-train`'s settings for one model, registered under
+    /// `name` (the builtin backend, or any command following the command backend's contract).
+    public struct TrainerSpec: Sendable, Equatable, Codable {
+        public var name: String
+        public var backend: String
+        /// `cnn` or `softmax` (builtin).
+        public var model: String?
+        public var epochs: Int?
+        /// Channels of each convolution, e.g. `8,16` (builtin cnn).
+        public var convolutions: String?
+        /// The trainer process (command backend).
+        public var command: String?
     }
 
     /// Which registered models a queue takes. Every condition must hold.
@@ -82,6 +105,9 @@ public enum TaskKind: String, Sendable, Equatable, Codable, CaseIterable {
     case evaluate
     /// The same images over HTTP to `pipeline-infer serve` running that model version.
     case service
+    /// A configured trainer trained on the dataset through the launcher and registered, then
+    /// evaluated as `evaluate` does.
+    case trainEvaluate = "train-evaluate"
 }
 
 /// A sprint file that cannot be used, with where and why.
@@ -142,8 +168,43 @@ extension SprintConfiguration {
         }
 
         var versions = VersionSelection.latest
+        var trainers: [TrainerSpec] = []
         if let catalog = reader.mapping(top["catalog"], at: "catalog") {
-            reader.allow(catalog, keys: ["versions"], at: "catalog")
+            reader.allow(catalog, keys: ["versions", "trainers"], at: "catalog")
+            for (index, node) in (reader.sequence(catalog["trainers"], at: "catalog.trainers") ?? []).enumerated() {
+                let at = "catalog.trainers[\(index)]"
+                guard let mapping = reader.mapping(node, at: at) else { continue }
+                reader.allow(mapping, keys: ["name", "backend", "model", "epochs", "convolutions", "command"], at: at)
+                let name = reader.string(mapping["name"], at: at + ".name", required: true) ?? ""
+                if trainers.contains(where: { $0.name == name }) {
+                    reader.problem(at + ".name", mapping["name"], "a name no other trainer has")
+                }
+                let backend = reader.string(mapping["backend"], at: at + ".backend") ?? "builtin"
+                if !["builtin", "command"].contains(backend) {
+                    reader.problem(at + ".backend", mapping["backend"], "builtin or command")
+                }
+                let model = reader.string(mapping["model"], at: at + ".model")
+                if let model, !["cnn", "softmax"].contains(model) {
+                    reader.problem(at + ".model", mapping["model"], "cnn or softmax")
+                }
+                let convolutions = reader.string(mapping["convolutions"], at: at + ".convolutions")
+                if let convolutions,
+                    convolutions.split(separator: ",").contains(where: {
+                        Int($0.trimmingCharacters(in: .whitespaces)) == nil
+                    })
+                {
+                    reader.problem(at + ".convolutions", mapping["convolutions"], "channel counts such as 8,16")
+                }
+                let command = reader.string(mapping["command"], at: at + ".command")
+                if backend == "command", command == nil {
+                    reader.problem(at + ".command", mapping["command"], "the trainer command (backend command)")
+                }
+                trainers.append(
+                    TrainerSpec(
+                        name: name, backend: backend, model: model,
+                        epochs: reader.integer(mapping["epochs"], at: at + ".epochs", minimum: 1),
+                        convolutions: convolutions, command: command))
+            }
             if let text = reader.string(catalog["versions"], at: "catalog.versions") {
                 if let value = VersionSelection(rawValue: text) {
                     versions = value
@@ -193,7 +254,8 @@ extension SprintConfiguration {
             for (index, node) in list.enumerated() {
                 let at = "queues[\(index)]"
                 guard let mapping = reader.mapping(node, at: at) else { continue }
-                reader.allow(mapping, keys: ["name", "models", "tasks", "max_tasks", "timeout_seconds"], at: at)
+                reader.allow(
+                    mapping, keys: ["name", "models", "trainers", "tasks", "max_tasks", "timeout_seconds"], at: at)
                 let name = reader.string(mapping["name"], at: at + ".name", required: true) ?? ""
                 if !name.isEmpty, !Self.isSafeName(name) {
                     reader.problem(at + ".name", mapping["name"], "\"\(name)\": use letters, digits, '-', '_' and '.'")
@@ -233,17 +295,23 @@ extension SprintConfiguration {
                     }
                     if tasks.isEmpty { reader.problem(at + ".tasks", mapping["tasks"], "at least one task kind") }
                 }
+                let trainerGlob = reader.string(mapping["trainers"], at: at + ".trainers")
+                if trainerGlob != nil, !kinds.contains(.trainEvaluate) {
+                    reader.problem(at + ".trainers", mapping["trainers"], "train-evaluate among the queue's tasks")
+                }
                 queues.append(
                     QueueSpec(
                         name: name, filter: filter, kinds: kinds,
                         maxTasks: reader.integer(mapping["max_tasks"], at: at + ".max_tasks", minimum: 1),
-                        timeoutSeconds: reader.number(mapping["timeout_seconds"], at: at + ".timeout_seconds") ?? 1800))
+                        timeoutSeconds: reader.number(mapping["timeout_seconds"], at: at + ".timeout_seconds") ?? 1800,
+                        trainers: kinds.contains(.trainEvaluate) ? (trainerGlob ?? "*") : nil))
             }
             if list.isEmpty { reader.problem("queues", top["queues"], "at least one queue") }
         }
         guard reader.problems.isEmpty else { throw SprintConfigurationError(problems: reader.problems, path: path) }
         return SprintConfiguration(
-            id: id, window: window, versions: versions, datasets: datasets, evaluation: evaluation, queues: queues)
+            id: id, window: window, versions: versions, trainers: trainers, datasets: datasets, evaluation: evaluation,
+            queues: queues)
     }
 
     /// Names that are safe as file and directory names and as parts of a queue name.

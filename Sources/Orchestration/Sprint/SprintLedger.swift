@@ -19,7 +19,7 @@ public struct LedgerRecord: Sendable, Codable, Equatable {
     public let task: String
     public let queue: String
     public let kind: TaskKind
-    public let model: String
+    public var model: String
     public let dataset: String
     public let worker: String
     public let attempt: Int

@@ -54,7 +54,9 @@ public struct SprintPlanner: Sendable {
             var reasons: [String: String] = [:]
             var placed = false
             for queue in sprint.queues {
-                if let reason = queue.filter.rejection(of: model) {
+                if !queue.kinds.contains(.evaluate), !queue.kinds.contains(.service) {
+                    reasons[queue.name] = "the queue only trains"
+                } else if let reason = queue.filter.rejection(of: model) {
                     reasons[queue.name] = reason
                 } else {
                     members[queue.name, default: []].append(model)
@@ -64,12 +66,41 @@ public struct SprintPlanner: Sendable {
             }
             if !placed { unassigned.append(.init(model: model.reference, reasons: reasons)) }
         }
+        var trainers: [String: [SprintConfiguration.TrainerSpec]] = [:]
+        for trainer in sprint.trainers {
+            var reasons: [String: String] = [:]
+            var placed = false
+            for queue in sprint.queues {
+                guard let glob = queue.trainers else {
+                    reasons[queue.name] = "the queue has no train-evaluate task"
+                    continue
+                }
+                if fnmatch(glob, trainer.name, 0) == 0 {
+                    trainers[queue.name, default: []].append(trainer)
+                    placed = true
+                    break
+                }
+                reasons[queue.name] = "name does not match \"\(glob)\""
+            }
+            if !placed { unassigned.append(.init(model: "trainer \(trainer.name)", reasons: reasons)) }
+        }
         let queues = sprint.queues.map { queue -> SprintPlan.Queue in
             let models = members[queue.name] ?? []
             var tasks: [SprintTask] = []
+            for trainer in trainers[queue.name] ?? [] {
+                for dataset in datasets {
+                    tasks.append(
+                        SprintTask(
+                            sprint: sprint.id, queue: queue.name, kind: .trainEvaluate,
+                            model: .init(
+                                name: trainer.name, version: "new", runId: nil, parameters: nil, modelBytes: nil),
+                            dataset: dataset, settings: settings, timeoutSeconds: queue.timeoutSeconds, trainer: trainer
+                        ))
+                }
+            }
             for model in models {
                 for dataset in datasets {
-                    for kind in queue.kinds {
+                    for kind in queue.kinds where kind != .trainEvaluate {
                         tasks.append(
                             SprintTask(
                                 sprint: sprint.id, queue: queue.name, kind: kind,
@@ -82,7 +113,8 @@ public struct SprintPlanner: Sendable {
             }
             let cap = queue.maxTasks ?? tasks.count
             return SprintPlan.Queue(
-                name: queue.name, kinds: queue.kinds, models: models.map(\.reference),
+                name: queue.name, kinds: queue.kinds,
+                models: (trainers[queue.name] ?? []).map { "trainer \($0.name)" } + models.map(\.reference),
                 tasks: Array(tasks.prefix(cap)), overCap: tasks.dropFirst(cap).map(\.id))
         }
         return SprintPlan(

@@ -13,6 +13,9 @@ public struct SprintTask: Sendable, Codable, Equatable {
     public let dataset: DatasetReference
     public let settings: Settings
     public let timeoutSeconds: Double
+    /// What a `train-evaluate` task trains (its `model` is then the name it registers under,
+    /// version `new`).
+    public let trainer: SprintConfiguration.TrainerSpec?
 
     public struct ModelReference: Sendable, Codable, Equatable {
         public let name: String
@@ -39,9 +42,10 @@ public struct SprintTask: Sendable, Codable, Equatable {
 
     public init(
         sprint: String, queue: String, kind: TaskKind, model: ModelReference, dataset: DatasetReference,
-        settings: Settings, timeoutSeconds: Double
+        settings: Settings, timeoutSeconds: Double, trainer: SprintConfiguration.TrainerSpec? = nil
     ) {
-        self.id = Self.id(kind: kind, model: model, dataset: dataset, settings: settings)
+        self.id = Self.id(kind: kind, model: model, dataset: dataset, settings: settings, trainer: trainer)
+        self.trainer = trainer
         self.sprint = sprint
         self.queue = queue
         self.kind = kind
@@ -53,14 +57,22 @@ public struct SprintTask: Sendable, Codable, Equatable {
 
     /// `<kind>-<16 hex>` of the model version (and its run: a reset registry reuses numbers),
     /// the dataset version, the kind and the settings.
-    public static func id(kind: TaskKind, model: ModelReference, dataset: DatasetReference, settings: Settings)
-        -> String
-    {
-        let identity = [
+    public static func id(
+        kind: TaskKind, model: ModelReference, dataset: DatasetReference, settings: Settings,
+        trainer: SprintConfiguration.TrainerSpec? = nil
+    ) -> String {
+        var identity = [
             "sprint-task-v1", kind.rawValue, model.name, model.version, model.runId ?? "", dataset.id,
             "fraction=\(settings.validationFraction)", "seed=\(settings.seed)",
             "images=\(settings.images.map(String.init) ?? "all")", "concurrency=\(settings.concurrency)",
-        ].joined(separator: "\n")
-        return kind.rawValue + "-" + Hex.encode(SHA256.hash(Data(identity.utf8))).prefix(16)
+        ]
+        if let trainer {
+            identity += [
+                "trainer=\(trainer.name)", "backend=\(trainer.backend)", "model=\(trainer.model ?? "")",
+                "epochs=\(trainer.epochs.map(String.init) ?? "")", "convolutions=\(trainer.convolutions ?? "")",
+                "command=\(trainer.command ?? "")",
+            ]
+        }
+        return kind.rawValue + "-" + Hex.encode(SHA256.hash(Data(identity.joined(separator: "\n").utf8))).prefix(16)
     }
 }

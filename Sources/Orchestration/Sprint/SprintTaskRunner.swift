@@ -2,6 +2,7 @@ import Foundation
 import InferStage
 import Logging
 import PipelineCommon
+import TrainStage
 
 /// Runs one task in its own process (`pipelinectl sprint run-task`), which the worker watches:
 /// a model that crashes takes its task down, not the worker. Writes into the attempt's
@@ -67,12 +68,17 @@ public struct SprintTaskRunner: Sendable {
 
     func execute(_ task: SprintTask, directory: String) async throws -> MetricsFile {
         let staging = StagingArea(configuration.staging, logger: logger)
+        var trained: [String: Double] = [:]
+        var version = task.model.version
+        if task.kind == .trainEvaluate {
+            (version, trained) = try await train(task)
+        }
         let model: LoadedModel
         do {
-            let version = try await mlflow.modelVersion(name: task.model.name, version: task.model.version)
-            model = try await ModelSource(mlflow: mlflow, staging: staging, name: task.model.name).load(version)
+            let registered = try await mlflow.modelVersion(name: task.model.name, version: version)
+            model = try await ModelSource(mlflow: mlflow, staging: staging, name: task.model.name).load(registered)
         } catch {
-            throw Failure(failureClass: .load, reason: "\(task.model.name)@\(task.model.version): \(error)")
+            throw Failure(failureClass: .load, reason: "\(task.model.name)@\(version): \(error)")
         }
         let images = try await HeldOutSplit.images(
             of: task.dataset.id, fraction: task.settings.validationFraction, seed: task.settings.seed,
@@ -99,7 +105,7 @@ public struct SprintTaskRunner: Sendable {
         let (outcomes, seconds): ([ImageOutcome], Double)
         var extra: [String: Double] = [:]
         switch task.kind {
-        case .evaluate:
+        case .evaluate, .trainEvaluate:
             (outcomes, seconds) = try await evaluate(images, model: model, staging: staging, task: task)
         case .service:
             (outcomes, seconds, extra) = try await ServiceProbe(
@@ -112,6 +118,7 @@ public struct SprintTaskRunner: Sendable {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         metrics["peak_rss_mib"] = Double(usage.ru_maxrss) / 1024
         metrics["parameters"] = Double(model.predictor.model.header.parameterCount)
+        metrics.merge(trained) { _, new in new }
         let encoder = SprintJSON.encoder()
         var lines = Data()
         for outcome in outcomes {
@@ -124,6 +131,51 @@ public struct SprintTaskRunner: Sendable {
             metrics: metrics, recall: recall, predictions: "predictions.jsonl")
         try Self.writeDurably(try SprintJSON.encoder(pretty: true).encode(file), to: directory + "/" + Self.metricsFile)
         return file
+    }
+
+    /// Trains the task's trainer on its dataset through the launcher, with the sprint's split
+    /// (so the images it evaluates on were held out of training), and registers the model;
+    /// the new version and the training's figures.
+    func train(_ task: SprintTask) async throws -> (String, [String: Double]) {
+        guard let trainer = task.trainer else {
+            throw Failure(failureClass: .schema, reason: "a train-evaluate task without a trainer")
+        }
+        guard let dataset = try await manifests.version(task.dataset.id), dataset.stage == "normalize" else {
+            throw Failure(
+                failureClass: .schema,
+                reason:
+                    "train-evaluate trains on a normalize version (its training variant); \(task.dataset.id) is made by \(task.dataset.stage)"
+            )
+        }
+        var settings = configuration
+        settings.train.registeredModel = trainer.name
+        settings.train.backend = trainer.backend == "command" ? .command : .builtin
+        if let model = trainer.model { settings.train.model = model }
+        if let epochs = trainer.epochs { settings.train.epochs = epochs }
+        if let command = trainer.command { settings.train.command = command }
+        if let convolutions = trainer.convolutions {
+            settings.train.convolutions = convolutions.split(separator: ",").compactMap {
+                Int($0.trimmingCharacters(in: .whitespaces))
+            }
+        }
+        settings.train.validationFraction = task.settings.validationFraction
+        settings.train.seed = task.settings.seed
+        print("task \(task.id): training \(trainer.name) (\(trainer.backend)) on \(dataset.id)")
+        do {
+            let outcome = try await TrainLauncher(
+                configuration: settings, objects: objects, manifests: manifests, mlflow: mlflow, logger: logger
+            ).run(dataset: dataset, approveIf: nil)
+            guard let version = outcome.modelVersion else {
+                throw Failure(failureClass: .crash, reason: "training \(trainer.name) registered no model version")
+            }
+            var figures = ["train_seconds": outcome.seconds, "train_images": Double(outcome.images)]
+            if let accuracy = outcome.metrics["val_accuracy"] { figures["train_val_accuracy"] = accuracy }
+            return (version.version, figures)
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            throw Failure(failureClass: .crash, reason: "training \(trainer.name) failed: \(error)")
+        }
     }
 
     /// The batch stage's own path: staged against the SHA-256 ingest recorded, then

@@ -53,14 +53,21 @@ public struct SprintWorker: Sendable {
     public func run() async throws -> Report {
         try FileManager.default.createDirectory(atPath: queueDirectory, withIntermediateDirectories: true)
         let ledger = SprintLedger(path: queueDirectory + "/ledger.jsonl")
-        // A forced pass is this worker's own: every task again, whatever the shared queue says.
+        // The claims belong to this execution root (the ledger decides what is done: a fresh
+        // root starts the queue over), and a forced pass is this worker's own.
         let workQueue =
-            "sprint/\(queue.sprint)/\(queue.queue)"
+            "sprint/\(queue.sprint)/\(queue.queue)/\(try rootIdentity())"
             + (options.forceRerun ? "/rerun-\(UUID().uuidString.prefix(8).lowercased())" : "")
         let encoder = SprintJSON.encoder()
+        // Claims go in key order: the plan's position first keeps the queue's order.
         try await manifests.enqueue(
             queue: workQueue,
-            items: try queue.tasks.map { ($0.id, String(decoding: try encoder.encode($0), as: UTF8.self)) })
+            items: try queue.tasks.enumerated().map {
+                (
+                    String(format: "%06d-", $0.offset) + $0.element.id,
+                    String(decoding: try encoder.encode($0.element), as: UTF8.self)
+                )
+            })
         var report = Report()
         let lease = Duration.seconds(Int64((queue.tasks.map(\.timeoutSeconds).max() ?? 1800) + 120))
         while report.stoppedBy == nil {
@@ -98,6 +105,25 @@ public struct SprintWorker: Sendable {
         return report
     }
 
+    /// A random id made once per queue directory (`queue-id`), the same for every worker that
+    /// shares the directory: created beside and hard-linked into place, so two workers starting
+    /// at once agree on one.
+    func rootIdentity() throws -> String {
+        let path = queueDirectory + "/queue-id"
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8), existing.count == 16 { return existing }
+        let candidate = String(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16))
+        let temporary = path + ".\(getpid()).partial"
+        try SprintTaskRunner.writeDurably(Data(candidate.utf8), to: temporary)
+        defer { unlink(temporary) }
+        if link(temporary, path) != 0, errno != EEXIST {
+            throw SprintError("cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        guard let chosen = try? String(contentsOfFile: path, encoding: .utf8), chosen.count == 16 else {
+            throw SprintError("\(path) is damaged: remove it (the queue's claims start over)")
+        }
+        return chosen
+    }
+
     /// One attempt: `started` recorded, the task's process run under its timeout, then the
     /// completion recorded once what it wrote is checked.
     func runTask(_ task: SprintTask, attempt: Int, ledger: SprintLedger) async throws -> LedgerRecord {
@@ -128,6 +154,8 @@ public struct SprintWorker: Sendable {
             record.reason = "no result within \(Int(task.timeoutSeconds)) s; stopped"
         } else if status == 0, let metrics = Self.readMetrics(directory + "/" + SprintTaskRunner.metricsFile) {
             record.event = .ok
+            // A train-evaluate task names the version it registered.
+            record.model = metrics.model
             record.artifact = relative + "/" + SprintTaskRunner.metricsFile
             record.metrics = metrics.metrics.merging(
                 metrics.recall.map { ("recall/" + $0.key, $0.value) }, uniquingKeysWith: { a, _ in a })

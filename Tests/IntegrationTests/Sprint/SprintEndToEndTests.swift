@@ -70,6 +70,8 @@ struct SprintEndToEndTests {
         let sprintFile = dir.file("sprint.yaml")
         try """
         sprint: {id: \(run), window: {hours: 2}}
+        catalog:
+          trainers: [{name: \(run)-wide, model: cnn, convolutions: "4", epochs: 2}]
         datasets: [\(normalized.id), \(ingested.id)]
         evaluation: {smoke_images: 30, service_concurrency: 2}
         queues:
@@ -79,6 +81,9 @@ struct SprintEndToEndTests {
           - name: general
             models: {name: "\(run)-*"}
             tasks: [evaluate]
+          - name: candidates
+            trainers: "\(run)-*"
+            tasks: [train-evaluate]
         """.write(toFile: sprintFile, atomically: true, encoding: .utf8)
         func plan(_ output: String) async throws -> SprintPlan {
             let planned = try await Command.run(
@@ -139,6 +144,17 @@ struct SprintEndToEndTests {
             #expect(metrics.metrics["images"] == 30 && (metrics.metrics["accuracy"] ?? -1) >= 0)
             #expect(metrics.metrics["macro_auroc"] != nil && metrics.metrics["latency_p99_ms"] != nil)
         }
+
+        // A trainer trained on the normalize version, registered, then evaluated; on the ingest
+        // version (no training variant) a schema failure.
+        let trainedThenEvaluated = try await work("candidates", ["--continue-on-error"])
+        #expect(trainedThenEvaluated.stdout.contains("ran 2 (1 ok, 1 failed)"), "\(trainedThenEvaluated.stdout)")
+        let candidates = SprintLedger.latestCompletions(try ledger("candidates"))
+        let trainedRecord = try #require(candidates.values.first { $0.event == .ok })
+        #expect(trainedRecord.model == "\(run)-wide@1" && trainedRecord.dataset == normalized.id)
+        #expect((trainedRecord.metrics?["train_seconds"] ?? 0) > 0 && trainedRecord.metrics?["accuracy"] != nil)
+        let schemaRecord = try #require(candidates.values.first { $0.event == .failed })
+        #expect(schemaRecord.failureClass == .schema && schemaRecord.dataset == ingested.id, "\(schemaRecord)")
 
         // A worker killed in the middle of a task: that task runs again, and no finished one.
         let worker = Process()
@@ -244,12 +260,12 @@ struct SprintEndToEndTests {
         print("sprint report: \(reported.stdout)")
         let report = try JSONDecoder().decode(
             SprintReport.self, from: Data(contentsOf: URL(fileURLWithPath: reports + "/report.json")))
-        let latest = SprintLedger.latestCompletions(try ledger("general") + ledger("small"))
+        let latest = SprintLedger.latestCompletions(try ledger("general") + ledger("small") + ledger("candidates"))
         for board in report.leaderboards {
             for row in board.rows { #expect(row.metrics == latest[row.task]?.metrics, "\(row.task)") }
         }
-        #expect(report.leaderboards.count == 4, "evaluate and service on two datasets")
-        #expect(report.failures.map(\.failureClass) == [.load] && report.failures[0].tasks.count == 2)
+        #expect(report.leaderboards.count == 5, "evaluate and service on two datasets, train-evaluate on one")
+        #expect(report.failures.map(\.failureClass) == [.load, .schema] && report.failures[0].tasks.count == 2)
         #expect(
             report.flags.contains { $0.task == planted.task && $0.problem.contains("is missing") }, "\(report.flags)")
         #expect(report.neverRun.isEmpty)
