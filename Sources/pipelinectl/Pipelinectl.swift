@@ -10,7 +10,7 @@ struct Pipelinectl: AsyncParsableCommand {
         abstract: "Operate the image pipeline: configuration, diagnosis, objects, migrations, datasets.",
         subcommands: [
             ConfigCommand.self, DoctorCommand.self, ObjectsCommand.self, MigrateCommand.self, DatasetsCommand.self,
-            ModelCommand.self, QueuesCommand.self, SprintCommand.self, DemoCommand.self,
+            ModelCommand.self, QueuesCommand.self, SprintCommand.self, ExperimentCommand.self, DemoCommand.self,
         ])
 }
 
