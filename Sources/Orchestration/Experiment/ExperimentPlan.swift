@@ -1,0 +1,78 @@
+import Foundation
+internal import Yams
+
+/// A model of an experiment: a builtin tabular model, or any command that reads the prepared
+/// splits and writes `scores.csv` (the command backend's contract, extended: see README).
+public struct ExperimentModel: Sendable, Equatable {
+    public enum Source: Sendable, Equatable {
+        case builtin(TabularModelSpec)
+        case command(String)
+    }
+
+    public let name: String
+    public let source: Source
+}
+
+/// The datasets list (YAML `datasets:` or a CSV `name,path,label`) and the models list (YAML).
+public enum ExperimentPlan {
+    public static func datasets(path: String) throws -> [TabularSource] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw SprintError("cannot read the datasets list \(path)")
+        }
+        let base = (path as NSString).deletingLastPathComponent
+        func resolve(_ file: String) -> String { file.hasPrefix("/") || base.isEmpty ? file : base + "/" + file }
+        if path.lowercased().hasSuffix(".csv") {
+            let table = try TabularData.csv(text, file: path)
+            guard let names = table.column("name"), let paths = table.column("path") else {
+                throw SprintError("\(path): a datasets CSV needs the columns name and path (and label, optional)")
+            }
+            let labels = table.column("label")
+            return names.indices.map {
+                TabularSource(
+                    name: names[$0], path: resolve(paths[$0]), label: labels?[$0].isEmpty == false ? labels![$0] : nil)
+            }
+        }
+        guard let root = try? Yams.compose(yaml: text), let list = root["datasets"]?.sequence else {
+            throw SprintError("\(path): expected `datasets:` with a list of {name, path, label}")
+        }
+        return try list.enumerated().map { index, node in
+            guard let name = node["name"]?.string, let file = node["path"]?.string else {
+                throw SprintError("\(path): datasets[\(index)] needs a name and a path")
+            }
+            return TabularSource(name: name, path: resolve(file), label: node["label"]?.string)
+        }
+    }
+
+    public static func models(path: String) throws -> [ExperimentModel] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8), let root = try? Yams.compose(yaml: text),
+            let list = root["models"]?.sequence
+        else { throw SprintError("\(path): expected `models:` with a list of {name, kind | command, …}") }
+        var models: [ExperimentModel] = []
+        for (index, node) in list.enumerated() {
+            guard let name = node["name"]?.string, !name.isEmpty,
+                name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) })
+            else { throw SprintError("\(path): models[\(index)] needs a name of letters, digits, '-', '_' or '.'") }
+            guard !models.contains(where: { $0.name == name }) else {
+                throw SprintError("\(path): two models are named \(name)")
+            }
+            if let command = node["command"]?.string {
+                models.append(ExperimentModel(name: name, source: .command(command)))
+                continue
+            }
+            guard let kindName = node["kind"]?.string, let kind = TabularModelSpec.Kind(rawValue: kindName) else {
+                throw SprintError(
+                    "\(path): models[\(index)] (\(name)) needs a kind (\(TabularModelSpec.Kind.allCases.map(\.rawValue).joined(separator: ", "))) or a command"
+                )
+            }
+            var spec = TabularModelSpec(name: name, kind: kind)
+            spec.epochs = node["epochs"]?.int
+            spec.learningRate = node["learning_rate"]?.float
+            spec.neighbours = node["neighbours"]?.int
+            spec.hidden = node["hidden"]?.int
+            spec.seed = node["seed"]?.int.map { UInt64(max(0, $0)) }
+            models.append(ExperimentModel(name: name, source: .builtin(spec)))
+        }
+        guard !models.isEmpty else { throw SprintError("\(path): no model") }
+        return models
+    }
+}
