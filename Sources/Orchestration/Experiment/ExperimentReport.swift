@@ -9,6 +9,9 @@ public struct ExperimentReport: Sendable, Codable, Equatable {
     public let fusionWins: [String]
     public let meanDiversityStrength: [String: Double]
     public let meanPerformanceStrength: [String: Double]
+    /// Dataset → model → its rank-score characteristic on validation (averaged over the
+    /// classes, at most 50 points from rank 1 to n).
+    public let characteristics: [String: [String: [Double]]]
 
     public static func build(experiment: String, directory: String) throws -> ExperimentReport {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
@@ -31,10 +34,32 @@ public struct ExperimentReport: Sendable, Codable, Equatable {
             }
         }
         func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(values.count, 1)) }
+        var characteristics: [String: [String: [Double]]] = [:]
+        for result in results where result.fusion != nil {
+            let tables = (try? ScoreTable.load(directory: directory + "/\(result.dataset)/scores")) ?? []
+            for table in tables {
+                characteristics[result.dataset, default: [:]][table.model] = Self.characteristic(table)
+            }
+        }
         return ExperimentReport(
             experiment: experiment, datasets: results,
             fusionWins: results.filter { $0.fusion?.fusionBeatsBestSingle == true }.map(\.dataset),
-            meanDiversityStrength: ds.mapValues(mean), meanPerformanceStrength: ps.mapValues(mean))
+            meanDiversityStrength: ds.mapValues(mean), meanPerformanceStrength: ps.mapValues(mean),
+            characteristics: characteristics)
+    }
+
+    /// The model's rank-score characteristic on validation, per class (normalised scores, highest
+    /// first) averaged over the classes, sampled at 50 points at most.
+    static func characteristic(_ table: ScoreTable) -> [Double] {
+        let rows = table.rows.filter { CombinatorialFusion.validationNames.contains($0.split) }
+        guard !rows.isEmpty else { return [] }
+        let curves = table.classes.indices.map { c in
+            CombinatorialFusion.rankScoreCharacteristic(CombinatorialFusion.normalise(rows.map { $0.scores[c] }))
+        }
+        let n = rows.count
+        let mean = (0..<n).map { i in curves.map { $0[i] }.reduce(0, +) / Double(curves.count) }
+        let points = min(50, n)
+        return (0..<points).map { mean[points == 1 ? 0 : $0 * (n - 1) / (points - 1)] }
     }
 
     public func write(to directory: String) throws -> [String] {
@@ -117,6 +142,29 @@ public struct ExperimentReport: Sendable, Codable, Equatable {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// The models' rank-score characteristic curves: normalised score (up) by rank (right).
+    func characteristicSVG(_ curves: [String: [Double]]) -> String {
+        guard !curves.isEmpty else { return "" }
+        let colours = ["#2a8", "#58c", "#d62", "#a5c", "#cb3", "#888", "#3bb", "#e7a", "#773", "#147"]
+        let (width, height, margin) = (560.0, 240.0, 36.0)
+        var svg =
+            "<p>Rank-score characteristics on validation (normalised score by rank, averaged over the classes):</p>"
+            + "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width) + 160)\" height=\"\(Int(height))\">"
+            + "<line x1=\"\(margin)\" y1=\"\(height - margin)\" x2=\"\(width - margin)\" y2=\"\(height - margin)\" stroke=\"#333\"/>"
+            + "<line x1=\"\(margin)\" y1=\"\(margin / 2)\" x2=\"\(margin)\" y2=\"\(height - margin)\" stroke=\"#333\"/>"
+            + "<text x=\"\(width / 2)\" y=\"\(height - 8)\" font-size=\"11\" text-anchor=\"middle\">rank (1 to n)</text>"
+        for (index, (model, curve)) in curves.sorted(by: { $0.key < $1.key }).enumerated() where curve.count > 1 {
+            let colour = colours[index % colours.count]
+            let points = curve.enumerated().map { i, value in
+                "\(margin + Double(i) / Double(curve.count - 1) * (width - 2 * margin)),\(height - margin - value * (height - 1.5 * margin))"
+            }
+            svg +=
+                "<polyline points=\"\(points.joined(separator: " "))\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"/>"
+                + "<text x=\"\(width - 20)\" y=\"\(20 + index * 16)\" font-size=\"11\" fill=\"\(colour)\">\(model)</text>"
+        }
+        return svg + "</svg>"
+    }
+
     /// Per dataset a bar per model and for the chosen fusion (test accuracy), as inline SVG.
     public func html() -> String {
         func escape(_ text: String) -> String {
@@ -150,6 +198,7 @@ public struct ExperimentReport: Sendable, Codable, Equatable {
                     + "<text x=\"566\" y=\"\(y + 15)\" font-size=\"12\">\(Self.pct(bar.1))</text>"
             }
             body += svg + "</svg>"
+            body += characteristicSVG(characteristics[result.dataset] ?? [:])
         }
         return """
             <!DOCTYPE html><html><head><meta charset="utf-8"><title>Experiment \(escape(experiment))</title>
