@@ -48,10 +48,18 @@ struct ExperimentCommand: AsyncParsableCommand {
                 throw ValidationError("\(error)")
             }
             let summary = try await CommandRunner.failing(as: "pipelinectl") {
-                let mlflow = noMlflow ? nil : try StageConnections(configuration, logger: logger).mlflow
+                let connections = try StageConnections(configuration, logger: logger)
+                let mlflow = noMlflow ? nil : connections.mlflow
+                // The pipeline's stores only when a dataset is one of its versions.
+                let pipeline =
+                    sources.contains(where: \.isPipelineDataset)
+                    ? PipelineContext(
+                        configuration: configuration, objects: connections.objects,
+                        manifests: try await connections.manifests())
+                    : nil
                 return try await ExperimentRunner(
                     name: name, datasets: sources, models: list, outDirectory: out, parallel: parallel,
-                    timeout: .seconds(timeout), seed: seed, mlflow: mlflow, logger: logger
+                    timeout: .seconds(timeout), seed: seed, mlflow: mlflow, pipeline: pipeline, logger: logger
                 ).run()
             }
             for result in summary.results {
@@ -61,7 +69,8 @@ struct ExperimentCommand: AsyncParsableCommand {
                         "best single \($0.bestSingle.model), best fusion \($0.bestFusion.models.joined(separator: "+")) \($0.bestFusion.method.rawValue)"
                             + ($0.fusionBeatsBestSingle ? " beats it" : " does not beat it")
                     } ?? (result.reason ?? "")
-                let failed = result.models.filter { !$0.ok }.map(\.model)
+                let failed = result.models.filter { !$0.ok && $0.reason?.hasPrefix("not applicable") != true }.map(
+                    \.model)
                 print(
                     "\(result.dataset): \(result.status.rawValue)\(reused); \(fusion)"
                         + (failed.isEmpty ? "" : "; failed: \(failed.joined(separator: ", "))"))

@@ -5,16 +5,24 @@ import PipelineCommon
 /// files named after their split (`train`, `validation`/`val`/`valid`, `test`).
 public struct TabularSource: Sendable, Codable, Equatable {
     public let name: String
+    /// The file or folder; empty for a dataset version of the pipeline.
     public let path: String
     /// The label column; nil: found by name (`label`, `target`, `class`, `y`, any case), else the
     /// only low-cardinality column.
     public let label: String?
+    /// A dataset version of the pipeline (images labelled by their annotations), by id or as
+    /// the newest published version of `pipelineDataset` made by `stage` (normalize).
+    public var version: String?
+    public var pipelineDataset: String?
+    public var stage: String?
 
     public init(name: String, path: String, label: String? = nil) {
         self.name = name
         self.path = path
         self.label = label
     }
+
+    public var isPipelineDataset: Bool { version != nil || pipelineDataset != nil }
 }
 
 /// What the inspection found before anything ran, recorded and shown in the summary.

@@ -7,10 +7,18 @@ public struct ExperimentModel: Sendable, Equatable {
     public enum Source: Sendable, Equatable {
         case builtin(TabularModelSpec)
         case command(String)
+        /// The pipeline's builtin image classifier (`cnn`, or `image-softmax` without convolutions).
+        case image(ImageModelSpec)
     }
 
     public let name: String
     public let source: Source
+}
+
+/// The pipeline's image classifier as an experiment model.
+public struct ImageModelSpec: Sendable, Equatable {
+    public let convolutions: [Int]
+    public let epochs: Int
 }
 
 /// The datasets list (YAML `datasets:` or a CSV `name,path,label`) and the models list (YAML).
@@ -36,8 +44,18 @@ public enum ExperimentPlan {
             throw SprintError("\(path): expected `datasets:` with a list of {name, path, label}")
         }
         return try list.enumerated().map { index, node in
-            guard let name = node["name"]?.string, let file = node["path"]?.string else {
-                throw SprintError("\(path): datasets[\(index)] needs a name and a path")
+            guard let name = node["name"]?.string else { throw SprintError("\(path): datasets[\(index)] needs a name") }
+            if node["version"]?.string != nil || node["dataset"]?.string != nil {
+                var source = TabularSource(name: name, path: "")
+                source.version = node["version"]?.string
+                source.pipelineDataset = node["dataset"]?.string
+                source.stage = node["stage"]?.string ?? "normalize"
+                return source
+            }
+            guard let file = node["path"]?.string else {
+                throw SprintError(
+                    "\(path): datasets[\(index)] (\(name)) needs a path, or a pipeline dataset (version, or dataset and stage)"
+                )
             }
             return TabularSource(name: name, path: resolve(file), label: node["label"]?.string)
         }
@@ -59,9 +77,22 @@ public enum ExperimentPlan {
                 models.append(ExperimentModel(name: name, source: .command(command)))
                 continue
             }
+            if let kind = node["kind"]?.string, kind == "cnn" || kind == "image-softmax" {
+                models.append(
+                    ExperimentModel(
+                        name: name,
+                        source: .image(
+                            ImageModelSpec(
+                                convolutions: kind == "cnn"
+                                    ? (node["convolutions"]?.string ?? "8,16,32").split(separator: ",").compactMap {
+                                        Int($0.trimmingCharacters(in: .whitespaces))
+                                    } : [],
+                                epochs: node["epochs"]?.int ?? 15))))
+                continue
+            }
             guard let kindName = node["kind"]?.string, let kind = TabularModelSpec.Kind(rawValue: kindName) else {
                 throw SprintError(
-                    "\(path): models[\(index)] (\(name)) needs a kind (\(TabularModelSpec.Kind.allCases.map(\.rawValue).joined(separator: ", "))) or a command"
+                    "\(path): models[\(index)] (\(name)) needs a kind (\(TabularModelSpec.Kind.allCases.map(\.rawValue).joined(separator: ", ")), or cnn or image-softmax for images) or a command"
                 )
             }
             var spec = TabularModelSpec(name: name, kind: kind)

@@ -118,7 +118,7 @@ public struct ExperimentReport: Sendable, Codable, Equatable {
                         + inspection.features.map { "\($0.name) (\($0.kind.rawValue))" }.joined(separator: ", ") + ".")
                 for gap in inspection.gaps { lines.append("- schema gap: \(gap)") }
             }
-            for model in result.models where !model.ok {
+            for model in result.models where !model.ok && model.reason?.hasPrefix("not applicable") != true {
                 lines.append("- \(model.model) failed: \(model.reason ?? "")")
             }
             if let fusion = result.fusion {

@@ -1,6 +1,8 @@
 import Foundation
+import Learning
 import Logging
 import PipelineCommon
+import TrainStage
 
 /// What one dataset of an experiment gave (`<out>/<dataset>/result.json`, written last: a
 /// dataset with one is finished and not run again).
@@ -39,12 +41,15 @@ public struct ExperimentRunner: Sendable {
     let timeout: Duration
     let seed: UInt64
     let mlflow: MLflowClient?
+    /// For the pipeline's own dataset versions.
+    let pipeline: PipelineContext?
     let logger: Logger
 
     public init(
         name: String, datasets: [TabularSource], models: [ExperimentModel], outDirectory: String, parallel: Int,
-        timeout: Duration, seed: UInt64 = 42, mlflow: MLflowClient?, logger: Logger
+        timeout: Duration, seed: UInt64 = 42, mlflow: MLflowClient?, pipeline: PipelineContext? = nil, logger: Logger
     ) {
+        self.pipeline = pipeline
         self.name = name
         self.datasets = datasets
         self.models = models
@@ -129,6 +134,9 @@ public struct ExperimentRunner: Sendable {
                 fusion: fusion,
                 seconds: (ContinuousClock.now - started).seconds)
         }
+        if source.isPipelineDataset {
+            return await runImages(source, started: started, deadline: deadline)
+        }
         let inspection: DatasetInspection
         let prepared: PreparedDataset?
         do {
@@ -155,9 +163,17 @@ public struct ExperimentRunner: Sendable {
                 )
                 continue
             }
+            if case .image = model.source {
+                outcomes.append(
+                    .init(
+                        model: model.name, ok: false, reason: "not applicable: an image model, a tabular dataset",
+                        seconds: 0))
+                continue
+            }
             do {
                 let table: ScoreTable
                 switch model.source {
+                case .image: continue
                 case .builtin(let spec):
                     table = try await BlockingPools.compute.runIfActive {
                         Self.scores(of: TabularModel.train(spec, on: prepared), named: model.name, prepared)
@@ -176,6 +192,98 @@ public struct ExperimentRunner: Sendable {
                 logger.warning(
                     "model failed",
                     metadata: ["dataset": "\(source.name)", "model": "\(model.name)", "error": "\(error)"])
+                outcomes.append(
+                    .init(
+                        model: model.name, ok: false, reason: "\(error)", seconds: (ContinuousClock.now - begin).seconds
+                    ))
+            }
+        }
+        guard tables.count >= 2 else {
+            return result(.failed, "\(tables.count) model(s) gave scores; fusion needs two", inspection, outcomes)
+        }
+        do {
+            let fusion = try CombinatorialFusion.analyse(tables)
+            try SprintTaskRunner.writeDurably(
+                try SprintJSON.encoder(pretty: true).encode(fusion), to: directory + "/fusion.json")
+            return result(.done, nil, inspection, outcomes, fusion)
+        } catch {
+            return result(.failed, "fusion: \(error)", inspection, outcomes)
+        }
+    }
+
+    /// A dataset version of the pipeline: its images through the builtin image models; the
+    /// tabular ones and command trainers do not apply.
+    func runImages(_ source: TabularSource, started: ContinuousClock.Instant, deadline: ContinuousClock.Instant) async
+        -> DatasetResult
+    {
+        let directory = outDirectory + "/\(source.name)"
+        func result(
+            _ status: DatasetResult.Status, _ reason: String?, _ inspection: DatasetInspection?,
+            _ models: [DatasetResult.ModelOutcome] = [], _ fusion: CombinatorialFusion.Result? = nil
+        ) -> DatasetResult {
+            DatasetResult(
+                dataset: source.name, status: status, reason: reason, inspection: inspection, models: models,
+                fusion: fusion,
+                seconds: (ContinuousClock.now - started).seconds)
+        }
+        guard let pipeline else {
+            return result(.failed, "an image dataset of the pipeline needs its configuration (--config)", nil)
+        }
+        let images = ImageExperiment(pipeline: pipeline, seed: seed, logger: logger)
+        let staging: StagingRun
+        let inspection: DatasetInspection
+        let split:
+            (set: TrainingSet, train: [TrainingSet.Entry], validation: [TrainingSet.Entry], test: [TrainingSet.Entry])?
+        do {
+            try FileManager.default.createDirectory(atPath: directory + "/scores", withIntermediateDirectories: true)
+            staging = try StagingArea(pipeline.configuration.staging, logger: logger).makeRun(
+                stage: "experiment", runId: "\(source.name)-\(UUID().uuidString.prefix(8).lowercased())")
+            (inspection, split) = try await images.inspect(source, workDirectory: staging.outputDirectory)
+            try SprintTaskRunner.writeDurably(
+                try SprintJSON.encoder(pretty: true).encode(inspection), to: directory + "/inspection.json")
+        } catch {
+            return result(.failed, "\(error)", nil)
+        }
+        defer { staging.finish(succeeded: true) }
+        guard let split else {
+            return result(.skipped, "schema gap: " + inspection.gaps.joined(separator: "; "), inspection)
+        }
+        let examples: (train: [Example], validation: [Example], test: [Example])
+        do {
+            examples = (
+                try await split.set.examples(split.train, run: staging, objects: pipeline.objects),
+                try await split.set.examples(split.validation, run: staging, objects: pipeline.objects),
+                try await split.set.examples(split.test, run: staging, objects: pipeline.objects)
+            )
+        } catch {
+            return result(.failed, "staging the images: \(error)", inspection)
+        }
+        var outcomes: [DatasetResult.ModelOutcome] = []
+        var tables: [ScoreTable] = []
+        for model in models {
+            let begin = ContinuousClock.now
+            guard case .image(let spec) = model.source else {
+                outcomes.append(
+                    .init(
+                        model: model.name, ok: false, reason: "not applicable: a tabular model, an image dataset",
+                        seconds: 0))
+                continue
+            }
+            guard ContinuousClock.now < deadline else {
+                outcomes.append(
+                    .init(model: model.name, ok: false, reason: "timeout: the dataset's \(timeout) ran out", seconds: 0)
+                )
+                continue
+            }
+            do {
+                let table = try await images.scores(
+                    spec, named: model.name, set: split.set, examples: examples, ids: (split.validation, split.test))
+                try SprintTaskRunner.writeDurably(
+                    Data(Self.csv(table).utf8), to: directory + "/scores/\(model.name).csv")
+                tables.append(table)
+                outcomes.append(
+                    .init(model: model.name, ok: true, reason: nil, seconds: (ContinuousClock.now - begin).seconds))
+            } catch {
                 outcomes.append(
                     .init(
                         model: model.name, ok: false, reason: "\(error)", seconds: (ContinuousClock.now - begin).seconds
