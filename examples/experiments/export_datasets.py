@@ -5,7 +5,7 @@ pixel columns). Nothing is downloaded.
 
     export_datasets.py [OUT_DIR]            (default: data/ beside this script)
     export_datasets.py --images STORE_DIR   digits as PNG images for the ingest stage:
-        STORE_DIR/raw/digits/digit-<n>.png and STORE_DIR/annotations/digits_coco.json (a COCO
+        STORE_DIR/raw/digits/digit-<n>.png and STORE_DIR/annotations/digits/digits_coco.json (a COCO
         file whose one box a picture names its digit); STORE_DIR is a file store's root
         (the demo's: .demo/objects), or upload both to S3 as they are.
 """
@@ -20,7 +20,7 @@ if len(sys.argv) == 3 and sys.argv[1] == "--images":
     from PIL import Image
     store = sys.argv[2]
     os.makedirs(os.path.join(store, "raw", "digits"), exist_ok=True)
-    os.makedirs(os.path.join(store, "annotations"), exist_ok=True)
+    os.makedirs(os.path.join(store, "annotations", "digits"), exist_ok=True)
     digits = datasets.load_digits()
     coco = {"images": [], "annotations": [],
             "categories": [{"id": i + 1, "name": str(n)} for i, n in enumerate(digits.target_names)]}
@@ -32,9 +32,9 @@ if len(sys.argv) == 3 and sys.argv[1] == "--images":
         coco["images"].append({"id": index + 1, "file_name": name, "width": 32, "height": 32})
         coco["annotations"].append({"id": index + 1, "image_id": index + 1, "category_id": int(target) + 1,
                                     "bbox": [0, 0, 32, 32], "area": 1024, "iscrowd": 0})
-    with open(os.path.join(store, "annotations", "digits_coco.json"), "w") as f:
+    with open(os.path.join(store, "annotations", "digits", "digits_coco.json"), "w") as f:
         json.dump(coco, f)
-    print(f"{store}/raw/digits: {len(digits.target)} PNG images; {store}/annotations/digits_coco.json")
+    print(f"{store}/raw/digits: {len(digits.target)} PNG images; {store}/annotations/digits/digits_coco.json")
     sys.exit(0)
 
 out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
