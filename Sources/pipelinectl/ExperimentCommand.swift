@@ -52,7 +52,7 @@ struct ExperimentCommand: AsyncParsableCommand {
                 let mlflow = noMlflow ? nil : connections.mlflow
                 // The pipeline's stores only when a dataset is one of its versions.
                 let pipeline =
-                    sources.contains(where: \.isPipelineDataset)
+                    sources.contains(where: { $0.isPipelineDataset || $0.path.hasPrefix("store:") })
                     ? PipelineContext(
                         configuration: configuration, objects: connections.objects,
                         manifests: try await connections.manifests())

@@ -28,7 +28,9 @@ public enum ExperimentPlan {
             throw SprintError("cannot read the datasets list \(path)")
         }
         let base = (path as NSString).deletingLastPathComponent
-        func resolve(_ file: String) -> String { file.hasPrefix("/") || base.isEmpty ? file : base + "/" + file }
+        func resolve(_ file: String) -> String {
+            file.hasPrefix("/") || file.hasPrefix("store:") || base.isEmpty ? file : base + "/" + file
+        }
         if path.lowercased().hasSuffix(".csv") {
             let table = try TabularData.csv(text, file: path)
             guard let names = table.column("name"), let paths = table.column("path") else {

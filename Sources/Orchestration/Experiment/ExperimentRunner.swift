@@ -140,8 +140,9 @@ public struct ExperimentRunner: Sendable {
         let inspection: DatasetInspection
         let prepared: PreparedDataset?
         do {
+            let local = try await fetched(source, into: directory + "/data")
             (inspection, prepared) = try await BlockingPools.compute.runIfActive {
-                try DatasetInspection.inspect(source, seed: seed)
+                try DatasetInspection.inspect(local, seed: seed)
             }
             try FileManager.default.createDirectory(atPath: directory + "/scores", withIntermediateDirectories: true)
             try SprintTaskRunner.writeDurably(
@@ -209,6 +210,37 @@ public struct ExperimentRunner: Sendable {
         } catch {
             return result(.failed, "fusion: \(error)", inspection, outcomes)
         }
+    }
+
+    /// A dataset in the object store (`store:<key>` of a file, or `store:<prefix>/` of a folder of
+    /// sibling split files) copied to `directory` first, checked against the store's SHA-256;
+    /// a local one as it is.
+    func fetched(_ source: TabularSource, into directory: String) async throws -> TabularSource {
+        guard source.path.hasPrefix("store:") else { return source }
+        guard let objects = pipeline?.objects else {
+            throw SprintError(
+                "dataset \(source.name) is in the object store: give the pipeline's configuration (--config)")
+        }
+        let key = String(source.path.dropFirst("store:".count))
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if key.hasSuffix("/") {
+            var found = 0
+            for try await object in objects.listAll(prefix: key) {
+                let name = String(object.key.dropFirst(key.count))
+                guard !name.contains("/"),
+                    [".csv", ".jsonl", ".ndjson"].contains(where: { name.lowercased().hasSuffix($0) })
+                else { continue }
+                _ = try await objects.get(object, to: directory + "/" + name)
+                found += 1
+            }
+            guard found > 0 else {
+                throw SprintError("dataset \(source.name): no CSV or JSON lines file under \(key) in the store")
+            }
+            return TabularSource(name: source.name, path: directory, label: source.label)
+        }
+        let path = directory + "/" + (key as NSString).lastPathComponent
+        _ = try await objects.get(key, to: path)
+        return TabularSource(name: source.name, path: path, label: source.label)
     }
 
     /// A dataset version of the pipeline: its images through the builtin image models; the

@@ -35,8 +35,21 @@ struct ImageExperimentTests {
                 configuration: configuration, objects: objects, manifests: manifests, resizer: VipsResizer(),
                 logger: logger
             ).run(input: ingested).version)
+        // Tabular files in the store: one file, and a folder of split files.
+        func table(_ rows: Range<Int>) -> Data {
+            Data(
+                (["a,b,label"]
+                    + rows.map { i in "\(Double(i % 2) * 3 + Double(i % 7) / 7),\(Double(i % 5) / 5),c\(i % 2)" })
+                    .joined(separator: "\n").utf8)
+        }
+        _ = try await objects.put("tables/blobs.csv", data: table(0..<120), contentType: "text/csv")
+        for (name, rows) in [("train", 0..<60), ("validation", 60..<80), ("test", 80..<100)] {
+            _ = try await objects.put("tables/split/\(name).csv", data: table(rows), contentType: "text/csv")
+        }
         try """
         datasets:
+          - {name: stored, path: "store:tables/blobs.csv"}
+          - {name: stored-splits, path: "store:tables/split/"}
           - {name: shapes, version: \(normalized.id)}
           - {name: latest, dataset: shapes, stage: normalize}
           - {name: unlabelled, version: \(ingested.id)}
@@ -46,6 +59,7 @@ struct ImageExperimentTests {
           - {name: cnn, kind: cnn, epochs: 15}
           - {name: pixels, kind: image-softmax, epochs: 8}
           - {name: knn, kind: knn}
+          - {name: linear, kind: softmax, epochs: 100}
         """.write(toFile: dir.file("models.yaml"), atomically: true, encoding: .utf8)
         let run = try await Command.run(
             "pipelinectl",
@@ -67,5 +81,11 @@ struct ImageExperimentTests {
         let unlabelled = try SprintJSONForTests.result(dir.file("out/unlabelled/result.json"))
         #expect(unlabelled.status == .skipped, "\(unlabelled)")
         #expect(!run.stdout.contains("failed: knn"), "a model that does not apply is not a failure")
+        for name in ["stored", "stored-splits"] {
+            let stored = try SprintJSONForTests.result(dir.file("out/\(name)/result.json"))
+            #expect(stored.status == .done && stored.fusion?.models.map(\.model) == ["knn", "linear"], "\(stored)")
+        }
+        let splits = try SprintJSONForTests.result(dir.file("out/stored-splits/result.json"))
+        #expect(splits.inspection?.splits == ["train": 60, "validation": 20, "test": 20])
     }
 }
