@@ -100,3 +100,32 @@ struct DatasetInspectionTests {
         #expect(configured.gaps.first?.contains("the configured label column species is not among x, y, label") == true)
     }
 }
+
+@Suite("Experiment lists: dataset and model names checked")
+struct ExperimentPlanTests {
+    @Test func datasetNamesAreSafeAndDistinct() throws {
+        let dir = try DatasetInspectionTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (text, problem) in [
+            (
+                "datasets:\n  - {name: iris, path: a.csv}\n  - {name: iris, path: b.csv}\n",
+                "two datasets are named iris"
+            ),
+            ("datasets:\n  - {name: ../up, path: a.csv}\n", "the dataset name \"../up\" must be"),
+            ("datasets:\n  - {name: x}\n", "needs a path, or a pipeline dataset"),
+        ] {
+            try text.write(toFile: dir + "/list.yaml", atomically: true, encoding: .utf8)
+            do {
+                _ = try ExperimentPlan.datasets(path: dir + "/list.yaml")
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect("\(error)".contains(problem), "\(error)")
+            }
+        }
+        try "name,path,label\niris,iris.csv,\nstored,store:t/x.csv,kind\n".write(
+            toFile: dir + "/list.csv", atomically: true, encoding: .utf8)
+        let sources = try ExperimentPlan.datasets(path: dir + "/list.csv")
+        #expect(sources[0].path.hasSuffix((dir as NSString).lastPathComponent + "/iris.csv"))
+        #expect(sources[1].path == "store:t/x.csv" && sources[1].label == "kind" && sources[0].label == nil)
+    }
+}

@@ -28,8 +28,12 @@ struct SprintLedgerTests {
         handle.seekToEndOfFile()
         handle.write(Data("{\"event\":\"ok\",\"task\":\"t2\"".utf8))
         try handle.close()
-        let records = try ledger.records()
+        var records = try ledger.records()
         #expect(records.count == 3)
+        // The next record starts a line of its own: only the torn one is lost.
+        try ledger.append(Self.record(.started, task: "t3"))
+        records = try ledger.records()
+        #expect(records.count == 4 && records.last?.task == "t3")
         let latest = SprintLedger.latestCompletions(records)
         #expect(latest.keys.sorted() == ["t1"] && latest["t1"]?.event == .ok)
     }

@@ -64,6 +64,7 @@ struct SprintPlanTests {
               - name: q
                 tasks: [evaluate, fly]
                 colour: blue
+                timeout_seconds: 0
               - name: q
                 tasks: [evaluate]
                 max_tasks: 0
@@ -77,9 +78,10 @@ struct SprintPlanTests {
             for expected in [
                 "sprint.id (line 1)", "datasets (line 2): expected at least one dataset",
                 "queues[0].tasks (line 5): expected task kinds among evaluate, service", "unknown key \"colour\"",
-                "queues[1].name (line 7): expected a name no other queue has",
-                "queues[1].max_tasks (line 9): expected a whole number of at least 1", "bad.yaml",
-                "queues[1].trainers (line 10): expected train-evaluate among the queue's tasks",
+                "queues[0].timeout_seconds (line 7): expected seconds from 1 to 604800",
+                "queues[1].name (line 8): expected a name no other queue has",
+                "queues[1].max_tasks (line 10): expected a whole number of at least 1", "bad.yaml",
+                "queues[1].trainers (line 11): expected train-evaluate among the queue's tasks",
             ] {
                 #expect(text.contains(expected), "missing \(expected) in:\n\(text)")
             }

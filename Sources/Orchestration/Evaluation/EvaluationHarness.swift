@@ -64,10 +64,13 @@ public enum EvaluationHarness {
         var metrics: [String: Double] = [
             "images": Double(outcomes.count), "images_failed": Double(outcomes.count - predicted.count),
             "accuracy": quality.accuracy, "macro_f1": quality.macroF1,
-            "images_per_second": seconds > 0 ? Double(predicted.count) / seconds : 0,
-            "latency_p50_ms": ClassificationMetrics.percentile(latencies, 50),
-            "latency_p99_ms": ClassificationMetrics.percentile(latencies, 99), "wall_seconds": seconds,
+            "images_per_second": seconds > 0 ? Double(predicted.count) / seconds : 0, "wall_seconds": seconds,
         ]
+        // No latency without a prediction: a 0 would read as the fastest model.
+        if !latencies.isEmpty {
+            metrics["latency_p50_ms"] = ClassificationMetrics.percentile(latencies, 50)
+            metrics["latency_p99_ms"] = ClassificationMetrics.percentile(latencies, 99)
+        }
         if let auc = quality.macroAUROC { metrics["macro_auroc"] = auc }
         return (metrics, quality.recall)
     }

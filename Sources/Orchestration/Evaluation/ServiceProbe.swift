@@ -43,8 +43,9 @@ struct ServiceProbe: Sendable {
         server.environment = environment
         let log = directory + "/serve.log"
         FileManager.default.createFile(atPath: log, contents: nil)
-        server.standardOutput = FileHandle(forWritingAtPath: log)
-        server.standardError = FileHandle(forWritingAtPath: log)
+        let output = FileHandle(forWritingAtPath: log)
+        server.standardOutput = output
+        server.standardError = output
         let launched = ContinuousClock.now
         try server.run()
         defer {

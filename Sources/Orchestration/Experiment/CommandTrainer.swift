@@ -22,9 +22,10 @@ struct CommandTrainer: Sendable {
         try FileManager.default.createDirectory(atPath: input, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         for (split, items) in [("train", data.train), ("validation", data.validation), ("test", data.test)] {
-            var lines = [(["id", "label"] + data.featureNames).joined(separator: ",")]
+            var lines = [(["id", "label"] + data.featureNames).map(CSV.quote).joined(separator: ",")]
             lines += items.map { item in
-                ([item.id, data.classes[item.label]] + item.features.map { "\($0)" }).joined(separator: ",")
+                ([item.id, data.classes[item.label]].map(CSV.quote) + item.features.map { "\($0)" }).joined(
+                    separator: ",")
             }
             try (lines.joined(separator: "\n") + "\n").write(
                 toFile: input + "/\(split).csv", atomically: true, encoding: .utf8)
@@ -32,6 +33,8 @@ struct CommandTrainer: Sendable {
         let description: [String: Any] = ["classes": data.classes, "features": data.featureNames]
         try JSONSerialization.data(withJSONObject: description, options: [.sortedKeys]).write(
             to: URL(fileURLWithPath: input + "/dataset.json"))
+        // The shell leads a process group of its own (as Foundation starts children), with what
+        // it runs: the deadline stops the whole command, not just the shell.
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command]
@@ -43,12 +46,17 @@ struct CommandTrainer: Sendable {
         process.environment = environment
         let log = directory + "/trainer.log"
         FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: log)
-        process.standardError = FileHandle(forWritingAtPath: log)
+        let logHandle = FileHandle(forWritingAtPath: log)
+        process.standardOutput = logHandle
+        process.standardError = logHandle
         try process.run()
+        let group = process.processIdentifier
         while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         if process.isRunning {
-            process.terminate()
+            SprintWorker.signal(group, SIGTERM)
+            let grace = ContinuousClock.now + .seconds(5)
+            while process.isRunning, ContinuousClock.now < grace { try await Task.sleep(for: .milliseconds(20)) }
+            if process.isRunning { SprintWorker.signal(group, SIGKILL) }
             while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
             throw SprintError("timeout: \(name) was stopped at the dataset's deadline")
         }
@@ -69,7 +77,10 @@ struct CommandTrainer: Sendable {
             )
         }
         let expected = Set(data.validation.map { "validation:\($0.id)" } + data.test.map { "test:\($0.id)" })
-        let scored = Set(table.rows.map { "\($0.split):\($0.id)" })
+        let scored = Set(
+            table.rows.map {
+                "\(CombinatorialFusion.validationNames.contains($0.split) ? "validation" : $0.split):\($0.id)"
+            })
         guard expected.isSubset(of: scored) else {
             throw SprintError("\(name) left \(expected.subtracting(scored).count) validation or test items unscored")
         }

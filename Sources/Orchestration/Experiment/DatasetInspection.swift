@@ -182,7 +182,7 @@ extension DatasetInspection {
             let present = values.filter { !$0.isEmpty }
             let distinct = Set(present).count
             let kind: FeatureKind
-            if !present.isEmpty, present.allSatisfy({ Double($0) != nil }) {
+            if !present.isEmpty, present.allSatisfy({ Double($0)?.isFinite == true }) {
                 let lower = column.lowercased()
                 kind = (lower == "id" || lower.hasSuffix("_id")) && distinct == values.count ? .identifier : .numeric
             } else if distinct <= max(20, table.rows.count / 20) {

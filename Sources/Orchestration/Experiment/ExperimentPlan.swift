@@ -31,6 +31,23 @@ public enum ExperimentPlan {
         func resolve(_ file: String) -> String {
             file.hasPrefix("/") || file.hasPrefix("store:") || base.isEmpty ? file : base + "/" + file
         }
+        let sources = try datasetsUnchecked(text: text, path: path, resolve: resolve)
+        var seen = Set<String>()
+        for source in sources {
+            guard !source.name.isEmpty, source.name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }),
+                !source.name.hasPrefix(".")
+            else {
+                throw SprintError(
+                    "\(path): the dataset name \"\(source.name)\" must be letters, digits, '-', '_' or '.'")
+            }
+            guard seen.insert(source.name).inserted else {
+                throw SprintError("\(path): two datasets are named \(source.name)")
+            }
+        }
+        return sources
+    }
+
+    static func datasetsUnchecked(text: String, path: String, resolve: (String) -> String) throws -> [TabularSource] {
         if path.lowercased().hasSuffix(".csv") {
             let table = try TabularData.csv(text, file: path)
             guard let names = table.column("name"), let paths = table.column("path") else {

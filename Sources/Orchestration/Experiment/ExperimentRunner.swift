@@ -100,7 +100,10 @@ public struct ExperimentRunner: Sendable {
                         "dataset not logged to MLflow", metadata: ["dataset": "\(source.name)", "error": "\(error)"])
                 }
             }
-            try SprintTaskRunner.writeDurably(try SprintJSON.encoder(pretty: true).encode(result), to: resultPath)
+            // A failure (an outage, every model timed out) is tried again on the next run.
+            if result.status != .failed {
+                try SprintTaskRunner.writeDurably(try SprintJSON.encoder(pretty: true).encode(result), to: resultPath)
+            }
             return (result, false)
         }
         if let mlflow, let parentRun {
@@ -263,20 +266,24 @@ public struct ExperimentRunner: Sendable {
         }
         let images = ImageExperiment(pipeline: pipeline, seed: seed, logger: logger)
         let staging: StagingRun
+        do {
+            staging = try StagingArea(pipeline.configuration.staging, logger: logger).makeRun(
+                stage: "experiment", runId: "\(source.name)-\(UUID().uuidString.prefix(8).lowercased())")
+        } catch {
+            return result(.failed, "\(error)", nil)
+        }
+        defer { staging.finish(succeeded: true) }
         let inspection: DatasetInspection
         let split:
             (set: TrainingSet, train: [TrainingSet.Entry], validation: [TrainingSet.Entry], test: [TrainingSet.Entry])?
         do {
             try FileManager.default.createDirectory(atPath: directory + "/scores", withIntermediateDirectories: true)
-            staging = try StagingArea(pipeline.configuration.staging, logger: logger).makeRun(
-                stage: "experiment", runId: "\(source.name)-\(UUID().uuidString.prefix(8).lowercased())")
             (inspection, split) = try await images.inspect(source, workDirectory: staging.outputDirectory)
             try SprintTaskRunner.writeDurably(
                 try SprintJSON.encoder(pretty: true).encode(inspection), to: directory + "/inspection.json")
         } catch {
             return result(.failed, "\(error)", nil)
         }
-        defer { staging.finish(succeeded: true) }
         guard let split else {
             return result(.skipped, "schema gap: " + inspection.gaps.joined(separator: "; "), inspection)
         }
@@ -347,10 +354,7 @@ public struct ExperimentRunner: Sendable {
 
     /// A scores table as `scores.csv`.
     static func csv(_ table: ScoreTable) -> String {
-        func quote(_ text: String) -> String {
-            text.contains(where: { ",\"\n\r".contains($0) })
-                ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
-        }
+        let quote = CSV.quote
         var lines = [(["split", "id", "label"] + table.classes).map(quote).joined(separator: ",")]
         for row in table.rows {
             lines.append(

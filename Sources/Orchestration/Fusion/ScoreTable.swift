@@ -88,6 +88,12 @@ enum CSV {
         let fields: [String]
     }
 
+    /// A field as RFC 4180 writes it: quoted when it holds a comma, a quote or a line break.
+    static func quote(_ text: String) -> String {
+        text.contains(where: { ",\"\n\r".contains($0) })
+            ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+    }
+
     static func records(_ text: String) -> [Record] {
         var records: [Record] = []
         var fields: [String] = []

@@ -162,6 +162,9 @@ public struct SprintReport: Sendable, Codable, Equatable {
                 problems.append("\(key) = \(value) is negative")
             }
         }
+        if let failed = metrics["images_failed"], failed > 0 {
+            problems.append("\(Int(failed)) of \(Int(metrics["images"] ?? 0)) images were not predicted")
+        }
         let classes = metrics.keys.filter { $0.hasPrefix("recall/") }.count
         if let accuracy = metrics["accuracy"], accuracy.isFinite, classes > 0, accuracy <= 1 / Double(classes) {
             problems.append(

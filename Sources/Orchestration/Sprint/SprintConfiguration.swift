@@ -92,7 +92,7 @@ public struct SprintConfiguration: Sendable, Equatable {
     public struct ModelFilter: Sendable, Equatable, Codable {
         /// A glob over the registered model's name (`*` any run of characters, `?` one).
         public var name: String
-        /// Tags the model version (or its registered model) must carry with these values.
+        /// Tags the model version must carry with these values.
         public var tags: [String: String]
         public var maxParameters: Int?
         public var maxModelBytes: Int?
@@ -303,7 +303,15 @@ extension SprintConfiguration {
                     QueueSpec(
                         name: name, filter: filter, kinds: kinds,
                         maxTasks: reader.integer(mapping["max_tasks"], at: at + ".max_tasks", minimum: 1),
-                        timeoutSeconds: reader.number(mapping["timeout_seconds"], at: at + ".timeout_seconds") ?? 1800,
+                        timeoutSeconds: {
+                            let seconds = reader.number(mapping["timeout_seconds"], at: at + ".timeout_seconds") ?? 1800
+                            if !(1...604_800).contains(seconds) {
+                                reader.problem(
+                                    at + ".timeout_seconds", mapping["timeout_seconds"],
+                                    "seconds from 1 to 604800 (a week)")
+                            }
+                            return seconds
+                        }(),
                         trainers: kinds.contains(.trainEvaluate) ? (trainerGlob ?? "*") : nil))
             }
             if list.isEmpty { reader.problem("queues", top["queues"], "at least one queue") }

@@ -51,13 +51,20 @@ public struct SprintLedger: Sendable {
         let encoder = SprintJSON.encoder()
         var line = try encoder.encode(record)
         line.append(0x0A)
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        let created = !FileManager.default.fileExists(atPath: path)
+        let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SprintError("cannot open the ledger \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        // A torn last line (a crash or a full disk mid-write) is closed first, so this record
+        // starts a line of its own and only the torn one is lost.
+        var last: UInt8 = 0x0A
+        let size = lseek(fd, 0, SEEK_END)
+        if size > 0, pread(fd, &last, 1, size - 1) == 1, last != 0x0A { line.insert(0x0A, at: line.startIndex) }
         let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == line.count, fsync(fd) == 0 else {
             throw SprintError("cannot append to the ledger \(path): \(String(cString: strerror(errno)))")
         }
+        if created { try SprintTaskRunner.syncDirectory(of: path) }
     }
 
     /// Every whole record, in order; a torn last line (a crash mid-write) is skipped.

@@ -112,6 +112,12 @@ public struct SprintTaskRunner: Sendable {
                 configuration: configuration, objects: objects, logger: logger
             ).run(images, task: task, directory: directory)
         }
+        guard outcomes.contains(where: { $0.error == nil }) else {
+            throw Failure(
+                failureClass: .crash,
+                reason:
+                    "no image of \(outcomes.count) was predicted; the first error: \(outcomes.first?.error ?? "none")")
+        }
         var (metrics, recall) = EvaluationHarness.figures(outcomes, seconds: seconds)
         metrics.merge(extra) { _, new in new }
         var usage = rusage()
@@ -213,5 +219,19 @@ public struct SprintTaskRunner: Sendable {
             unlink(temporary)
             throw SprintError("cannot write \(path): \(String(cString: strerror(errno)))")
         }
+        try syncDirectory(of: path)
     }
+
+    /// Syncs the directory holding `path`, so a new or renamed name survives a power cut.
+    static func syncDirectory(of path: String) throws {
+        let directory = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directory >= 0 else {
+            throw SprintError("cannot open the folder of \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(directory) }
+        guard fsync(directory) == 0 else {
+            throw SprintError("cannot sync the folder of \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
 }

@@ -219,13 +219,21 @@ public struct SprintWorker: Sendable {
         while process.isRunning, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
+        let group = process.processIdentifier
+        // Signalled only while it runs: once reaped, its pid may belong to another process.
         guard process.isRunning else { return (process.terminationStatus, false) }
-        process.terminate()
+        Self.signal(group, SIGTERM)
         let grace = ContinuousClock.now + .seconds(5)
         while process.isRunning, ContinuousClock.now < grace { try? await Task.sleep(for: .milliseconds(50)) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if process.isRunning { Self.signal(group, SIGKILL) }
         while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
         return (process.terminationStatus, true)
+    }
+
+    /// `signal` to the process group `pid` leads (Foundation starts each child as the leader of
+    /// a group of its own), else to the process alone.
+    static func signal(_ pid: Int32, _ signal: Int32) {
+        if kill(-pid, signal) != 0 { kill(pid, signal) }
     }
 
     static func readMetrics(_ path: String) -> SprintTaskRunner.MetricsFile? {

@@ -395,6 +395,9 @@ public struct FileObjectStore: ObjectStore {
     /// compared with what the key holds, not its recorded size).
     private func putAllBlocking(_ objects: [NewObject]) throws -> [StoredObject] {
         var results: [StoredObject?] = Array(repeating: nil, count: objects.count)
+        guard Set(objects.map(\.key)).count == objects.count else {
+            throw error(.invalidKey, "PutObject", objects[0].key, "a key appears twice among the objects put together")
+        }
         var prepared: [(index: Int, object: Prepared)] = []
         defer { for (_, object) in prepared { unlink(object.temporary) } }
         for (index, object) in objects.enumerated() {
@@ -421,17 +424,19 @@ public struct FileObjectStore: ObjectStore {
             }
             prepared.append((index, ready))
         }
-        let committed = prepared
-        prepared = []
-        for (index, object) in committed {
+        // Each one leaves the list as it takes its name: on a failure the rest are unlinked.
+        while !prepared.isEmpty {
+            let (index, object) = prepared.removeFirst()
             results[index] = StoredObject(info: try commit(object), written: true)
         }
-        if !committed.isEmpty {
+        // Synced even when every object was there already: a put killed after its renames and
+        // before its sync leaves bytes a re-run finds (in the page cache) but no disk holds yet.
+        if !objects.isEmpty {
             let directory = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard directory >= 0, pl_syncfs(directory) == 0 else {
                 let reason = String(cString: strerror(errno))
                 if directory >= 0 { close(directory) }
-                throw error(.local, "PutObject", committed[0].object.key, "cannot sync the store: \(reason)")
+                throw error(.local, "PutObject", objects[0].key, "cannot sync the store: \(reason)")
             }
             close(directory)
         }

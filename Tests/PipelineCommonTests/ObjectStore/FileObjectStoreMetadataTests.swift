@@ -46,6 +46,12 @@ struct FileObjectStoreMetadataTests {
         }
         files = try FileManager.default.subpathsOfDirectory(atPath: dir.path + "/store")
         #expect(!files.contains { $0.hasPrefix("c/") && $0 != "c" }, "none of the group is stored: \(files)")
+        await #expect(throws: ObjectStoreError.self, "a key twice in one group") {
+            try await store.put([
+                NewObject(key: "d/4.jpg", data: Data("a".utf8), contentType: nil),
+                NewObject(key: "d/4.jpg", data: Data("b".utf8), contentType: nil),
+            ])
+        }
     }
 
     @Test func anObjectWhoseBytesWereLostInACrashIsWrittenAgain() async throws {
