@@ -128,15 +128,7 @@ public struct ExperimentRunner: Sendable {
         let started = ContinuousClock.now
         let deadline = started + timeout
         let directory = outDirectory + "/\(source.name)"
-        func result(
-            _ status: DatasetResult.Status, _ reason: String?, _ inspection: DatasetInspection?,
-            _ models: [DatasetResult.ModelOutcome] = [], _ fusion: CombinatorialFusion.Result? = nil
-        ) -> DatasetResult {
-            DatasetResult(
-                dataset: source.name, status: status, reason: reason, inspection: inspection, models: models,
-                fusion: fusion,
-                seconds: (ContinuousClock.now - started).seconds)
-        }
+        let result = ResultBuilder(dataset: source.name, started: started)
         if source.isPipelineDataset {
             return await runImages(source, started: started, deadline: deadline)
         }
@@ -202,17 +194,7 @@ public struct ExperimentRunner: Sendable {
                     ))
             }
         }
-        guard tables.count >= 2 else {
-            return result(.failed, "\(tables.count) model(s) gave scores; fusion needs two", inspection, outcomes)
-        }
-        do {
-            let fusion = try CombinatorialFusion.analyse(tables)
-            try SprintTaskRunner.writeDurably(
-                try SprintJSON.encoder(pretty: true).encode(fusion), to: directory + "/fusion.json")
-            return result(.done, nil, inspection, outcomes, fusion)
-        } catch {
-            return result(.failed, "fusion: \(error)", inspection, outcomes)
-        }
+        return fuse(tables, outcomes, inspection, directory: directory, result: result)
     }
 
     /// A dataset in the object store (`store:<key>` of a file, or `store:<prefix>/` of a folder of
@@ -252,15 +234,7 @@ public struct ExperimentRunner: Sendable {
         -> DatasetResult
     {
         let directory = outDirectory + "/\(source.name)"
-        func result(
-            _ status: DatasetResult.Status, _ reason: String?, _ inspection: DatasetInspection?,
-            _ models: [DatasetResult.ModelOutcome] = [], _ fusion: CombinatorialFusion.Result? = nil
-        ) -> DatasetResult {
-            DatasetResult(
-                dataset: source.name, status: status, reason: reason, inspection: inspection, models: models,
-                fusion: fusion,
-                seconds: (ContinuousClock.now - started).seconds)
-        }
+        let result = ResultBuilder(dataset: source.name, started: started)
         guard let pipeline else {
             return result(.failed, "an image dataset of the pipeline needs its configuration (--config)", nil)
         }
@@ -329,6 +303,29 @@ public struct ExperimentRunner: Sendable {
                     ))
             }
         }
+        return fuse(tables, outcomes, inspection, directory: directory, result: result)
+    }
+
+    /// A dataset's result, timed from its start.
+    struct ResultBuilder {
+        let dataset: String
+        let started: ContinuousClock.Instant
+
+        func callAsFunction(
+            _ status: DatasetResult.Status, _ reason: String?, _ inspection: DatasetInspection?,
+            _ models: [DatasetResult.ModelOutcome] = [], _ fusion: CombinatorialFusion.Result? = nil
+        ) -> DatasetResult {
+            DatasetResult(
+                dataset: dataset, status: status, reason: reason, inspection: inspection, models: models,
+                fusion: fusion, seconds: (ContinuousClock.now - started).seconds)
+        }
+    }
+
+    /// The models' scores fused (two at least), the analysis written beside them.
+    func fuse(
+        _ tables: [ScoreTable], _ outcomes: [DatasetResult.ModelOutcome], _ inspection: DatasetInspection,
+        directory: String, result: ResultBuilder
+    ) -> DatasetResult {
         guard tables.count >= 2 else {
             return result(.failed, "\(tables.count) model(s) gave scores; fusion needs two", inspection, outcomes)
         }
