@@ -72,113 +72,98 @@ public struct BatchInference: Sendable {
         let identity = "model=\(modelTag);run=\(model.runId);input=\(parent ?? inputName)"
         let hash = Hex.encode(SHA256.hash(Data(identity.utf8)))
         let scope = "\(parent ?? inputName)/\(hash.prefix(16))"
-        let queue = "infer/\(scope)"
-        try await manifests.enqueue(
-            queue: queue,
-            items: items.map {
-                ($0.sourceKey, String(decoding: (try? JSONEncoder().encode($0)) ?? Data(), as: UTF8.self))
-            })
-        let drafts = SharedDraft(
-            store: manifests, stage: "infer", dataset: inputName, scope: scope, parents: parent.map { [$0] } ?? [],
-            seedFromLastPublished: false, configHash: hash,
-            config:
-                "{\"model\":\"\(model.name)\",\"model_version\":\"\(model.version)\",\"run_id\":\"\(model.runId)\"}",
-            lease: .seconds(300))
-        let staging = StagingArea(configuration.staging, logger: logger)
+        let stage = StageRun(
+            StageRun.Identity(
+                stage: "infer", dataset: inputName, scope: scope, parents: parent.map { [$0] } ?? [], configHash: hash,
+                config:
+                    "{\"model\":\"\(model.name)\",\"model_version\":\"\(model.version)\",\"run_id\":\"\(model.runId)\"}"
+            ),
+            configuration: configuration, objects: objects, manifests: manifests,
+            batchSize: configuration.infer.batchSize, lease: .seconds(300), logger: logger, worker: worker)
+        try await stage.enqueue(items)
         let inference = Inference(pixelLimit: configuration.ingest.maxPixels)
-        try await drafts.drain(queue: queue, worker: worker, batchSize: configuration.infer.batchSize) {
-            claims, draft, _ in
-            let run = try staging.makeRun(stage: "infer", runId: "\(worker)-\(UUID().uuidString.lowercased())")
-            let model = self.model
-            let objects = self.objects
-            let topK = configuration.infer.topK
-            let results = try await concurrentMap(
-                count: claims.count, limit: ProcessInfo.processInfo.activeProcessorCount
-            ) { index -> ClaimOutcome in
-                guard let item = try? JSONDecoder().decode(DatasetItem.self, from: Data(claims[index].payload.utf8)),
-                    let original = item.variants["original"]
-                else { return .unreadable }
-                let started = ContinuousClock.now
-                var phases = PhaseTimes(stage: "infer")
-                defer { phases.record(logger, key: item.sourceKey) }
-                do {
-                    // An item of a dataset version is verified against the SHA-256 ingest recorded
-                    // after decoding every pixel: the same bytes, so not decoded whole again.
-                    // Objects under a prefix were never validated: they are, in full.
-                    let staged = try await run.stageImage(
-                        original.key, from: objects, size: original.size, expectedSHA256: item.sha256)
-                    defer { staged.discard() }
-                    phases.lap("stage")
-                    let (predictions, info) = try await inference.predict(
-                        staged.input, model: model, topK: topK, phases: &phases,
-                        validated: parent != nil && !item.sha256.isEmpty)
-                    Self.count(model, outcome: "ok", started: started, score: predictions.first?.score)
-                    return .item(
-                        DatasetItem(
-                            sourceKey: item.sourceKey, sha256: staged.sha256, size: staged.size,
-                            width: info.displayWidth,
-                            height: info.displayHeight, format: info.format,
-                            annotations: Self.json(
-                                predictions.prefix(1).map { ImageAnnotation(label: $0.label, score: $0.score) }),
-                            variants: item.variants))
-                } catch let failure as InferenceFailure {
-                    Self.count(model, outcome: "bad_image", started: started, score: nil)
-                    return .item(
-                        DatasetItem(
-                            sourceKey: item.sourceKey, sha256: item.sha256, size: item.size, status: .rejected,
-                            reason: failure.description))
-                } catch  where Outage.isOutage(error) {
-                    // The store unreachable or the staging root full: the image goes back to the
-                    // queue without using up an attempt, and the run waits the outage out.
-                    logger.warning(
-                        "infer attempt failed; the image goes back to the queue",
-                        metadata: ["key": "\(item.sourceKey)", "error": "\(error)"])
-                    return .outage("\(error)")
-                } catch {
-                    Self.count(model, outcome: "error", started: started, score: nil)
-                    return .item(
-                        DatasetItem(
-                            sourceKey: item.sourceKey, sha256: item.sha256, size: item.size, status: .rejected,
-                            reason: "inference failed: \(error)"))
+        try await stage.drain(
+            transform: { claims, _, run in
+                try await predict(claims, inference: inference, validated: parent != nil, run: run)
+            },
+            recorded: { batch in
+                // A batch whose recording failed went back to the queue whole: it counts when redone.
+                for status in batch.done {
+                    if status == .ok { report.images += 1 } else { report.failed += 1 }
                 }
-            }
-            var done: [DatasetItem] = []
-            var doneKeys: [String] = []
-            var unreadable: [(key: String, error: String)] = []
-            var outages: [(key: String, error: String)] = []
-            for (claim, outcome) in zip(claims, results) {
-                switch outcome {
-                case .item(let item):
-                    done.append(item)
-                    doneKeys.append(claim.key)
-                case .unreadable: unreadable.append((claim.key, "unreadable work payload"))
-                case .outage(let error): outages.append((claim.key, error))
-                }
-            }
-            var phases = PhaseTimes(stage: "infer")
-            let (failures, recorded) = try await manifests.recordBatch(
-                items: done, into: draft, queue: queue, worker: worker, done: doneKeys, failed: unreadable,
-                outages: outages)
-            phases.lap("record")
-            phases.record(logger, key: "batch of \(claims.count)")
-            run.finish(succeeded: failures.isEmpty)
-            // A batch whose recording failed went back to the queue whole: it counts when redone.
-            if recorded {
-                report.images += done.filter { $0.status == .ok }.count
-                report.failed += done.filter { $0.status == .rejected }.count
-            }
-            let count = report.images
-            progress?.show { String(format: "infer: %d images, %.1f images/s", count, Double(count) / $0) }
-            // Failures make the run pause before its next batch, and outages are waited out.
-            return failures.count
-        }
+                let count = report.images
+                progress?.show { String(format: "infer: %d images, %.1f images/s", count, Double(count) / $0) }
+            })
         progress?.finish()
-        report.version = try await publish(drafts: drafts, queue: queue)
+        report.version = try await stage.publishIfIdle()
+        if report.version == nil { report.version = try await stage.lastPublished() }
         if let version = report.version { report.outputs = try await writeOutputs(version) }
-        await WorkHousekeeper(store: manifests, retention: configuration.manifest.workRetention).pruneIfDue(
-            logger: logger)
+        await stage.pruneFinishedWork()
         report.seconds = (ContinuousClock.now - started).seconds
         return report
+    }
+
+    /// One batch: every claimed image staged (its recorded SHA-256 checked) and predicted; an
+    /// image that cannot be read or predicted is recorded as rejected with its reason.
+    private func predict(_ claims: [ClaimedWork], inference: Inference, validated: Bool, run: StagingRun)
+        async throws -> [WorkOutcome<DatasetItem.Status>]
+    {
+        let model = self.model
+        let objects = self.objects
+        let logger = self.logger
+        let topK = configuration.infer.topK
+        return try await concurrentMap(count: claims.count, limit: ProcessInfo.processInfo.activeProcessorCount) {
+            index -> WorkOutcome<DatasetItem.Status> in
+            guard let item = StageRun.item(of: claims[index]), let original = item.variants["original"] else {
+                return .failed("unreadable work payload")
+            }
+            let started = ContinuousClock.now
+            var phases = PhaseTimes(stage: "infer")
+            defer { phases.record(logger, key: item.sourceKey) }
+            let rejected = { (reason: String) -> WorkOutcome<DatasetItem.Status> in
+                .done(
+                    items: [
+                        DatasetItem(
+                            sourceKey: item.sourceKey, sha256: item.sha256, size: item.size, status: .rejected,
+                            reason: reason)
+                    ], detail: .rejected)
+            }
+            do {
+                // An item of a dataset version is verified against the SHA-256 ingest recorded
+                // after decoding every pixel: the same bytes, so not decoded whole again.
+                // Objects under a prefix were never validated: they are, in full.
+                let staged = try await run.stageImage(
+                    original.key, from: objects, size: original.size, expectedSHA256: item.sha256)
+                defer { staged.discard() }
+                phases.lap("stage")
+                let (predictions, info) = try await inference.predict(
+                    staged.input, model: model, topK: topK, phases: &phases,
+                    validated: validated && !item.sha256.isEmpty)
+                Self.count(model, outcome: "ok", started: started, score: predictions.first?.score)
+                return .done(
+                    items: [
+                        DatasetItem(
+                            sourceKey: item.sourceKey, sha256: staged.sha256, size: staged.size,
+                            width: info.displayWidth, height: info.displayHeight, format: info.format,
+                            annotations: Self.json(
+                                predictions.prefix(1).map { ImageAnnotation(label: $0.label, score: $0.score) }),
+                            variants: item.variants)
+                    ], detail: .ok)
+            } catch let failure as InferenceFailure {
+                Self.count(model, outcome: "bad_image", started: started, score: nil)
+                return rejected(failure.description)
+            } catch  where Outage.isOutage(error) {
+                // The store unreachable or the staging root full: the image goes back to the
+                // queue without using up an attempt, and the run waits the outage out.
+                logger.warning(
+                    "infer attempt failed; the image goes back to the queue",
+                    metadata: ["key": "\(item.sourceKey)", "error": "\(error)"])
+                return .outage("\(error)")
+            } catch {
+                Self.count(model, outcome: "error", started: started, score: nil)
+                return rejected("inference failed: \(error)")
+            }
+        }
     }
 
     static func count(_ model: LoadedModel, outcome: String, started: ContinuousClock.Instant, score: Double?) {
@@ -193,29 +178,6 @@ public struct BatchInference: Sendable {
 
     static func json(_ annotations: [ImageAnnotation]) -> String {
         String(decoding: (try? JSONEncoder.canonical.encode(annotations)) ?? Data("[]".utf8), as: UTF8.self)
-    }
-
-    private func publish(drafts: SharedDraft, queue: String) async throws -> DatasetVersion? {
-        guard case .open(let id) = try await drafts.state().state else {
-            if let published = try await drafts.lastPublished() { return try await manifests.version(published) }
-            return nil
-        }
-        guard try await drafts.beginPublishing(id) else { return nil }
-        do {
-            guard let draft = try await manifests.version(id) else { throw InferError("draft \(id) vanished") }
-            let staging = StagingArea(configuration.staging, logger: logger)
-            let run = try staging.makeRun(stage: "infer", runId: "publish-\(UUID().uuidString.lowercased())")
-            defer { run.finish(succeeded: true) }
-            let version = try await ManifestPublisher(store: manifests, objects: objects, logger: logger).publish(
-                draft, prefix: configuration.manifest.filesPrefix + draft.name + "/",
-                workDirectory: run.outputDirectory,
-                recording: drafts.publishedCheckpoint)
-            try await drafts.endPublishing(id, published: version.id)
-            return version
-        } catch {
-            try? await drafts.abandonPublishing(id)
-            throw error
-        }
     }
 
     /// Label Studio tasks with predictions, and COCO images + results, under
@@ -276,14 +238,4 @@ public struct BatchInference: Sendable {
         case .file: "/data/local-files/?d=\(key)"
         }
     }
-}
-
-/// What became of one claimed image.
-private enum ClaimOutcome: Sendable {
-    /// Predicted, or rejected with its reason: recorded.
-    case item(DatasetItem)
-    /// A payload that is not an item: failed back to the queue.
-    case unreadable
-    /// A service it needs was unreachable: given back without using up an attempt.
-    case outage(String)
 }

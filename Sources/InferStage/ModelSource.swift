@@ -43,19 +43,20 @@ public struct ModelSource: Sendable {
         guard let runId = version.runId else {
             throw InferError("\(name) version \(version.version) names no run; register models with pipeline-train")
         }
-        let run = try staging.makeRun(
-            stage: "infer", runId: "model-\(name)-\(version.version)-\(UUID().uuidString.prefix(8))")
-        defer { run.finish(succeeded: true) }
-        let path = run.inputDirectory + "/model.ipm"
-        let partial = path + StagingRun.partialSuffix
-        do {
-            try await mlflow.downloadArtifact(uri: "runs:/\(runId)/model/model.ipm", to: partial)
-        } catch {
-            unlink(partial)
-            throw InferError("cannot download the model of \(name) version \(version.version): \(error)")
+        let model = try await staging.withRun(
+            stage: "infer", runId: "model-\(name)-\(version.version)-\(UUID().uuidString.prefix(8))"
+        ) { run in
+            let path = run.inputDirectory + "/model.ipm"
+            let partial = path + StagingRun.partialSuffix
+            do {
+                try await mlflow.downloadArtifact(uri: "runs:/\(runId)/model/model.ipm", to: partial)
+            } catch {
+                unlink(partial)
+                throw InferError("cannot download the model of \(name) version \(version.version): \(error)")
+            }
+            guard rename(partial, path) == 0 else { throw InferError("cannot move the model into \(path)") }
+            return try await BlockingPools.files.runIfActive { try ModelFile.read(from: path) }
         }
-        guard rename(partial, path) == 0 else { throw InferError("cannot move the model into \(path)") }
-        let model = try await BlockingPools.files.runIfActive { try ModelFile.read(from: path) }
         return LoadedModel(name: name, version: version.version, runId: runId, predictor: Predictor(model: model))
     }
 

@@ -48,10 +48,11 @@ public final class Ingestor: Sendable {
     public let worker: String
     let settings: PipelineConfiguration.Ingest
     let staging: StagingArea
-    let drafts: SharedDraft
+    /// The work cycle: the dataset's one open draft, the queue, publishing.
+    let stage: StageRun
+    var drafts: SharedDraft { stage.drafts }
     let ingester: ObjectIngester
     let logger: Logger
-    let housekeeper: WorkHousekeeper
     private let annotationCache = Mutex<
         (signature: [String], index: AnnotationIndex, checked: ContinuousClock.Instant)?
     >(nil)
@@ -68,23 +69,25 @@ public final class Ingestor: Sendable {
         self.staging = StagingArea(configuration.staging, logger: logger)
         self.logger = logger
         let (hash, text) = Self.configIdentity(configuration)
-        self.drafts = SharedDraft(
-            store: manifests, stage: "ingest", dataset: settings.dataset, scope: settings.dataset,
-            seedFromLastPublished: true, configHash: hash, config: text, lease: settings.lease)
+        self.stage = StageRun(
+            StageRun.Identity(
+                stage: "ingest", dataset: settings.dataset, scope: settings.dataset,
+                queue: IngestWork.queue(settings.dataset), seedFromLastPublished: true, configHash: hash, config: text),
+            configuration: configuration, objects: objects, manifests: manifests, batchSize: settings.batchSize,
+            lease: settings.lease, logger: logger, worker: worker)
         self.ingester = ObjectIngester(objects: objects, settings: settings, logger: logger)
-        self.housekeeper = WorkHousekeeper(store: manifests, retention: configuration.manifest.workRetention)
     }
 
     /// Prunes finished work items past `manifest.work_retention_hours` (at most hourly).
     public func pruneFinishedWork() async {
-        await housekeeper.pruneIfDue(logger: logger)
+        await stage.pruneFinishedWork()
     }
 
     public static var defaultWorkerName: String {
         WorkerIdentity.current.description
     }
 
-    var queue: String { IngestWork.queue(settings.dataset) }
+    var queue: String { stage.queue }
 
     /// What decides the content of an ingest version: where it stores things, what it
     /// accepts and how it augments. As canonical JSON and its SHA-256.
@@ -254,17 +257,20 @@ public final class Ingestor: Sendable {
             annotationCache.withLock { $0?.checked = .now }
             return cached.index
         }
-        var index = AnnotationIndex()
-        let run = try staging.makeRun(stage: "ingest", runId: "annotations-\(UUID().uuidString.lowercased())")
-        defer { run.finish(succeeded: true) }
-        for file in files {
-            let staged = try await run.stage(file.key, from: objects)
-            do {
-                try index.add(json: try Data(contentsOf: URL(fileURLWithPath: staged.path)), from: file.key)
-            } catch {
-                Counter(label: "pipeline_ingest_annotation_files_rejected_total").increment()
-                logger.error("annotation file skipped", metadata: ["key": "\(file.key)", "error": "\(error)"])
+        let index = try await staging.withRun(
+            stage: "ingest", runId: "annotations-\(UUID().uuidString.lowercased())"
+        ) { run in
+            var index = AnnotationIndex()
+            for file in files {
+                let staged = try await run.stage(file.key, from: objects)
+                do {
+                    try index.add(json: try Data(contentsOf: URL(fileURLWithPath: staged.path)), from: file.key)
+                } catch {
+                    Counter(label: "pipeline_ingest_annotation_files_rejected_total").increment()
+                    logger.error("annotation file skipped", metadata: ["key": "\(file.key)", "error": "\(error)"])
+                }
             }
+            return index
         }
         for source in index.sources {
             logger.info(
@@ -356,183 +362,103 @@ public final class Ingestor: Sendable {
     /// Claims and ingests queued objects until none is left to claim.
     public func work(progress: ProgressLine? = nil) async throws -> WorkReport {
         var report = WorkReport()
-        try await drafts.drain(queue: queue, worker: worker, batchSize: settings.batchSize) {
-            claims, draft, remaining in
-            let batch = try await ingest(claims, into: draft)
-            report.objects += batch.objects
-            report.accepted += batch.accepted
-            report.rejected += batch.rejected
-            report.duplicates += batch.duplicates
-            report.items += batch.items
-            report.bytes += batch.bytes
-            report.failures += batch.failures
-            report.removed += batch.removed
-            let (objects, rejected) = (report.objects, report.rejected)
-            progress?.show { seconds in
-                String(
-                    format: "ingest: %d objects (%d rejected), %d left, %.1f images/s", objects, rejected, remaining,
-                    Double(objects) / seconds)
-            }
-            return batch.failures
-        }
-        return report
-    }
-
-    private func ingest(_ all: [ClaimedWork], into draft: String) async throws -> WorkReport {
-        // Deletions are applied after the batch's items are recorded.
-        var claims: [ClaimedWork] = []
-        var removals: [(claim: ClaimedWork, work: IngestWork)] = []
-        for claim in all {
-            if let work = try? IngestWork.decode(claim.payload), work.isRemoval {
-                removals.append((claim, work))
-            } else {
-                claims.append(claim)
-            }
-        }
-        var report = claims.isEmpty ? WorkReport() : try await ingestObjects(claims, into: draft)
-        if !removals.isEmpty { report.removed += try await remove(removals, from: draft) }
-        return report
-    }
-
-    /// Takes deleted objects' items out of the draft (unless the key holds an object again) and
-    /// forgets that their versions were ingested, so an upload of the same bytes is new again.
-    private func remove(_ claims: [(claim: ClaimedWork, work: IngestWork)], from draft: String) async throws -> Int {
-        var gone: [(claim: ClaimedWork, work: IngestWork)] = []
-        var done: [String] = []
-        var failed: [(key: String, error: String)] = []
-        for (claim, work) in claims {
-            do {
-                _ = try await objects.head(work.key)
-                // Uploaded again since it was deleted: its creation is queued on its own.
-                logger.info("removal skipped: the key holds an object again", metadata: ["key": "\(work.key)"])
-                done.append(claim.key)
-            } catch let error as ObjectStoreError where error.kind == .notFound {
-                gone.append((claim, work))
-            } catch {
-                failed.append((claim.key, "checking that \(work.key) is gone failed: \(error)"))
-            }
-        }
-        var removed = 0
-        if !gone.isEmpty {
-            do {
-                for entry in gone {
-                    let reason =
-                        entry.work.source == .event
-                        ? "deleted from the bucket (ObjectRemoved event)"
-                        : "deleted from the bucket (no longer listed under \(settings.rawPrefix))"
-                    let count = try await manifests.removeItems(
-                        sourceKeys: [entry.work.key], reason: reason, from: draft)
-                    try await manifests.forgetCompleted(queue: queue, object: entry.work.key)
-                    if count > 0 {
-                        removed += 1
-                        logger.info("removed", metadata: ["key": "\(entry.work.key)", "items": "\(count)"])
+        try await stage.drain(
+            stagingBytes: { claims in
+                // Room for the batch's objects and what is made of them.
+                claims.reduce(UInt64(0)) { $0 + 2 * ((try? IngestWork.decode($1.payload).size ?? 0) ?? 0) }
+            },
+            transform: { claims, _, run in try await ingest(claims, run: run) },
+            recorded: { batch in
+                for case let outcome? in batch.done {
+                    report.objects += 1
+                    report.bytes += outcome.bytes
+                    report.items += outcome.items.count
+                    if let reason = outcome.rejection {
+                        report.rejected += 1
+                        Counter(label: "pipeline_ingest_objects_rejected_total", dimensions: [("reason", reason)])
+                            .increment()
+                    } else {
+                        report.accepted += 1
+                        Counter(label: "pipeline_ingest_objects_ingested_total").increment()
+                        Counter(label: "pipeline_ingest_bytes_total").increment(by: Int(outcome.bytes))
                     }
-                    done.append(entry.claim.key)
+                    if outcome.duplicate {
+                        report.duplicates += 1
+                        Counter(label: "pipeline_ingest_duplicates_total").increment()
+                    }
                 }
-            } catch {
-                let recorded = Set(done)
-                failed += gone.filter { !recorded.contains($0.claim.key) }.map {
-                    ($0.claim.key, "removing \($0.work.key) from the draft failed: \(error)")
+                report.failures += batch.failures
+                report.removed += batch.removed
+                Counter(label: "pipeline_ingest_objects_removed_total").increment(by: batch.removed)
+                let (objects, rejected, remaining) = (report.objects, report.rejected, batch.remaining)
+                progress?.show { seconds in
+                    String(
+                        format: "ingest: %d objects (%d rejected), %d left, %.1f images/s", objects, rejected,
+                        remaining, Double(objects) / seconds)
                 }
-            }
-        }
-        try await manifests.complete(queue: queue, worker: worker, keys: done)
-        if !failed.isEmpty { try await manifests.fail(queue: queue, worker: worker, failures: failed) }
-        Counter(label: "pipeline_ingest_objects_removed_total").increment(by: removed)
-        return removed
+            })
+        return report
     }
 
-    private func ingestObjects(_ claims: [ClaimedWork], into draft: String) async throws -> WorkReport {
-        let run = try staging.makeRun(stage: "ingest", runId: "\(worker)-\(UUID().uuidString.lowercased())")
-        var report = WorkReport()
-        // Room for the batch's objects and what is made of them, checked before anything is
-        // written: a full staging root gives the batch back whole (no attempt used) and the
-        // run waits for space as it waits out an outage.
-        let needed = claims.reduce(UInt64(0)) { $0 + 2 * ((try? IngestWork.decode($1.payload).size ?? 0) ?? 0) }
-        do {
-            try run.ensureSpace(for: needed)
-        } catch {
-            logger.warning(
-                "staging has no room for the batch; it goes back to the queue",
-                metadata: ["objects": "\(claims.count)", "error": "\(error)"])
-            try await manifests.giveBack(
-                queue: queue, worker: worker, failures: claims.map { ($0.key, "\(error)") })
-            run.finish(succeeded: true)
-            report.failures = claims.count
-            return report
-        }
-        let index = try await annotationIndex()
+    /// One batch: each object ingested (its outcome the detail), each deletion checked.
+    private func ingest(_ claims: [ClaimedWork], run: StagingRun) async throws
+        -> [WorkOutcome<ObjectIngester.Outcome?>]
+    {
+        let works = claims.map { try? IngestWork.decode($0.payload) }
+        let index = works.contains { $0?.isRemoval != true } ? try await annotationIndex() : AnnotationIndex()
         let ingester = self.ingester
         let logger = self.logger
-        let results = try await concurrentMap(count: claims.count, limit: settings.concurrency) {
-            position -> Result<ObjectIngester.Outcome, IngestFailure> in
+        var outcomes = try await concurrentMap(count: claims.count, limit: settings.concurrency) {
+            position -> WorkOutcome<ObjectIngester.Outcome?> in
             let claim = claims[position]
             let started = ContinuousClock.now
             do {
                 let work = try IngestWork.decode(claim.payload)
+                if work.isRemoval { return try await self.removal(of: work) }
                 let outcome = try await ingester.ingest(work, annotations: index, run: run)
                 Timer(label: "pipeline_ingest_object_duration_seconds").recordInterval(since: started)
-                return .success(outcome)
+                return .done(items: outcome.items, detail: outcome)
             } catch {
                 logger.warning(
                     "ingest attempt failed; the object goes back to the queue",
                     metadata: ["work": "\(claim.key)", "attempt": "\(claim.attempt)", "error": "\(error)"])
-                return .failure(IngestFailure(message: "\(error)", isOutage: Outage.isOutage(error)))
+                return Outage.isOutage(error) ? .outage("\(error)") : .failed("\(error)")
             }
         }
-        var items: [DatasetItem] = []
-        var done: [String] = []
-        var failed: [(key: String, error: String)] = []
-        var outages: [(key: String, error: String)] = []
         // Per stored object: one of its keys in this batch counts as new when this batch
         // uploaded it, every other key is a duplicate (concurrent keys may each have looked).
         var uploadedHere = Set<String>()
-        for case .success(let outcome) in results where !outcome.duplicate {
+        for case .done(_, let outcome?) in outcomes where !outcome.duplicate {
             if let key = outcome.items.first?.variants["original"]?.key { uploadedHere.insert(key) }
         }
         var counted = Set<String>()
-        for (claim, result) in zip(claims, results) {
-            switch result {
-            case .success(var outcome):
-                if outcome.rejection == nil, let key = outcome.items.first?.variants["original"]?.key {
-                    outcome.duplicate = !(uploadedHere.contains(key) && counted.insert(key).inserted)
-                }
-                items += outcome.items
-                done.append(claim.key)
-                report.objects += 1
-                report.bytes += outcome.bytes
-                report.items += outcome.items.count
-                if let reason = outcome.rejection {
-                    report.rejected += 1
-                    Counter(label: "pipeline_ingest_objects_rejected_total", dimensions: [("reason", reason)])
-                        .increment()
-                } else {
-                    report.accepted += 1
-                    Counter(label: "pipeline_ingest_objects_ingested_total").increment()
-                    Counter(label: "pipeline_ingest_bytes_total").increment(by: Int(outcome.bytes))
-                }
-                if outcome.duplicate {
-                    report.duplicates += 1
-                    Counter(label: "pipeline_ingest_duplicates_total").increment()
-                }
-            case .failure(let failure):
-                if failure.isOutage {
-                    outages.append((claim.key, failure.message))
-                } else {
-                    failed.append((claim.key, failure.message))
-                }
-            }
+        for position in outcomes.indices {
+            guard case .done(let items, var outcome?) = outcomes[position], outcome.rejection == nil,
+                let key = outcome.items.first?.variants["original"]?.key
+            else { continue }
+            outcome.duplicate = !(uploadedHere.contains(key) && counted.insert(key).inserted)
+            outcomes[position] = .done(items: items, detail: outcome)
         }
-        var phases = PhaseTimes(stage: "ingest")
-        let (failures, recorded) = try await manifests.recordBatch(
-            items: items, into: draft, queue: queue, worker: worker, done: done, failed: failed, outages: outages)
-        phases.lap("record")
-        phases.record(logger, key: "batch of \(claims.count)")
-        if !recorded { report = WorkReport() }
-        Counter(label: "pipeline_ingest_failures_total").increment(by: failures.count)
-        report.failures = failures.count
-        run.finish(succeeded: failures.isEmpty)
-        return report
+        return outcomes
+    }
+
+    /// A deleted object: its items leave the draft (applied after the batch's items are
+    /// recorded), unless the key holds an object again.
+    private func removal(of work: IngestWork) async throws -> WorkOutcome<ObjectIngester.Outcome?> {
+        do {
+            _ = try await objects.head(work.key)
+            // Uploaded again since it was deleted: its creation is queued on its own.
+            logger.info("removal skipped: the key holds an object again", metadata: ["key": "\(work.key)"])
+            return .done(items: [], detail: nil)
+        } catch let error as ObjectStoreError where error.kind == .notFound {
+            let reason =
+                work.source == .event
+                ? "deleted from the bucket (ObjectRemoved event)"
+                : "deleted from the bucket (no longer listed under \(settings.rawPrefix))"
+            return .removed(sourceKey: work.key, reason: reason)
+        } catch {
+            return .failed("checking that \(work.key) is gone failed: \(error)")
+        }
     }
 
     // MARK: - Publishing
@@ -541,43 +467,7 @@ public final class Ingestor: Sendable {
     /// manifest store and as manifest files under `<files prefix><dataset>/<version>/`.
     /// Returns nil when there was nothing to publish or another process is publishing.
     public func publishIfIdle() async throws -> DatasetVersion? {
-        guard case .open(let id) = try await drafts.state().state else { return nil }
-        guard try await isIdle() else { return nil }
-        guard try await drafts.beginPublishing(id) else { return nil }
-        do {
-            // Workers that took the draft before it closed finish their batch first.
-            let clock = ContinuousClock()
-            let deadline = clock.now.advanced(by: settings.lease)
-            while try await (manifests.queueCounts(queue: queue)[.claimed] ?? 0) > 0, clock.now < deadline {
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            guard let draft = try await manifests.version(id) else {
-                throw ManifestStoreError(.notFound, "draft \(id) of dataset \(settings.dataset) vanished")
-            }
-            let run = try staging.makeRun(stage: "ingest", runId: "publish-\(UUID().uuidString.lowercased())")
-            defer { run.finish(succeeded: true) }
-            let publisher = ManifestPublisher(store: manifests, objects: objects, logger: logger)
-            let version = try await publisher.publish(
-                draft, prefix: configuration.manifest.filesPrefix + settings.dataset + "/",
-                workDirectory: run.outputDirectory, recording: drafts.publishedCheckpoint)
-            try await drafts.endPublishing(id, published: version.id)
-            Counter(label: "pipeline_ingest_versions_published_total").increment()
-            logger.info(
-                "published",
-                metadata: [
-                    "version": "\(version.id)", "items": "\(version.itemCount)",
-                    "manifest": "\(version.manifestURI ?? "")",
-                ])
-            return version
-        } catch {
-            try? await drafts.abandonPublishing(id)
-            throw error
-        }
-    }
-
-    func isIdle() async throws -> Bool {
-        let counts = try await manifests.queueCounts(queue: queue)
-        return (counts[.available] ?? 0) == 0 && (counts[.claimed] ?? 0) == 0
+        try await stage.publishIfIdle()
     }
 
     /// One pass: list, ingest everything new, publish.
@@ -596,12 +486,7 @@ public final class Ingestor: Sendable {
 
     /// The latest published version of the dataset, if any.
     public func latestVersion() async throws -> DatasetVersion? {
-        guard let id = try await drafts.lastPublished() else { return nil }
-        return try await manifests.version(id)
+        try await stage.lastPublished()
     }
 }
 
-struct IngestFailure: Error, Sendable, OutageCarrying {
-    let message: String
-    var isOutage = false
-}

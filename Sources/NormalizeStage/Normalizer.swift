@@ -64,6 +64,17 @@ public final class Normalizer: Sendable {
         return (Hex.encode(SHA256.hash(Data(text.utf8))), text)
     }
 
+    /// The work cycle of normalizing `input` with this configuration.
+    func stageRun(for input: DatasetVersion) -> StageRun {
+        let (hash, text) = identity
+        return StageRun(
+            StageRun.Identity(
+                stage: "normalize", dataset: input.name, scope: "\(input.id)/\(hash.prefix(16))", parents: [input.id],
+                configHash: hash, config: text),
+            configuration: configuration, objects: objects, manifests: manifests, batchSize: settings.batchSize,
+            lease: settings.lease, logger: logger, worker: worker)
+    }
+
     /// The work queue that normalizing `input` with this configuration uses (for monitoring).
     public func queue(for input: String) -> String {
         "normalize/\(input)/\(identity.hash.prefix(16))"
@@ -71,7 +82,7 @@ public final class Normalizer: Sendable {
 
     /// The newest published ingest version of `dataset`.
     public func latestIngestVersion(dataset: String) async throws -> DatasetVersion? {
-        if let id = try await manifests.checkpoint(stage: "ingest", name: "published/\(dataset)"), !id.isEmpty {
+        if let id = try await SharedDraft.lastPublished(in: manifests, stage: "ingest", scope: dataset) {
             return try await manifests.version(id)
         }
         return try await manifests.latestPublished(name: dataset, stage: "ingest")
@@ -84,87 +95,64 @@ public final class Normalizer: Sendable {
         guard input.status == .published else {
             throw ManifestStoreError(.invalid, "dataset version \(input.id) is a draft; normalize published versions")
         }
-        let (hash, text) = identity
-        let scope = "\(input.id)/\(hash.prefix(16))"
+        let stage = stageRun(for: input)
         var report = Report(input: input.id, version: nil, reused: false)
-        if let done = try await manifests.checkpoint(stage: "normalize", name: "done/\(scope)"),
-            let version = try await manifests.version(done), version.status == .published
-        {
+        if let version = try await stage.lastPublished(), version.status == .published {
             report.version = version
             report.reused = true
             return report
         }
-        let queue = self.queue(for: input.id)
-        try await enqueue(input, queue: queue)
-        let drafts = SharedDraft(
-            store: manifests, stage: "normalize", dataset: input.name, scope: scope, parents: [input.id],
-            seedFromLastPublished: false, configHash: hash, config: text, lease: settings.lease)
-        try await drafts.drain(queue: queue, worker: worker, batchSize: settings.batchSize) {
-            claims, draft, remaining in
-            let batch = try await normalize(claims, dataset: input.name, queue: queue, draft: draft)
-            report.images += batch.images
-            report.variantsWritten += batch.written
-            report.failures += batch.failures
-            let done = report.images
-            progress?.show { seconds in
-                String(format: "normalize: %d images, %d left, %.1f images/s", done, remaining, Double(done) / seconds)
-            }
-            return batch.failures
-        }
+        try await enqueue(input, into: stage)
+        try await stage.drain(
+            stagingBytes: { claims in
+                // Room for the originals (each once) and their variants.
+                let originals = claims.compactMap { StageRun.item(of: $0)?.variants["original"] }
+                let sizes = Dictionary(originals.map { ($0.key, $0.size) }, uniquingKeysWith: { a, _ in a })
+                return 2 * sizes.values.reduce(0, +)
+            },
+            transform: { claims, _, run in try await normalize(claims, dataset: input.name, run: run) },
+            recorded: { batch in
+                let written = batch.done
+                report.images += written.count
+                report.variantsWritten += written.reduce(0, +)
+                report.failures += batch.failures
+                Counter(label: "pipeline_normalize_images_total").increment(by: written.count)
+                let (done, remaining) = (report.images, batch.remaining)
+                progress?.show { seconds in
+                    String(
+                        format: "normalize: %d images, %d left, %.1f images/s", done, remaining,
+                        Double(done) / seconds)
+                }
+            })
         progress?.finish()
-        report.dead = try await manifests.queueCounts(queue: queue)[.dead] ?? 0
-        report.version = try await publishIfDone(queue: queue, drafts: drafts, scope: scope)
-        await WorkHousekeeper(store: manifests, retention: configuration.manifest.workRetention).pruneIfDue(
-            logger: logger)
+        report.dead = try await stage.counts()[.dead] ?? 0
+        // Nil while other workers still hold claims: the last of them publishes.
+        report.version = try await stage.publishIfIdle()
+        if report.version == nil { report.version = try await stage.lastPublished() }
+        await stage.pruneFinishedWork()
         report.seconds = (ContinuousClock.now - started).seconds
         return report
     }
 
     /// Queues every accepted item of the input; items queued before are left as they are.
-    private func enqueue(_ input: DatasetVersion, queue: String) async throws {
+    private func enqueue(_ input: DatasetVersion, into stage: StageRun) async throws {
         var after: String?
         repeat {
             let page = try await manifests.items(of: input.id, after: after, limit: 1000)
-            let work = page.filter { $0.status == .ok && $0.variants["original"] != nil }.map { item in
-                (
-                    key: item.sourceKey,
-                    payload: String(decoding: (try? JSONEncoder().encode(item)) ?? Data(), as: UTF8.self)
-                )
-            }
-            if !work.isEmpty { try await manifests.enqueue(queue: queue, items: work) }
+            try await stage.enqueue(page.filter { $0.status == .ok && $0.variants["original"] != nil })
             after = page.count == 1000 ? page.last?.sourceKey : nil
         } while after != nil
     }
 
-    private struct BatchReport {
-        var images = 0
-        var written = 0
-        var failures = 0
-    }
-
-    private func normalize(_ claims: [ClaimedWork], dataset: String, queue: String, draft: String) async throws
-        -> BatchReport
+    /// One batch: each distinct original staged once, every claim's variants rendered and stored.
+    private func normalize(_ claims: [ClaimedWork], dataset: String, run: StagingRun) async throws
+        -> [WorkOutcome<Int>]
     {
-        let run = try staging.makeRun(stage: "normalize", runId: "\(worker)-\(UUID().uuidString.lowercased())")
         // Items sharing bytes share their original: stage each original once, for all of them.
-        let items = claims.map { try? JSONDecoder().decode(DatasetItem.self, from: Data($0.payload.utf8)) }
+        let items = claims.map(StageRun.item(of:))
         let originals = Array(Set(items.compactMap { $0?.variants["original"]?.key })).sorted()
-        // Room for the originals and their variants, checked before anything is written: a full
-        // staging root gives the batch back whole (no attempt used) and the run waits for space.
         let sizes = Dictionary(
             items.compactMap { $0?.variants["original"] }.map { ($0.key, $0.size) }, uniquingKeysWith: { a, _ in a })
-        do {
-            try run.ensureSpace(for: 2 * sizes.values.reduce(0, +))
-        } catch {
-            logger.warning(
-                "staging has no room for the batch; it goes back to the queue",
-                metadata: ["images": "\(claims.count)", "error": "\(error)"])
-            try await manifests.giveBack(queue: queue, worker: worker, failures: claims.map { ($0.key, "\(error)") })
-            run.finish(succeeded: true)
-            var report = BatchReport()
-            report.failures = claims.count
-            return report
-        }
         // Every original of the batch is staged before rendering starts: in memory while they
         // fit the budget together, else as files.
         let inMemory = sizes.values.reduce(0, +) <= StagingRun.batchMemoryBudget
@@ -189,8 +177,8 @@ public final class Normalizer: Sendable {
         defer {
             for case .success(let image) in staged { image.discard() }
         }
-        let results = try await concurrentMap(count: claims.count, limit: settings.concurrency) {
-            index -> Result<(DatasetItem, Int), NormalizeFailure> in
+        return try await concurrentMap(count: claims.count, limit: settings.concurrency) {
+            index -> WorkOutcome<Int> in
             let claim = claims[index]
             do {
                 guard let item = items[index] else {
@@ -199,46 +187,15 @@ public final class Normalizer: Sendable {
                 guard let original = item.variants["original"]?.key, let file = stagedByKey[original] else {
                     throw NormalizeFailure(message: "\(item.sourceKey) has no stored original")
                 }
-                return .success(try await self.normalize(item, staged: try file.get(), dataset: dataset))
+                let (normalized, written) = try await self.normalize(item, staged: try file.get(), dataset: dataset)
+                return .done(items: [normalized], detail: written)
             } catch {
                 self.logger.warning(
                     "normalize attempt failed; the image goes back to the queue",
                     metadata: ["key": "\(claim.key)", "attempt": "\(claim.attempt)", "error": "\(error)"])
-                return .failure(NormalizeFailure(message: "\(error)", isOutage: Outage.isOutage(error)))
+                return Outage.isOutage(error) ? .outage("\(error)") : .failed("\(error)")
             }
         }
-        var report = BatchReport()
-        var normalized: [DatasetItem] = []
-        var done: [String] = []
-        var failed: [(key: String, error: String)] = []
-        var outages: [(key: String, error: String)] = []
-        for (claim, result) in zip(claims, results) {
-            switch result {
-            case .success(let (item, written)):
-                normalized.append(item)
-                done.append(claim.key)
-                report.images += 1
-                report.written += written
-            case .failure(let failure):
-                if failure.isOutage {
-                    outages.append((claim.key, failure.message))
-                } else {
-                    failed.append((claim.key, failure.message))
-                }
-            }
-        }
-        var phases = PhaseTimes(stage: "normalize")
-        let (failures, recorded) = try await manifests.recordBatch(
-            items: normalized, into: draft, queue: queue, worker: worker, done: done, failed: failed,
-            outages: outages)
-        phases.lap("record")
-        phases.record(logger, key: "batch of \(claims.count)")
-        if !recorded { report = BatchReport() }
-        Counter(label: "pipeline_normalize_failures_total").increment(by: failures.count)
-        report.failures = failures.count
-        run.finish(succeeded: failures.isEmpty)
-        Counter(label: "pipeline_normalize_images_total").increment(by: report.images)
-        return report
     }
 
     /// One image: render every variant from its staged original in memory, store those not stored yet.
@@ -301,37 +258,6 @@ public final class Normalizer: Sendable {
             "dataset": dataset, "variant": spec.name, "sha256": item.sha256, "stem": stem, "path": path,
             "ext": spec.format.fileExtension, "width": "\(geometry.width)", "height": "\(geometry.height)",
         ]
-    }
-
-    private func publishIfDone(queue: String, drafts: SharedDraft, scope: String) async throws -> DatasetVersion? {
-        guard case .open(let id) = try await drafts.state().state else {
-            // Another worker published it, or is publishing it.
-            if let done = try await manifests.checkpoint(stage: "normalize", name: "done/\(scope)") {
-                return try await manifests.version(done)
-            }
-            return nil
-        }
-        let counts = try await manifests.queueCounts(queue: queue)
-        guard (counts[.available] ?? 0) == 0, (counts[.claimed] ?? 0) == 0 else { return nil }
-        guard try await drafts.beginPublishing(id) else { return nil }
-        do {
-            guard let draft = try await manifests.version(id) else {
-                throw ManifestStoreError(.notFound, "draft \(id) vanished")
-            }
-            let run = try staging.makeRun(stage: "normalize", runId: "publish-\(UUID().uuidString.lowercased())")
-            defer { run.finish(succeeded: true) }
-            let version = try await ManifestPublisher(store: manifests, objects: objects, logger: logger).publish(
-                draft, prefix: configuration.manifest.filesPrefix + draft.name + "/",
-                workDirectory: run.outputDirectory, recording: drafts.publishedCheckpoint)
-            try await drafts.endPublishing(id, published: version.id)
-            try await manifests.setCheckpoint(stage: "normalize", name: "done/\(scope)", value: version.id)
-            logger.info(
-                "published", metadata: ["version": "\(version.id)", "items": "\(version.itemCount)"])
-            return version
-        } catch {
-            try? await drafts.abandonPublishing(id)
-            throw error
-        }
     }
 }
 

@@ -114,10 +114,17 @@ public enum ShardNode {
     public static func run(
         configuration: PipelineConfiguration, objects: any ObjectStore, runId: String, rank: Int, logger: Logger
     ) async throws {
-        let prefix = configuration.train.prefix + runId + "/"
         let staging = StagingArea(configuration.staging, logger: logger)
-        let run = try staging.makeRun(stage: "train", runId: "\(runId)-node-\(rank)")
-        defer { run.finish(succeeded: true) }
+        try await staging.withRun(stage: "train", runId: "\(runId)-node-\(rank)") { run in
+            try await work(configuration: configuration, objects: objects, runId: runId, rank: rank, run: run, logger: logger)
+        }
+    }
+
+    private static func work(
+        configuration: PipelineConfiguration, objects: any ObjectStore, runId: String, rank: Int, run: StagingRun,
+        logger: Logger
+    ) async throws {
+        let prefix = configuration.train.prefix + runId + "/"
         let scratch = run.outputDirectory
         var planData: Data?
         for _ in 0..<2400 where planData == nil {

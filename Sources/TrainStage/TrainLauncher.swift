@@ -88,8 +88,6 @@ public struct TrainLauncher: Sendable {
         }
         let epochs = EpochLog(mlflow: mlflow, runId: runId, logger: logger)
         let stagingRun = try staging.makeRun(stage: "train", runId: runId)
-        var succeeded = false
-        defer { stagingRun.finish(succeeded: succeeded) }
         do {
             let params = params(dataset: dataset)
             try await keeping("logging the run's parameters") {
@@ -149,7 +147,7 @@ public struct TrainLauncher: Sendable {
                 }
             }
             try await keeping("ending the run") { try await mlflow.setTerminated(runId: runId, status: .finished) }
-            succeeded = true
+            await stagingRun.finish(succeeded: true)
             let images = set.training.count
             return Outcome(
                 runId: runId, datasetVersion: dataset.id, metrics: result.metrics, modelVersion: version,
@@ -157,6 +155,7 @@ public struct TrainLauncher: Sendable {
         } catch {
             try? await mlflow.logBatch(runId: runId, tags: ["error": String("\(error)".prefix(4000))])
             try? await mlflow.setTerminated(runId: runId, status: .failed)
+            await stagingRun.finish(succeeded: false)
             throw error
         }
     }

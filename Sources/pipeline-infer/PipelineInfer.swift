@@ -145,9 +145,18 @@ struct Serve: AsyncParsableCommand {
         let configuration = runtime.configuration
         let readiness = ReadinessState()
         let holder = ModelHolder(readiness: readiness)
-        let scratch = try StagingArea(configuration.staging, logger: runtime.logger).makeRun(
-            stage: "infer", runId: "serve-\(getpid())")
-        defer { scratch.finish(succeeded: true) }
+        try await StagingArea(configuration.staging, logger: runtime.logger).withRun(
+            stage: "infer", runId: "serve-\(getpid())"
+        ) { scratch in
+            try await serve(runtime, registry: registry, readiness: readiness, holder: holder, scratch: scratch)
+        }
+    }
+
+    private func serve(
+        _ runtime: Runtime, registry: PrometheusCollectorRegistry, readiness: ReadinessState, holder: ModelHolder,
+        scratch: StagingRun
+    ) async throws {
+        let configuration = runtime.configuration
         let endpoint = PredictionEndpoint(
             holder: holder, objects: runtime.objects, configuration: configuration, scratch: scratch,
             logger: runtime.logger)

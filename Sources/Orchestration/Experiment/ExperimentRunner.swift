@@ -246,7 +246,17 @@ public struct ExperimentRunner: Sendable {
         } catch {
             return result(.failed, "\(error)", nil)
         }
-        defer { staging.finish(succeeded: true) }
+        let outcome = await runImages(
+            source, images: images, pipeline: pipeline, staging: staging, directory: directory, result: result,
+            deadline: deadline)
+        await staging.finish(succeeded: true)
+        return outcome
+    }
+
+    private func runImages(
+        _ source: TabularSource, images: ImageExperiment, pipeline: PipelineContext, staging: StagingRun,
+        directory: String, result: ResultBuilder, deadline: ContinuousClock.Instant
+    ) async -> DatasetResult {
         let inspection: DatasetInspection
         let split:
             (set: TrainingSet, train: [TrainingSet.Entry], validation: [TrainingSet.Entry], test: [TrainingSet.Entry])?

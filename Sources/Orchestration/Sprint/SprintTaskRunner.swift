@@ -189,21 +189,22 @@ public struct SprintTaskRunner: Sendable {
     func evaluate(_ images: [LabelledImage], model: LoadedModel, staging: StagingArea, task: SprintTask)
         async throws -> ([ImageOutcome], Double)
     {
-        let run = try staging.makeRun(stage: "sprint", runId: "\(task.id)-\(UUID().uuidString.prefix(8).lowercased())")
-        defer { run.finish(succeeded: true) }
-        let inference = Inference(pixelLimit: configuration.ingest.maxPixels)
-        let objects = self.objects
-        let classes = model.predictor.model.header.classes.count
-        return try await EvaluationHarness.run(images, concurrency: ProcessInfo.processInfo.activeProcessorCount) {
-            image in
-            let staged = try await run.stageImage(
-                image.object, from: objects, size: image.size, expectedSHA256: image.sha256.isEmpty ? nil : image.sha256
-            )
-            defer { staged.discard() }
-            var phases = PhaseTimes(stage: "sprint")
-            let (predictions, _) = try await inference.predict(
-                staged.input, model: model, topK: classes, phases: &phases, validated: !image.sha256.isEmpty)
-            return Dictionary(predictions.map { ($0.label, $0.score) }, uniquingKeysWith: { a, _ in a })
+        try await staging.withRun(stage: "sprint", runId: "\(task.id)-\(UUID().uuidString.prefix(8).lowercased())") {
+            run in
+            let inference = Inference(pixelLimit: configuration.ingest.maxPixels)
+            let objects = self.objects
+            let classes = model.predictor.model.header.classes.count
+            return try await EvaluationHarness.run(images, concurrency: ProcessInfo.processInfo.activeProcessorCount) {
+                image in
+                let staged = try await run.stageImage(
+                    image.object, from: objects, size: image.size, expectedSHA256: image.sha256.isEmpty ? nil : image.sha256
+                )
+                defer { staged.discard() }
+                var phases = PhaseTimes(stage: "sprint")
+                let (predictions, _) = try await inference.predict(
+                    staged.input, model: model, topK: classes, phases: &phases, validated: !image.sha256.isEmpty)
+                return Dictionary(predictions.map { ($0.label, $0.score) }, uniquingKeysWith: { a, _ in a })
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import NIOPosix
 
 /// The local scratch space (NVMe) every stage moves its bytes through:
 /// `<root>/<stage>/<run-id>/{in,out}/…`.
@@ -86,6 +87,25 @@ public struct StagingArea: Sendable {
             )
         }
         return run
+    }
+}
+
+extension StagingArea {
+    /// Runs `body` in a new staging run and ends the run after it: removed when `body`
+    /// returned, kept for inspection when it threw and `keepOnFailure` is set.
+    public func withRun<T: Sendable>(
+        stage: String, runId: String, _ body: (StagingRun) async throws -> T
+    ) async throws -> T {
+        let run = try makeRun(stage: stage, runId: runId)
+        let value: T
+        do {
+            value = try await body(run)
+        } catch {
+            await run.finish(succeeded: false)
+            throw error
+        }
+        await run.finish(succeeded: true)
+        return value
     }
 }
 
@@ -279,14 +299,16 @@ public struct StagingRun: Sendable {
     }
 
     /// Ends the run: the directory is removed after success, and after failure unless
-    /// `keepOnFailure`, in which case its path is logged for inspection.
-    public func finish(succeeded: Bool) {
+    /// `keepOnFailure`, in which case its path is logged for inspection. The tree is removed on
+    /// the file pool, never on a thread of the cooperative pool.
+    public func finish(succeeded: Bool) async {
         if !succeeded, keepOnFailure {
             logger.notice("kept staging directory of failed run", metadata: ["path": "\(directory)"])
             return
         }
+        let directory = self.directory
         do {
-            try FileManager.default.removeItem(atPath: directory)
+            try await BlockingPools.files.runIfActive { try FileManager.default.removeItem(atPath: directory) }
         } catch {
             logger.warning(
                 "could not remove staging directory", metadata: ["path": "\(directory)", "error": "\(error)"])

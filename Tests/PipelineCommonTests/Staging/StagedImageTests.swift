@@ -20,7 +20,6 @@ struct StagedImageTests {
         let run = try StagingArea(
             root: dir.path + "/nvme", reserveBytes: 0, keepOnFailure: false, logger: Logger(label: "staged-image-tests")
         ).makeRun(stage: "test", runId: "r1")
-        defer { run.finish(succeeded: true) }
         let sha = Hex.encode(SHA256.hash(bytes))
 
         let staged = try await run.stageImage(

@@ -130,19 +130,39 @@ struct StagingAreaTests {
         #expect(staged.map(\.size) == infos.map(\.size))
     }
 
-    @Test func cleanupOnSuccessAndKeepOnFailureWhenAsked() throws {
+    @Test func cleanupOnSuccessAndKeepOnFailureWhenAsked() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let ok = try area(dir).makeRun(stage: "ingest", runId: "ok")
-        ok.finish(succeeded: true)
+        await ok.finish(succeeded: true)
         #expect(!FileManager.default.fileExists(atPath: ok.directory))
 
         let failedDropped = try area(dir).makeRun(stage: "ingest", runId: "failed-dropped")
-        failedDropped.finish(succeeded: false)
+        await failedDropped.finish(succeeded: false)
         #expect(!FileManager.default.fileExists(atPath: failedDropped.directory))
 
         let failedKept = try area(dir, keep: true).makeRun(stage: "ingest", runId: "failed-kept")
-        failedKept.finish(succeeded: false)
+        await failedKept.finish(succeeded: false)
         #expect(FileManager.default.fileExists(atPath: failedKept.directory))
+    }
+
+    @Test func withRunRemovesAfterTheBodyAndKeepsAFailedOneWhenAsked() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = try await area(dir).withRun(stage: "ingest", runId: "scoped") { run in
+            #expect(FileManager.default.fileExists(atPath: run.outputDirectory))
+            return run.directory
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+
+        struct Failed: Error {}
+        var kept: String?
+        await #expect(throws: Failed.self) {
+            try await area(dir, keep: true).withRun(stage: "ingest", runId: "scoped-failed") { run in
+                kept = run.directory
+                throw Failed()
+            }
+        }
+        #expect(kept.map { FileManager.default.fileExists(atPath: $0) } == true)
     }
 }

@@ -86,7 +86,15 @@ public struct SharedDraft: Sendable {
 
     /// The version the next draft starts from.
     public func lastPublished() async throws -> String? {
-        let id = try await store.checkpoint(stage: stage, name: publishedName)
+        try await Self.lastPublished(in: store, stage: stage, scope: scope)
+    }
+
+    /// The version a coordinator of `stage` over `scope` last published (the dataset, for
+    /// ingest), as another stage asks for it.
+    public static func lastPublished(in store: any ManifestStore, stage: String, scope: String) async throws
+        -> String?
+    {
+        let id = try await store.checkpoint(stage: stage, name: "published/" + scope)
         return id?.isEmpty == false ? id : nil
     }
 
