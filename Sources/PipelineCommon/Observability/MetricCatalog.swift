@@ -17,6 +17,14 @@ public enum MetricCatalog {
         "pipeline_ingest_events_total": "Bucket-notification deliveries and records, by outcome.",
         "pipeline_ingest_object_duration_seconds": "Time to ingest one object, download to record.",
         "pipeline_ingest_versions_published_total": "Dataset versions ingest published.",
+        "pipeline_normalize_versions_published_total": "Dataset versions normalize published.",
+        "pipeline_infer_versions_published_total": "Prediction versions infer batch published.",
+        "pipeline_ingest_failures_total":
+            "Ingest claims handed back to the queue (failed attempts, outages, batches not recorded).",
+        "pipeline_normalize_failures_total":
+            "Normalize claims handed back to the queue (failed attempts, outages, batches not recorded).",
+        "pipeline_infer_failures_total":
+            "Infer batch claims handed back to the queue (failed attempts, outages, batches not recorded).",
         "pipeline_normalize_images_total": "Images normalize made variants of.",
         "pipeline_normalize_variants_written_total":
             "Variant files normalize stored (existing ones are not rewritten).",
