@@ -89,7 +89,8 @@ let package = Package(
         .target(
             name: "IngestStage",
             dependencies: [
-                "PipelineCommon",
+                "PipelineCommon", "CVips",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -210,7 +211,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "PipelineCommon", "IngestStage", "NormalizeStage", "TrainStage", "InferStage", "Learning",
-                "Orchestration", "TestSupport",
+                "Orchestration", "StageCommand", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

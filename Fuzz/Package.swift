@@ -13,7 +13,9 @@ let package = Package(
     dependencies: [.package(name: "image-pipeline", path: "..")],
     targets: [
         .target(name: "FuzzDriver"),
-        .executableTarget(name: "FuzzBucketNotification", dependencies: [common, driver]),
+        .executableTarget(
+            name: "FuzzBucketNotification",
+            dependencies: [common, driver, .product(name: "IngestStage", package: "image-pipeline")]),
         .executableTarget(
             name: "FuzzAnnotations",
             dependencies: [common, driver, .product(name: "IngestStage", package: "image-pipeline")]),

@@ -42,7 +42,7 @@ public struct BatchInference: Sendable {
         repeat {
             let page = try await manifests.items(of: version.id, after: after, limit: 1000)
             items += page.filter {
-                $0.status == .ok && !$0.sourceKey.contains("#aug") && $0.variants["original"] != nil
+                $0.status == .ok && $0.augmentedCopy == nil && $0.variants["original"] != nil
             }
             after = page.count == 1000 ? page.last?.sourceKey : nil
         } while after != nil
@@ -81,7 +81,7 @@ public struct BatchInference: Sendable {
             configuration: configuration, objects: objects, manifests: manifests,
             batchSize: configuration.infer.batchSize, lease: .seconds(300), logger: logger, worker: worker)
         try await stage.enqueue(items)
-        let inference = Inference(pixelLimit: configuration.ingest.maxPixels)
+        let inference = Inference(pixelLimit: configuration.infer.maxPixels)
         try await stage.drain(
             transform: { claims, _, run in
                 try await predict(claims, inference: inference, validated: parent != nil, run: run)

@@ -107,7 +107,7 @@ public struct PredictionEndpoint: Sendable {
     ) {
         self.holder = holder
         self.objects = objects
-        self.inference = Inference(pixelLimit: configuration.ingest.maxPixels)
+        self.inference = Inference(pixelLimit: configuration.infer.maxPixels)
         self.staging = scratch
         self.maxBody = configuration.infer.maxBodyBytes
         self.topK = configuration.infer.topK

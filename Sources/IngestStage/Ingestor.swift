@@ -138,7 +138,7 @@ public final class Ingestor: Sendable {
             repeat {
                 let page = try await manifests.items(of: published, after: after, limit: 1000)
                 for item in page
-                where !item.sourceKey.contains("#aug") && isImageCandidate(item.sourceKey)
+                where item.augmentedCopy == nil && isImageCandidate(item.sourceKey)
                     && !listed.contains(item.sourceKey)
                 {
                     let work = IngestWork.removal(key: item.sourceKey, marker: "poll-" + published, source: .poll)
@@ -312,7 +312,7 @@ public final class Ingestor: Sendable {
             let draft = try await drafts.current()
             let updates = try await reannotated(draft, index: index)
             try await manifests.addItems(updates, to: draft)
-            changed = updates.filter { !$0.sourceKey.contains("#aug") }.count
+            changed = updates.filter { $0.augmentedCopy == nil }.count
             logger.info(
                 "re-annotated", metadata: ["images": "\(changed)", "items": "\(updates.count)", "draft": "\(draft)"])
         }
@@ -324,18 +324,15 @@ public final class Ingestor: Sendable {
     /// The items of `version` whose annotations `index` changes, with their new annotations.
     private func reannotated(_ version: String, index: AnnotationIndex) async throws -> [DatasetItem] {
         var updates: [DatasetItem] = []
-        // An image's copies sort right after it (`<key>#aug<n>`), so their new boxes are known.
+        // An image's copies sort right after it, so their new boxes are known.
         var copies: [String: [[ImageAnnotation]]] = [:]
         var after: String?
         repeat {
             let page = try await manifests.items(of: version, after: after, limit: 1000)
             for item in page where item.status == .ok {
-                if let mark = item.sourceKey.range(of: "#aug", options: .backwards) {
-                    let base = String(item.sourceKey[..<mark.lowerBound])
-                    guard let moved = copies[base], let number = Int(item.sourceKey[mark.upperBound...]),
-                        moved.indices.contains(number - 1)
-                    else { continue }
-                    let json = ObjectIngester.json(moved[number - 1])
+                if let copy = item.augmentedCopy {
+                    guard let moved = copies[copy.original], moved.indices.contains(copy.number - 1) else { continue }
+                    let json = ObjectIngester.json(moved[copy.number - 1])
                     if json != item.annotations { updates.append(item.withAnnotations(json)) }
                     continue
                 }

@@ -103,7 +103,7 @@ struct ObjectIngester: Sendable {
         let stored = try await store(.file(output), sha256: digest, format: format)
         Counter(label: "pipeline_ingest_augmented_total").increment()
         return DatasetItem(
-            sourceKey: "\(key)#aug\(copy)", sha256: digest, size: size, width: dimensions.width,
+            sourceKey: DatasetItem.sourceKey(ofCopy: copy, of: key), sha256: digest, size: size, width: dimensions.width,
             height: dimensions.height, format: format, annotations: Self.json(moved),
             variants: [
                 "original": .init(key: stored.key, size: size, width: dimensions.width, height: dimensions.height)

@@ -103,6 +103,8 @@ public final class Normalizer: Sendable {
             return report
         }
         try await enqueue(input, into: stage)
+        // Where ingest found the images, as the input version recorded it: {path} is the key below it.
+        let rawPrefix = input.recordedSetting("raw_prefix") ?? ""
         try await stage.drain(
             stagingBytes: { claims in
                 // Room for the originals (each once) and their variants.
@@ -110,7 +112,9 @@ public final class Normalizer: Sendable {
                 let sizes = Dictionary(originals.map { ($0.key, $0.size) }, uniquingKeysWith: { a, _ in a })
                 return 2 * sizes.values.reduce(0, +)
             },
-            transform: { claims, _, run in try await normalize(claims, dataset: input.name, run: run) },
+            transform: { claims, _, run in
+                try await normalize(claims, dataset: input.name, rawPrefix: rawPrefix, run: run)
+            },
             recorded: { batch in
                 let written = batch.done
                 report.images += written.count
@@ -145,7 +149,8 @@ public final class Normalizer: Sendable {
     }
 
     /// One batch: each distinct original staged once, every claim's variants rendered and stored.
-    private func normalize(_ claims: [ClaimedWork], dataset: String, run: StagingRun) async throws
+    private func normalize(_ claims: [ClaimedWork], dataset: String, rawPrefix: String, run: StagingRun)
+        async throws
         -> [WorkOutcome<Int>]
     {
         // Items sharing bytes share their original: stage each original once, for all of them.
@@ -187,7 +192,8 @@ public final class Normalizer: Sendable {
                 guard let original = item.variants["original"]?.key, let file = stagedByKey[original] else {
                     throw NormalizeFailure(message: "\(item.sourceKey) has no stored original")
                 }
-                let (normalized, written) = try await self.normalize(item, staged: try file.get(), dataset: dataset)
+                let (normalized, written) = try await self.normalize(
+                    item, staged: try file.get(), dataset: dataset, rawPrefix: rawPrefix)
                 return .done(items: [normalized], detail: written)
             } catch {
                 self.logger.warning(
@@ -199,7 +205,7 @@ public final class Normalizer: Sendable {
     }
 
     /// One image: render every variant from its staged original in memory, store those not stored yet.
-    private func normalize(_ item: DatasetItem, staged: StagedImage, dataset: String) async throws
+    private func normalize(_ item: DatasetItem, staged: StagedImage, dataset: String, rawPrefix: String) async throws
         -> (DatasetItem, Int)
     {
         let started = ContinuousClock.now
@@ -217,7 +223,8 @@ public final class Normalizer: Sendable {
         var outputs: [NewObject] = []
         for (index, spec) in settings.variants.enumerated() {
             guard let geometry = rendered.variants[spec.name] else { continue }
-            let key = settings.prefix + settings.keyTemplate.render(keyValues(item, dataset, spec, geometry))
+            let key =
+                settings.prefix + settings.keyTemplate.render(keyValues(item, dataset, rawPrefix, spec, geometry))
             keys[spec.name] = key
             outputs.append(NewObject(key: key, data: rendered.encoded[index], contentType: MediaType.forPath(key)))
         }
@@ -245,12 +252,11 @@ public final class Normalizer: Sendable {
         )
     }
 
-    private func keyValues(_ item: DatasetItem, _ dataset: String, _ spec: VariantSpec, _ geometry: VariantGeometry)
-        -> [String: String]
-    {
+    private func keyValues(
+        _ item: DatasetItem, _ dataset: String, _ rawPrefix: String, _ spec: VariantSpec, _ geometry: VariantGeometry
+    ) -> [String: String] {
         var path = item.sourceKey
         if let dot = path.lastIndex(of: "."), !path[dot...].contains("/") { path = String(path[..<dot]) }
-        let rawPrefix = configuration.ingest.rawPrefix
         if !rawPrefix.isEmpty, path.hasPrefix(rawPrefix) { path.removeFirst(rawPrefix.count) }
         path = path.replacingOccurrences(of: "#", with: "-")
         let stem = path.split(separator: "/").last.map(String.init) ?? path

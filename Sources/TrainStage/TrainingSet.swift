@@ -35,10 +35,11 @@ public struct TrainingSet: Sendable {
         return annotations.first { $0.box == nil }?.label ?? annotations.first?.label
     }
 
-    /// Whether `key` is held out: a hash of the key without any `#aug…` suffix, so augmented
-    /// copies land on the same side as their original.
+    /// Whether the item of source key `key` is held out: a hash of the image it stands for
+    /// (its original, for an augmented copy), so augmented copies land on the same side as
+    /// their original.
     public static func isValidation(_ key: String, fraction: Double, seed: UInt64) -> Bool {
-        let base = key.split(separator: "#", maxSplits: 1).first.map(String.init) ?? key
+        let base = DatasetItem.originalKey(of: key)
         let digest = SHA256.hash(Data("\(seed):\(base)".utf8))
         let value = digest.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         return Double(value) / Double(UInt64.max) < fraction
@@ -48,9 +49,16 @@ public struct TrainingSet: Sendable {
         version: DatasetVersion, configuration: PipelineConfiguration, manifests: any ManifestStore,
         objects: any ObjectStore, workDirectory: String
     ) async throws -> TrainingSet {
-        let variantName = configuration.normalize.trainVariant
-        guard let variant = configuration.normalize.variants.first(where: { $0.name == variantName }) else {
-            throw TrainError("normalize.train_variant \(variantName) is not among normalize.variants")
+        // What normalize made of this version, as the version recorded it (a version made
+        // before it recorded them: the configuration's).
+        let variantName = version.recordedSetting("train_variant") ?? configuration.normalize.trainVariant
+        let variants =
+            version.recordedSetting("variants").flatMap { try? VariantSpec.parseList($0).get() }
+            ?? configuration.normalize.variants
+        guard let variant = variants.first(where: { $0.name == variantName }) else {
+            throw TrainError(
+                "the training variant \(variantName) of \(version.id) is not among its variants (\(variants.map(\.name).joined(separator: ", "))); normalize it again with normalize.train_variant set to one of normalize.variants"
+            )
         }
         guard variant.fit != .contain else {
             throw TrainError(

@@ -1,6 +1,6 @@
 import Foundation
 import FuzzDriver
-import PipelineCommon
+import IngestStage
 
 /// A webhook delivery's body, as `POST /events` reads it: any bytes must give an answer or an
 /// error naming the problem, never a trap.

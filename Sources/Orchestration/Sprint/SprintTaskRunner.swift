@@ -191,7 +191,7 @@ public struct SprintTaskRunner: Sendable {
     {
         try await staging.withRun(stage: "sprint", runId: "\(task.id)-\(UUID().uuidString.prefix(8).lowercased())") {
             run in
-            let inference = Inference(pixelLimit: configuration.ingest.maxPixels)
+            let inference = Inference(pixelLimit: configuration.infer.maxPixels)
             let objects = self.objects
             let classes = model.predictor.model.header.classes.count
             return try await EvaluationHarness.run(images, concurrency: ProcessInfo.processInfo.activeProcessorCount) {

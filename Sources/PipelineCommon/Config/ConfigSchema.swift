@@ -265,6 +265,9 @@ public enum ConfigSchema {
         ConfigKey(
             "infer.batch_size", env: ["PIPELINE_INFER_BATCH"], .integer(1...10_000), default: "32",
             help: "batch: images a worker claims at a time."),
+        ConfigKey(
+            "infer.max_pixels", env: ["PIPELINE_INFER_MAX_PIXELS"], .integer(1...2_000_000_000), default: "100000000",
+            help: "Images declaring more pixels than this are refused unread, by the service and by batch runs."),
 
         ConfigKey(
             "mlflow.tracking_uri", env: ["MLFLOW_TRACKING_URI"], .url(schemes: ["http", "https"]),

@@ -236,6 +236,23 @@ struct ConfigurationLoader {
     }
 
     private func string(_ path: String) -> String? { resolved[path]?.raw }
+
+    // A key with a default in ConfigSchema always has a value here (set, or its default, and
+    // checked against its kind), so these read it without a second default.
+    private func text(_ path: String) -> String {
+        guard let raw = resolved[path]?.raw else { preconditionFailure("\(path) has no default in ConfigSchema") }
+        return raw
+    }
+    private func integer(_ path: String) -> Int { parsed(path, Int.init) }
+    private func number(_ path: String) -> Double { parsed(path, Double.init) }
+    private func flag(_ path: String) -> Bool { parsed(path, Self.parseBool) }
+    private func choice<T: RawRepresentable>(_ path: String) -> T where T.RawValue == String {
+        parsed(path) { T(rawValue: $0.lowercased()) }
+    }
+    private func parsed<T>(_ path: String, _ parse: (String) -> T?) -> T {
+        guard let value = parse(text(path)) else { preconditionFailure("\(path) was checked but does not parse") }
+        return value
+    }
     private func int(_ path: String) -> Int? { string(path).flatMap { Int($0) } }
     private func double(_ path: String) -> Double? { string(path).flatMap { Double($0) } }
     private func bool(_ path: String) -> Bool? { string(path).flatMap(Self.parseBool) }
@@ -266,14 +283,14 @@ struct ConfigurationLoader {
     }
 
     private func augmentationPlan() -> AugmentationPlan? {
-        let copies = int("augment.copies") ?? 0
+        let copies = integer("augment.copies")
         guard copies > 0 else { return nil }
-        let crop = double("augment.crop_min_area") ?? 1
+        let crop = number("augment.crop_min_area")
         return AugmentationPlan(
-            copies: copies, flipHorizontal: bool("augment.flip_horizontal") ?? true,
-            flipVertical: bool("augment.flip_vertical") ?? false, rotate: bool("augment.rotate") ?? false,
-            brightnessJitter: double("augment.brightness") ?? 0, contrastJitter: double("augment.contrast") ?? 0,
-            cropMinimumArea: crop < 1 ? crop : nil, seed: UInt64(int("augment.seed") ?? 0))
+            copies: copies, flipHorizontal: flag("augment.flip_horizontal"),
+            flipVertical: flag("augment.flip_vertical"), rotate: flag("augment.rotate"),
+            brightnessJitter: number("augment.brightness"), contrastJitter: number("augment.contrast"),
+            cropMinimumArea: crop < 1 ? crop : nil, seed: UInt64(integer("augment.seed")))
     }
 
     private mutating func build() -> PipelineConfiguration? {
@@ -336,106 +353,104 @@ struct ConfigurationLoader {
                 key: key.path, display: display, source: value?.source ?? .defaultValue)
         }
         let ingest = PipelineConfiguration.Ingest(
-            dataset: string("ingest.dataset") ?? "images",
-            rawPrefix: Self.prefix(string("ingest.raw_prefix") ?? "raw/"),
-            curatedPrefix: Self.prefix(string("ingest.curated_prefix") ?? "curated/"),
-            annotationsPrefix: Self.prefix(string("ingest.annotations_prefix") ?? "annotations/"),
-            pollInterval: .milliseconds(Int((double("ingest.poll_interval_seconds") ?? 60) * 1000)),
-            maxPixels: int("ingest.max_pixels") ?? 100_000_000,
-            batchSize: int("ingest.batch_size") ?? 32,
-            concurrency: int("ingest.concurrency") ?? 8,
-            lease: .seconds(int("ingest.lease_seconds") ?? 300),
+            dataset: text("ingest.dataset"),
+            rawPrefix: Self.prefix(text("ingest.raw_prefix")),
+            curatedPrefix: Self.prefix(text("ingest.curated_prefix")),
+            annotationsPrefix: Self.prefix(text("ingest.annotations_prefix")),
+            pollInterval: .milliseconds(Int(number("ingest.poll_interval_seconds") * 1000)),
+            maxPixels: integer("ingest.max_pixels"),
+            batchSize: integer("ingest.batch_size"),
+            concurrency: integer("ingest.concurrency"),
+            lease: .seconds(integer("ingest.lease_seconds")),
             webhookToken: string("ingest.webhook_token").map(Secret.init),
-            snsVerifySignatures: bool("ingest.sns_verify_signatures") ?? true,
+            snsVerifySignatures: flag("ingest.sns_verify_signatures"),
             snsCertificateHosts: (string("ingest.sns_certificate_hosts") ?? "").split(separator: ",").map {
                 $0.trimmingCharacters(in: .whitespaces).lowercased()
             }.filter { !$0.isEmpty },
             augmentation: augmentationPlan())
         let normalize = PipelineConfiguration.Normalize(
-            variants: string("normalize.variants").flatMap { try? VariantSpec.parseList($0).get() } ?? [],
-            keyTemplate: string("normalize.key_template").flatMap { try? KeyTemplate.parse($0).get() }
-                ?? KeyTemplate.standard,
-            prefix: Self.prefix(string("normalize.prefix") ?? "variants/"),
-            trainVariant: string("normalize.train_variant") ?? "train",
-            resizer: string("normalize.resizer") ?? "cpu",
+            variants: parsed("normalize.variants") { try? VariantSpec.parseList($0).get() },
+            keyTemplate: parsed("normalize.key_template") { try? KeyTemplate.parse($0).get() },
+            prefix: Self.prefix(text("normalize.prefix")),
+            trainVariant: text("normalize.train_variant"),
+            resizer: text("normalize.resizer"),
             concurrency: int("normalize.concurrency").flatMap { $0 > 0 ? $0 : nil }
                 ?? 2 * ProcessInfo.processInfo.activeProcessorCount,
-            vipsThreads: int("normalize.vips_threads") ?? 1,
-            batchSize: int("normalize.batch_size") ?? 32,
-            lease: .seconds(int("normalize.lease_seconds") ?? 300))
+            vipsThreads: integer("normalize.vips_threads"),
+            batchSize: integer("normalize.batch_size"),
+            lease: .seconds(integer("normalize.lease_seconds")))
         let train = PipelineConfiguration.Train(
-            backend: string("train.backend").flatMap(PipelineConfiguration.TrainBackendKind.init(rawValue:))
-                ?? .builtin,
-            model: string("train.model") ?? "cnn",
-            convolutions: (string("train.convolutions") ?? "8,16,32").split(separator: ",").compactMap {
+            backend: choice("train.backend"),
+            model: text("train.model"),
+            convolutions: text("train.convolutions").split(separator: ",").compactMap {
                 Int($0.trimmingCharacters(in: .whitespaces))
             },
-            epochs: int("train.epochs") ?? 20,
-            batchSize: int("train.batch_size") ?? 32,
-            learningRate: double("train.learning_rate") ?? 0.02,
-            momentum: double("train.momentum") ?? 0.9,
-            weightDecay: double("train.weight_decay") ?? 0.0001,
-            patience: int("train.patience") ?? 4,
-            validationFraction: double("train.validation_fraction") ?? 0.2,
-            seed: UInt64(int("train.seed") ?? 1),
-            nodes: int("train.nodes") ?? 1,
-            imagesPerNode: int("train.images_per_node") ?? 100_000,
-            prefix: Self.prefix(string("train.prefix") ?? "training/"),
-            registeredModel: string("train.registered_model") ?? "image-classifier",
+            epochs: integer("train.epochs"),
+            batchSize: integer("train.batch_size"),
+            learningRate: number("train.learning_rate"),
+            momentum: number("train.momentum"),
+            weightDecay: number("train.weight_decay"),
+            patience: integer("train.patience"),
+            validationFraction: number("train.validation_fraction"),
+            seed: UInt64(integer("train.seed")),
+            nodes: integer("train.nodes"),
+            imagesPerNode: integer("train.images_per_node"),
+            prefix: Self.prefix(text("train.prefix")),
+            registeredModel: text("train.registered_model"),
             command: string("train.command"),
-            image: string("train.image") ?? "ghcr.io/image-pipeline/pipeline:latest",
-            namespace: string("train.namespace") ?? "default",
-            nodeStagingPath: string("train.node_staging_path") ?? "/mnt/nvme/train",
-            cpu: string("train.cpu") ?? "2",
-            memory: string("train.memory") ?? "4Gi",
-            gpus: int("train.gpus") ?? 0)
+            image: text("train.image"),
+            namespace: text("train.namespace"),
+            nodeStagingPath: text("train.node_staging_path"),
+            cpu: text("train.cpu"),
+            memory: text("train.memory"),
+            gpus: integer("train.gpus"))
         return PipelineConfiguration(
             objectStore: .init(
                 location: location,
                 endpoint: string("object_store.endpoint").flatMap { URL(string: $0) },
-                region: string("object_store.region") ?? "us-east-1",
-                addressing: string("object_store.addressing").flatMap { .init(rawValue: $0.lowercased()) } ?? .auto,
+                region: text("object_store.region"),
+                addressing: choice("object_store.addressing"),
                 credentials: credentials,
                 profile: string("object_store.profile")),
             manifest: .init(
-                location: manifestLocation, poolSize: int("manifest.pool_size") ?? 4,
-                maxAttempts: int("manifest.max_attempts") ?? 5,
-                lockTimeout: .seconds(int("manifest.lock_timeout_seconds") ?? 30),
-                filesPrefix: Self.prefix(string("manifest.files_prefix") ?? "manifests/"),
-                workRetention: Self.retention(hours: int("manifest.work_retention_hours") ?? 168)),
+                location: manifestLocation, poolSize: integer("manifest.pool_size"),
+                maxAttempts: integer("manifest.max_attempts"),
+                lockTimeout: .seconds(integer("manifest.lock_timeout_seconds")),
+                filesPrefix: Self.prefix(text("manifest.files_prefix")),
+                workRetention: Self.retention(hours: integer("manifest.work_retention_hours"))),
             staging: .init(
-                root: string("staging.root") ?? "/mnt/nvme",
-                reserveBytes: UInt64(int("staging.reserve_mib") ?? 1024) << 20,
-                keepOnFailure: bool("staging.keep_on_failure") ?? false),
+                root: text("staging.root"),
+                reserveBytes: UInt64(integer("staging.reserve_mib")) << 20,
+                keepOnFailure: flag("staging.keep_on_failure")),
             ingest: ingest,
             normalize: normalize,
             train: train,
             infer: .init(
-                pollInterval: .milliseconds(Int((double("infer.poll_interval_seconds") ?? 10) * 1000)),
-                maxBodyBytes: (int("infer.max_body_mib") ?? 32) << 20,
-                prefix: Self.prefix(string("infer.prefix") ?? "predictions/"),
-                topK: int("infer.top_k") ?? 3, batchSize: int("infer.batch_size") ?? 32),
+                pollInterval: .milliseconds(Int(number("infer.poll_interval_seconds") * 1000)),
+                maxBodyBytes: integer("infer.max_body_mib") << 20,
+                prefix: Self.prefix(text("infer.prefix")),
+                topK: integer("infer.top_k"), batchSize: integer("infer.batch_size"),
+                maxPixels: integer("infer.max_pixels")),
             mlflow: .init(
                 trackingURI: trackingURI,
                 token: string("mlflow.token").map(Secret.init),
                 username: string("mlflow.username"),
                 password: string("mlflow.password").map(Secret.init),
-                experiment: string("mlflow.experiment") ?? "image-pipeline"),
+                experiment: text("mlflow.experiment")),
             labelStudio: .init(
                 url: string("label_studio.url").flatMap { URL(string: $0) },
                 apiKey: string("label_studio.api_key").map(Secret.init)),
             http: .init(
-                connectTimeout: .milliseconds(Int((double("http.connect_timeout_seconds") ?? 10) * 1000)),
-                timeout: .milliseconds(Int((double("http.timeout_seconds") ?? 300) * 1000)),
-                maxAttempts: int("http.max_attempts") ?? 5,
+                connectTimeout: .milliseconds(Int(number("http.connect_timeout_seconds") * 1000)),
+                timeout: .milliseconds(Int(number("http.timeout_seconds") * 1000)),
+                maxAttempts: integer("http.max_attempts"),
                 caBundle: string("http.ca_bundle")),
             observability: .init(
-                logLevel: string("observability.log_level").flatMap { Logger.Level(rawValue: $0.lowercased()) }
-                    ?? .info,
-                logFormat: string("observability.log_format").flatMap { .init(rawValue: $0.lowercased()) } ?? .auto,
-                metricsHost: string("observability.metrics_host") ?? "127.0.0.1",
-                metricsPort: int("observability.metrics_port") ?? 9464,
-                shutdownGrace: .seconds(int("observability.shutdown_grace_seconds") ?? 30)),
+                logLevel: choice("observability.log_level"),
+                logFormat: choice("observability.log_format"),
+                metricsHost: text("observability.metrics_host"),
+                metricsPort: integer("observability.metrics_port"),
+                shutdownGrace: .seconds(integer("observability.shutdown_grace_seconds"))),
             effectiveValues: effective)
     }
 

@@ -28,7 +28,7 @@ public struct PipelineConfiguration: Sendable {
         /// Object-store prefix of published manifest files, ending in `/` (or empty).
         public var filesPrefix: String
         /// How long finished work items are kept (nil: forever); see `WorkPrunePolicy`.
-        public var workRetention: Duration? = .seconds(168 * 3600)
+        public var workRetention: Duration?
     }
 
     public struct Staging: Sendable {
@@ -49,10 +49,10 @@ public struct PipelineConfiguration: Sendable {
         public var lease: Duration
         public var webhookToken: Secret?
         /// Whether SNS messages must carry a valid signature.
-        public var snsVerifySignatures: Bool = true
+        public var snsVerifySignatures: Bool
         /// Hosts (`host` or `host:port`) trusted besides `sns.<region>.amazonaws.com` to serve
         /// SNS signing certificates (over HTTPS only).
-        public var snsCertificateHosts: [String] = []
+        public var snsCertificateHosts: [String]
         /// The augmented copies to make; nil when `augment.copies` is 0.
         public var augmentation: AugmentationPlan?
     }
@@ -111,7 +111,8 @@ public struct PipelineConfiguration: Sendable {
         public var maxBodyBytes: Int
         public var prefix: String
         public var topK: Int
-        public var batchSize: Int = 32
+        public var batchSize: Int
+        public var maxPixels: Int
     }
 
     public struct MLflow: Sendable {
@@ -141,7 +142,7 @@ public struct PipelineConfiguration: Sendable {
         public var metricsHost: String
         public var metricsPort: Int
         /// How long a service's graceful shutdown may take before its work is cancelled.
-        public var shutdownGrace: Duration = .seconds(30)
+        public var shutdownGrace: Duration
     }
 
     /// One effective value with where it came from; secrets are already redacted.

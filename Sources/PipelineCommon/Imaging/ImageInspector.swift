@@ -95,7 +95,7 @@ public struct ImageInspector: Sendable {
     }
 
     /// libvips' error text for this thread's last failure, cleared, on one line.
-    static func takeError() -> String {
+    public static func takeError() -> String {
         guard let text = pl_vips_take_error() else { return "unknown error" }
         defer { pl_g_free(text) }
         let message = String(cString: text).split(whereSeparator: \.isNewline).map {

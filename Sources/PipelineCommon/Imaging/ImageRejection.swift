@@ -24,7 +24,7 @@ public enum ImageRejection: Error, Sendable, Equatable, CustomStringConvertible 
         case .emptyFile: "empty file: 0 bytes"
         case .unsupportedFormat(let detail): "unsupported format: \(detail)"
         case .tooManyPixels(let width, let height, let limit):
-            "too many pixels: \(width)×\(height) is \(width * height) pixels, over the limit of \(limit); raise ingest.max_pixels if this is a real image"
+            "too many pixels: \(width)×\(height) is \(width * height) pixels, over the limit of \(limit); raise the stage's max_pixels (ingest.max_pixels, infer.max_pixels) if this is a real image"
         case .corrupt(let detail): "corrupt or truncated: \(detail)"
         }
     }

@@ -97,20 +97,6 @@ public struct ResizeError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// The stub of a GPU resizer: this build has none, and it says so.
-public struct GPUResizer: Resizer {
-    public init() {}
-    public var name: String { "gpu" }
-    public var unavailableReason: String? {
-        "no GPU resizer is built into this binary (and none is needed: the libvips CPU resizer uses every core); use --resizer cpu"
-    }
-    public func render(_ input: ImageInput, variants: [VariantSpec], statistics: String?) async throws
-        -> RenderedImage
-    {
-        throw ResizeError(message: unavailableReason ?? "gpu resizer unavailable")
-    }
-}
-
 /// The libvips resizer: one decode, many variants. The image is shrunk on load (JPEG DCT
 /// scaling, WebP/HEIF/TIFF pyramids) straight to the largest size any variant needs, EXIF
 /// orientation applied and colour converted to 8-bit sRGB, held once in memory, and every

@@ -32,12 +32,12 @@ public enum VipsRuntime {
 /// image before it, and the last is released with the chain. Blocking, like libvips.
 /// Code that passes `image` on to C keeps the chain alive to the end of its scope
 /// (`defer { withExtendedLifetime(chain) {} }`): Swift may release an object after its last use.
-final class VipsChain {
-    private(set) var image: UnsafeMutablePointer<VipsImage>
+public final class VipsChain {
+    public private(set) var image: UnsafeMutablePointer<VipsImage>
     private let failure: (String) -> any Error
 
     /// Takes over one reference to `image`; `failure` makes the error thrown with libvips' message.
-    init(_ image: UnsafeMutablePointer<VipsImage>, failure: @escaping (String) -> any Error) {
+    public init(_ image: UnsafeMutablePointer<VipsImage>, failure: @escaping (String) -> any Error) {
         self.image = image
         self.failure = failure
     }
@@ -45,7 +45,7 @@ final class VipsChain {
     deinit { pl_g_object_unref(image) }
 
     /// Replaces the image with what `operation` makes of it.
-    func apply(
+    public func apply(
         _ operation: (UnsafeMutablePointer<VipsImage>, UnsafeMutablePointer<UnsafeMutablePointer<VipsImage>?>) -> Int32
     ) throws {
         var next: UnsafeMutablePointer<VipsImage>?
@@ -55,7 +55,7 @@ final class VipsChain {
     }
 
     /// Converts the image to sRGB with 8 bits a band, when it is not already.
-    func convertToSRGB8() throws {
+    public func convertToSRGB8() throws {
         if vips_image_get_interpretation(image) != VIPS_INTERPRETATION_sRGB {
             try apply { pl_vips_colourspace($0, $1, VIPS_INTERPRETATION_sRGB) }
         }

@@ -67,6 +67,38 @@ public struct DatasetItem: Sendable, Equatable, Codable {
 }
 
 extension DatasetItem {
+    /// What an augmented copy is a copy of: ingest's augmented copies are items of their own,
+    /// each its own content-addressed object, related to the image they were made from.
+    public struct AugmentedCopy: Sendable, Equatable {
+        /// The source key of the original image.
+        public let original: String
+        /// Which copy, from 1.
+        public let number: Int
+    }
+
+    /// Set when this item is an augmented copy of another image.
+    ///
+    /// The relation is kept in the item's source key (`<original>#aug<n>`, which also makes
+    /// the copies sort right after their original and leave with it); this type is the only
+    /// place that writes or reads that form, so no stage parses keys.
+    public var augmentedCopy: AugmentedCopy? { Self.augmentedCopy(in: sourceKey) }
+
+    /// The source key of copy `number` of `original`.
+    public static func sourceKey(ofCopy number: Int, of original: String) -> String { "\(original)#aug\(number)" }
+
+    /// The relation a source key carries, if it is a copy's.
+    public static func augmentedCopy(in sourceKey: String) -> AugmentedCopy? {
+        guard let mark = sourceKey.range(of: "#aug", options: .backwards),
+            let number = Int(sourceKey[mark.upperBound...]), number >= 1
+        else { return nil }
+        return AugmentedCopy(original: String(sourceKey[..<mark.lowerBound]), number: number)
+    }
+
+    /// The image a source key stands for: the original for a copy's key, else the key itself.
+    public static func originalKey(of sourceKey: String) -> String {
+        augmentedCopy(in: sourceKey)?.original ?? sourceKey
+    }
+
     /// The same item with other annotations (JSON text).
     public func withAnnotations(_ annotations: String) -> DatasetItem {
         DatasetItem(

@@ -40,4 +40,15 @@ public struct DatasetVersion: Sendable, Equatable, Codable {
         self.createdAt = createdAt
         self.publishedAt = publishedAt
     }
+
+    /// A setting the stage that made this version recorded in its configuration (`config`, a
+    /// JSON object of strings): how a later stage learns what an earlier one decided (ingest's
+    /// raw prefix and pixel limit, normalize's variants and training variant) from the
+    /// version itself rather than from today's configuration. Nil when not recorded.
+    public func recordedSetting(_ name: String) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(config.utf8)) as? [String: Any] else {
+            return nil
+        }
+        return object[name] as? String
+    }
 }

@@ -4,6 +4,7 @@ import TestSupport
 import Testing
 
 @testable import PipelineCommon
+@testable import StageCommand
 
 @Suite(
     "pipelinectl doctor against the real services",

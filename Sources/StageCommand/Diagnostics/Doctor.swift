@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PipelineCommon
 
 /// Checks, for real, every part the configuration names: object store, manifest store,
 /// MLflow, Label Studio, staging root and the C libraries. Each check says what is wrong

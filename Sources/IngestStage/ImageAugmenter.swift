@@ -1,6 +1,7 @@
 import CVips
 import Foundation
 import NIOPosix
+import PipelineCommon
 
 /// Applies ``Augmentation``s to image files with libvips on ``BlockingPools/compute``:
 /// EXIF orientation first, then each step, saved with metadata stripped, so the output

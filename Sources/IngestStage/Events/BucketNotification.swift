@@ -1,4 +1,5 @@
 import Foundation
+import PipelineCommon
 
 /// What one HTTP delivery of a bucket notification holds.
 public enum BucketNotification: Sendable, Equatable {

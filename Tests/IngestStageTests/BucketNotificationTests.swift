@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import IngestStage
 @testable import PipelineCommon
 
 @Suite("S3 bucket notifications as AWS, RustFS/MinIO and SNS deliver them")

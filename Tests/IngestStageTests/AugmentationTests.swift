@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import IngestStage
 @testable import PipelineCommon
 
 @Suite("Augmentation: boxes follow every transform; same seed, same bytes")

@@ -1,4 +1,5 @@
 import Foundation
+import PipelineCommon
 
 /// The signature of an SNS message (a `Notification`, `SubscriptionConfirmation` or
 /// `UnsubscribeConfirmation` delivered over HTTP), as AWS documents its verification:
