@@ -81,6 +81,41 @@ struct NormalizeRunTests {
         #expect(again.reused && again.version?.id == version.id && again.variantsWritten == 0)
     }
 
+    /// Normalize learns where ingest found the images from the ingest version, not from its
+    /// own configuration: `{path}` is the key below the raw prefix that version recorded.
+    @Test func thePathBelowTheRawPrefixComesFromTheInputVersion() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let environment = [
+            "PIPELINE_OBJECT_STORE_URL": "file://\(dir.path)/objects",
+            "PIPELINE_MANIFEST_URL": "sqlite://\(dir.path)/manifest.db",
+            "PIPELINE_STAGING_ROOT": dir.path + "/staging", "PIPELINE_STAGING_RESERVE_MIB": "0", "HOME": dir.path,
+            "PIPELINE_NORMALIZE_VARIANTS": "train:16x16:pad:png:90",
+            "PIPELINE_NORMALIZE_KEY_TEMPLATE": "{dataset}/{variant}/{path}.{ext}",
+        ]
+        let ingestConfiguration = try PipelineConfiguration.load(environment: environment)
+        let logger = Logger(label: "normalize-test")
+        let objects = try FileObjectStore(root: dir.path + "/objects")
+        let manifests = try await ManifestStoreFactory.openMigrated(ingestConfiguration)
+        let path = try TestImages.photo(dir, "cat.jpg", width: 40, height: 30, seed: 1)
+        _ = try await objects.put("raw/pets/cat.jpg", fromFile: path, contentType: "image/jpeg", sha256: nil)
+        let input = try #require(
+            try await Ingestor(
+                configuration: ingestConfiguration, objects: objects, manifests: manifests, logger: logger
+            ).runOnce().published)
+        #expect(input.recordedSetting("raw_prefix") == "raw/")
+
+        // This normalizer's own configuration names another raw prefix: it is not what counts.
+        var other = environment
+        other["PIPELINE_RAW_PREFIX"] = "elsewhere/"
+        let normalizer = Normalizer(
+            configuration: try PipelineConfiguration.load(environment: other), objects: objects, manifests: manifests,
+            resizer: VipsResizer(), logger: logger)
+        let version = try #require(try await normalizer.run(input: input).version)
+        let item = try #require(try await manifests.items(of: version.id, after: nil, limit: 10).first)
+        #expect(item.variants["train"]?.key == "variants/images/train/pets/cat.png")
+    }
+
     @Test func configurationErrorsNameTheirKey() {
         for (yaml, key, words) in [
             ("normalize:\n  variants:\n    - {name: a, size: 64, fit: stretch}\n", "normalize.variants", "fit"),
