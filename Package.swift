@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "InferStage", targets: ["InferStage"]),
         // For the fuzz targets in Fuzz/ (the model file reader).
         .library(name: "Learning", targets: ["Learning"]),
+        .library(name: "StageCommand", targets: ["StageCommand"]),
         .executable(name: "pipelinectl", targets: ["pipelinectl"]),
         .executable(name: "pipeline-ingest", targets: ["pipeline-ingest"]),
         .executable(name: "pipeline-normalize", targets: ["pipeline-normalize"]),
@@ -82,7 +83,7 @@ let package = Package(
         .target(
             name: "StageCommand",
             dependencies: [
-                "PipelineCommon",
+                "PipelineCommon", "IngestStage", "NormalizeStage", "TrainStage", "InferStage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -120,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "pipeline-train",
             dependencies: [
-                "PipelineCommon", "StageCommand", "TrainStage",
+                "PipelineCommon", "StageCommand", "TrainStage", "IngestStage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(
@@ -186,24 +187,24 @@ let package = Package(
         .testTarget(
             name: "PipelineCommonTests",
             dependencies: [
-                "PipelineCommon", "TestSupport", "CVips",
+                "PipelineCommon", "StageCommand", "TestSupport", "CVips",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]),
         .testTarget(
             name: "IngestStageTests",
             dependencies: [
-                "IngestStage", "PipelineCommon", "TestSupport",
+                "IngestStage", "PipelineCommon", "StageCommand", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "NormalizeStageTests",
             dependencies: [
-                "NormalizeStage", "IngestStage", "PipelineCommon", "TestSupport", "CJPEG", "CResample", "CVips",
+                "NormalizeStage", "IngestStage", "PipelineCommon", "StageCommand", "TestSupport", "CJPEG", "CResample", "CVips",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "OrchestrationTests",
-            dependencies: ["Orchestration", "PipelineCommon", "TestSupport"]),
+            dependencies: ["Orchestration", "PipelineCommon", "StageCommand", "TestSupport"]),
         .testTarget(
             name: "LearningTests",
             dependencies: ["Learning", "PipelineCommon", "TestSupport"]),

@@ -19,7 +19,9 @@ let package = Package(
         .executableTarget(
             name: "FuzzAnnotations",
             dependencies: [common, driver, .product(name: "IngestStage", package: "image-pipeline")]),
-        .executableTarget(name: "FuzzConfig", dependencies: [common, driver]),
+        .executableTarget(
+            name: "FuzzConfig",
+            dependencies: [common, driver, .product(name: "StageCommand", package: "image-pipeline")]),
         .executableTarget(
             name: "FuzzModelFile", dependencies: [common, driver, .product(name: "Learning", package: "image-pipeline")]),
         .executableTarget(name: "FuzzS3XML", dependencies: [common, driver]),

@@ -36,8 +36,9 @@ public struct TrainLauncher: Sendable {
         self.logger = logger
     }
 
-    /// The normalize version to train on: `id`, or the newest published one of `ingest.dataset`.
-    public func resolveDataset(_ id: String?) async throws -> DatasetVersion {
+    /// The normalize version to train on: `id`, or the newest published one of the dataset
+    /// `named` (the pipeline's `ingest.dataset`).
+    public func resolveDataset(_ id: String?, named dataset: String) async throws -> DatasetVersion {
         if let id {
             guard let version = try await manifests.version(id) else {
                 throw TrainError("no dataset version \(id); see pipelinectl datasets list")
@@ -49,7 +50,6 @@ public struct TrainLauncher: Sendable {
             }
             return version
         }
-        let dataset = configuration.ingest.dataset
         guard let version = try await manifests.latestPublished(name: dataset, stage: "normalize") else {
             throw TrainError("dataset \(dataset) has no published normalize version; run pipeline-normalize first")
         }

@@ -49,12 +49,14 @@ public struct TrainingSet: Sendable {
         version: DatasetVersion, configuration: PipelineConfiguration, manifests: any ManifestStore,
         objects: any ObjectStore, workDirectory: String
     ) async throws -> TrainingSet {
-        // What normalize made of this version, as the version recorded it (a version made
-        // before it recorded them: the configuration's).
-        let variantName = version.recordedSetting("train_variant") ?? configuration.normalize.trainVariant
-        let variants =
-            version.recordedSetting("variants").flatMap { try? VariantSpec.parseList($0).get() }
-            ?? configuration.normalize.variants
+        // What normalize made of this version, as the version recorded it.
+        guard let variantName = version.recordedSetting("train_variant"),
+            let variants = version.recordedSetting("variants").flatMap({ try? VariantSpec.parseList($0).get() })
+        else {
+            throw TrainError(
+                "dataset version \(version.id) (stage \(version.stage)) records no variants and training variant; train on a normalize version"
+            )
+        }
         guard let variant = variants.first(where: { $0.name == variantName }) else {
             throw TrainError(
                 "the training variant \(variantName) of \(version.id) is not among its variants (\(variants.map(\.name).joined(separator: ", "))); normalize it again with normalize.train_variant set to one of normalize.variants"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IngestStage
 import Logging
 import PipelineCommon
 import StageCommand
@@ -80,7 +81,7 @@ struct Train: AsyncParsableCommand {
                 configuration: configuration, objects: objects, manifests: manifests, mlflow: connections.mlflow,
                 logger: logger
             )
-            let dataset = try await launcher.resolveDataset(dataset)
+            let dataset = try await launcher.resolveDataset(dataset, named: configuration.ingest.dataset)
             let nodes = configuration.train.nodes
             let local = localPods
             let passThrough = options.passThrough

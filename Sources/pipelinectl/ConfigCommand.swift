@@ -29,7 +29,7 @@ struct ConfigCommand: AsyncParsableCommand {
             abstract: "Print the documented example configuration (every key, its environment override and default).")
 
         func run() async throws {
-            print(ConfigSchema.exampleYAML(), terminator: "")
+            print(PipelineSchema.full.exampleYAML(), terminator: "")
         }
     }
 }

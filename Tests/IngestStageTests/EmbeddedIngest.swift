@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PipelineCommon
+import StageCommand
 import TestSupport
 
 @testable import IngestStage

@@ -1,5 +1,6 @@
 import Foundation
 import PipelineCommon
+import StageCommand
 import Testing
 
 @testable import Orchestration

@@ -1,6 +1,7 @@
 import Foundation
 import FuzzDriver
 import PipelineCommon
+import StageCommand
 
 /// A configuration file (YAML), loaded as the executables load `--config`.
 @_cdecl("LLVMFuzzerTestOneInput")

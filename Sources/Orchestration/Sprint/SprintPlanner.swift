@@ -1,5 +1,6 @@
 import Foundation
 import PipelineCommon
+import TrainStage
 
 /// `sprint plan`: resolves the datasets, reads the catalog, gives each model to the first queue
 /// whose filter takes it, and writes the plan for people (Markdown) and workers (JSON).

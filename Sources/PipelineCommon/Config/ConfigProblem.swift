@@ -5,6 +5,8 @@ public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
     public let found: String?
     public let source: ConfigSource?
     public let expected: String
+    /// The environment variables that set the key, named when its value is missing.
+    public var variables: [String] = []
 
     public init(key: String, found: String?, source: ConfigSource?, expected: String) {
         self.key = key
@@ -16,8 +18,6 @@ public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         let what = found.map { "found \"\($0)\"" } ?? "missing"
         let from = source.map { " (\($0))" } ?? ""
-        // A missing value says where to put it: in a container that is usually the environment.
-        let variables = found == nil ? ConfigSchema.keys.first { $0.path == key }?.environment ?? [] : []
         let remedy = variables.isEmpty ? "" : "; set \(variables.joined(separator: " or ")) or \(key) in the file"
         return "\(key): \(what)\(from); expected \(expected)\(remedy)"
     }

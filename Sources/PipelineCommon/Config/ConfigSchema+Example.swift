@@ -1,7 +1,7 @@
 extension ConfigSchema {
     /// The documented example configuration: every key with its meaning, its environment
     /// overrides and its default. `config/pipeline.example.yaml` is this text.
-    public static func exampleYAML() -> String {
+    public func exampleYAML() -> String {
         var lines = [
             "# Image pipeline configuration: every key, its environment overrides and its default.",
             "# Load with --config FILE; environment variables beat the file; unset keys take the default.",
@@ -13,7 +13,7 @@ extension ConfigSchema {
             lines.append("")
             lines.append("# \(section.help)")
             lines.append("\(section.name):")
-            for key in keys where key.path.hasPrefix(section.name + ".") {
+            for key in section.keys {
                 let name = String(key.path.dropFirst(section.name.count + 1))
                 lines.append("  # \(key.help)")
                 var facts = ["expects \(key.expectation)"]

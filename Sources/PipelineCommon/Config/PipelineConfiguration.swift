@@ -1,10 +1,12 @@
 import Foundation
 import Logging
 
-/// The one typed configuration shared by every stage and by `pipelinectl`.
+/// The one typed configuration shared by every stage and by `pipelinectl`: the common
+/// sections as properties, each stage's own section through ``section(_:)`` (the stage
+/// libraries add a property for theirs).
 ///
-/// Load it with ``load(file:environment:)``: a YAML file, then environment overrides, then
-/// defaults, validated all at once. ``ConfigSchema`` documents every key.
+/// Load it with ``load(file:environment:schema:)``: a YAML file, then environment overrides,
+/// then defaults, validated all at once. The ``ConfigSchema`` documents every key.
 public struct PipelineConfiguration: Sendable {
     public struct ObjectStore: Sendable {
         public enum Addressing: String, Sendable { case auto, path, virtual }
@@ -35,84 +37,6 @@ public struct PipelineConfiguration: Sendable {
         public var root: String
         public var reserveBytes: UInt64
         public var keepOnFailure: Bool
-    }
-
-    public struct Ingest: Sendable {
-        public var dataset: String
-        public var rawPrefix: String
-        public var curatedPrefix: String
-        public var annotationsPrefix: String
-        public var pollInterval: Duration
-        public var maxPixels: Int
-        public var batchSize: Int
-        public var concurrency: Int
-        public var lease: Duration
-        public var webhookToken: Secret?
-        /// Whether SNS messages must carry a valid signature.
-        public var snsVerifySignatures: Bool
-        /// Hosts (`host` or `host:port`) trusted besides `sns.<region>.amazonaws.com` to serve
-        /// SNS signing certificates (over HTTPS only).
-        public var snsCertificateHosts: [String]
-        /// The augmented copies to make; nil when `augment.copies` is 0.
-        public var augmentation: AugmentationPlan?
-    }
-
-    public struct Normalize: Sendable {
-        public var variants: [VariantSpec]
-        public var keyTemplate: KeyTemplate
-        public var prefix: String
-        public var trainVariant: String
-        /// `cpu` or `gpu`.
-        public var resizer: String
-        /// Images in flight at once.
-        public var concurrency: Int
-        public var vipsThreads: Int
-        public var batchSize: Int
-        public var lease: Duration
-    }
-
-    /// Where training runs (`train.backend`).
-    public enum TrainBackendKind: String, Sendable, CaseIterable {
-        /// The builtin model in this process, or on `train.nodes` local processes.
-        case builtin
-        /// Any trainer process (`train.command`).
-        case command
-        /// The builtin model on the pods of a Kubernetes Indexed Job.
-        case kubernetes
-    }
-
-    public struct Train: Sendable {
-        public var backend: TrainBackendKind
-        public var model: String
-        public var convolutions: [Int]
-        public var epochs: Int
-        public var batchSize: Int
-        public var learningRate: Double
-        public var momentum: Double
-        public var weightDecay: Double
-        public var patience: Int
-        public var validationFraction: Double
-        public var seed: UInt64
-        public var nodes: Int
-        public var imagesPerNode: Int
-        public var prefix: String
-        public var registeredModel: String
-        public var command: String?
-        public var image: String
-        public var namespace: String
-        public var nodeStagingPath: String
-        public var cpu: String
-        public var memory: String
-        public var gpus: Int
-    }
-
-    public struct Infer: Sendable {
-        public var pollInterval: Duration
-        public var maxBodyBytes: Int
-        public var prefix: String
-        public var topK: Int
-        public var batchSize: Int
-        public var maxPixels: Int
     }
 
     public struct MLflow: Sendable {
@@ -155,46 +79,64 @@ public struct PipelineConfiguration: Sendable {
     public var objectStore: ObjectStore
     public var manifest: Manifest
     public var staging: Staging
-    public var ingest: Ingest
-    public var normalize: Normalize
-    public var train: Train
-    public var infer: Infer
     public var mlflow: MLflow
     public var labelStudio: LabelStudio
     public var http: HTTP
     public var observability: Observability
 
+    /// The sections this configuration was loaded with.
+    public let schema: ConfigSchema
+    /// Every section of the schema (the common ones above included), by type: the stages read
+    /// their own through ``section(_:)``.
+    private var sections: [ObjectIdentifier: any ConfigSection]
+
     /// Every key's effective value, in schema order, for `pipelinectl config check`.
     public let effectiveValues: [EffectiveValue]
 
-    /// Loads the configuration from `file` (if any) with `environment` overriding it.
+    /// Loads the configuration of `schema`'s sections from `file` (if any) with `environment`
+    /// overriding it.
     ///
     /// - Throws: ``ConfigurationError`` listing every wrong or missing value at once.
     public static func load(
-        file: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
+        file: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
+        schema: ConfigSchema
     ) throws(ConfigurationError) -> PipelineConfiguration {
-        var loader = ConfigurationLoader(environment: environment)
+        var loader = ConfigurationLoader(environment: environment, schema: schema)
         return try loader.load(file: file)
     }
 
-    init(
-        objectStore: ObjectStore, manifest: Manifest, staging: Staging, ingest: Ingest, normalize: Normalize,
-        train: Train, infer: Infer, mlflow: MLflow,
-        labelStudio: LabelStudio,
-        http: HTTP, observability: Observability, effectiveValues: [EffectiveValue]
-    ) {
-        self.objectStore = objectStore
-        self.manifest = manifest
-        self.staging = staging
-        self.ingest = ingest
-        self.normalize = normalize
-        self.train = train
-        self.infer = infer
-        self.mlflow = mlflow
-        self.labelStudio = labelStudio
-        self.http = http
-        self.observability = observability
+    init(schema: ConfigSchema, sections: [any ConfigSection], effectiveValues: [EffectiveValue]) {
+        var byType: [ObjectIdentifier: any ConfigSection] = [:]
+        for section in sections { byType[ObjectIdentifier(type(of: section))] = section }
+        func common<S: ConfigSection>(_ type: S.Type) -> S {
+            guard let section = byType[ObjectIdentifier(type)] as? S else {
+                preconditionFailure("every schema has the common section \(S.name)")
+            }
+            return section
+        }
+        self.objectStore = common(ObjectStore.self)
+        self.manifest = common(Manifest.self)
+        self.staging = common(Staging.self)
+        self.mlflow = common(MLflow.self)
+        self.labelStudio = common(LabelStudio.self)
+        self.http = common(HTTP.self)
+        self.observability = common(Observability.self)
+        self.schema = schema
+        self.sections = byType
         self.effectiveValues = effectiveValues
+    }
+
+    /// A stage's own section, as loaded.
+    public func section<S: ConfigSection>(_ type: S.Type) -> S {
+        guard let section = sections[ObjectIdentifier(type)] as? S else {
+            preconditionFailure("the configuration was loaded without the \(S.name) section; load it with a schema that has it")
+        }
+        return section
+    }
+
+    /// Replaces a stage's own section (a command-line option that overrides a key).
+    public mutating func setSection<S: ConfigSection>(_ section: S) {
+        sections[ObjectIdentifier(S.self)] = section
     }
 
     /// Where the effective value of `key` came from (`.defaultValue` when it was not set).

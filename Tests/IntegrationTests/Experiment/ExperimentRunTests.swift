@@ -2,6 +2,7 @@ import Foundation
 import Orchestration
 import PipelineCommon
 import TestSupport
+import StageCommand
 import Testing
 
 /// `pipelinectl experiment run` as a user runs it: four datasets (one with a free-text column),

@@ -7,6 +7,7 @@ import NormalizeStage
 import PipelineCommon
 import Synchronization
 import TestSupport
+import StageCommand
 import Testing
 import TrainStage
 

@@ -3,6 +3,7 @@ import IngestStage
 import Logging
 import PipelineCommon
 import TestSupport
+import StageCommand
 import Testing
 
 /// SNS message signatures (SignatureVersion 1 and 2), made by an independent signer

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TestSupport
+import StageCommand
 import Testing
 
 @testable import PipelineCommon

@@ -4,6 +4,7 @@ import Logging
 import NormalizeStage
 import PipelineCommon
 import TestSupport
+import StageCommand
 import Testing
 
 @Suite(

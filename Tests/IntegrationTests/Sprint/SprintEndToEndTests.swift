@@ -6,6 +6,7 @@ import NormalizeStage
 import Orchestration
 import PipelineCommon
 import TestSupport
+import StageCommand
 import Testing
 import TrainStage
 

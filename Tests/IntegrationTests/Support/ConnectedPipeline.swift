@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PipelineCommon
+import StageCommand
 
 extension Services {
     /// The configuration read from `environment` and the clients a stage is built from: an

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PipelineCommon
 import TestSupport
+import StageCommand
 import Testing
 
 @Suite(
