@@ -4,7 +4,7 @@ SWIFT ?= swift
 SERVICES := scripts/services.sh
 DEMO_DIR := $(CURDIR)/.demo
 
-.PHONY: all deps build test unit-test check-infra e2e images services-up services-down demo demo-down bench fuzz lint hooks format clean
+.PHONY: all deps build test unit-test check-infra e2e images services-up services-down demo demo-down bench bench-check bench-baseline fuzz lint hooks format clean
 
 all: build
 
@@ -41,6 +41,7 @@ check-infra:
 	@scripts/test-nvme-bootstrap.sh
 	@scripts/test-nvme-vm.sh
 	@scripts/test-services-restart.sh
+	@python3 Benchmarks/test_bench_gate.py
 
 ## images: one image per stage and pipelinectl (release, static Swift runtime), with podman; prints sizes
 images: deps
@@ -93,6 +94,18 @@ fuzz:
 ## bench: benchmarks side by side with the peers (boto3, …), reported as ratios
 bench: deps
 	@scripts/bench.sh
+
+BENCH_OUT_DIR ?= $(CURDIR)/.services-bench/bench
+
+## bench-check: make bench, then fail when any ratio dropped more than 10 % below Benchmarks/baseline.json
+bench-check: deps
+	@BENCH_OUT_DIR=$(BENCH_OUT_DIR) scripts/bench.sh
+	@python3 Benchmarks/bench_gate.py check Benchmarks/baseline.json $(BENCH_OUT_DIR)
+
+## bench-baseline: make bench, then rewrite Benchmarks/baseline.json from its ratios (on purpose: commit it)
+bench-baseline: deps
+	@BENCH_OUT_DIR=$(BENCH_OUT_DIR) scripts/bench.sh
+	@python3 Benchmarks/bench_gate.py baseline Benchmarks/baseline.json $(BENCH_OUT_DIR)
 
 ## lint: swift-format lint --strict over every Swift file, LF and a final newline on every text file, shellcheck,
 ## no notebook output, the CI workflows (scripts/lint.sh; the pre-commit hooks run the same on the staged files)

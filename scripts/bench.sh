@@ -26,6 +26,11 @@ export PIPELINE_SERVICES_DIR="${PIPELINE_SERVICES_DIR:-$ROOT/.services-bench}"
 SERVICES=scripts/services.sh
 PARTS="${BENCH:-objects,manifest,normalize,dataset}"
 WORK="$(mktemp -d)"
+# Every part records its ratios there for the gate (make bench-check, Benchmarks/bench_gate.py).
+export BENCH_OUT_DIR="${BENCH_OUT_DIR:-$PIPELINE_SERVICES_DIR/bench}"
+mkdir -p "$BENCH_OUT_DIR"
+IFS=, read -ra RUN_PARTS <<< "$PARTS"
+for part in "${RUN_PARTS[@]}"; do rm -f "$BENCH_OUT_DIR/ratios-$part.json"; done
 trap 'rm -rf "$WORK"; $SERVICES down' EXIT
 
 # A cached virtual environment made from one requirements file: bench_venv NAME FILE [pip options]
@@ -92,7 +97,7 @@ if [[ ",$PARTS," == *",objects,"* ]]; then
             printf '{"round": %d, "client": "%s", "result": %s}\n' "$round" "$client" "$result" >> "$RUNS"
         done
     done
-    OBJECTS_JSON="${BENCH_OUT_DIR:-$PIPELINE_SERVICES_DIR/bench}/objects.json"
+    OBJECTS_JSON="$BENCH_OUT_DIR/objects.json"
     python3 Benchmarks/peers/object_store_report.py "$RUNS" "$OBJECTS_JSON"
 fi
 
@@ -121,7 +126,9 @@ if [[ ",$PARTS," == *",manifest,"* ]]; then
     done
     python3 - "${publish[postgres]}" "${publish[sqlite]}" "${claim1[postgres]}" "${claim4[postgres]}" \
         "${claim1[sqlite]}" "${claim4[sqlite]}" "$CLAIMS" <<'PY'
-import json, sys
+import json, os, sys
+sys.path.insert(0, "Benchmarks")
+import bench_gate
 pg, lite = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 c1pg, c4pg, c1lite, c4lite, n = map(float, sys.argv[3:8])
 print("\nManifest store, same run")
@@ -131,6 +138,10 @@ for name, p, c1, c4 in (("postgres", pg, c1pg, c4pg), ("sqlite", lite, c1lite, c
           f" | {n / c1:>20,.0f} {n / c4:>9,.0f} {c1 / c4:>5.2f}x")
 print("publish: bulk addItems (COPY on PostgreSQL, one transaction on SQLite) + publish; baseline: one autocommitted INSERT a row")
 print("claim+complete: batches of 500, separate processes, wall time from first start to last exit (process start-up included)")
+bench_gate.record(os.environ["BENCH_OUT_DIR"], "manifest", {
+    "publish postgres: bulk vs one INSERT a row": pg["bulk_rows_per_s"] / pg["single_rows_per_s"],
+    "publish sqlite: bulk vs one INSERT a row": lite["bulk_rows_per_s"] / lite["single_rows_per_s"],
+    "claim+complete postgres: 4 workers vs 1": c1pg / c4pg})
 PY
 fi
 
@@ -183,7 +194,9 @@ EOF
     done
     python3 - "$COUNT" "$ingest_s" "$ingest_rss" "$normalize_s" "$normalize_rss" "$train_s" "$train_rss" \
         "$infer_s" "$infer_rss" "${script[pillow]}" "${script[simd]}" <<'PY'
-import json, sys
+import json, os, sys
+sys.path.insert(0, "Benchmarks")
+import bench_gate
 n = int(sys.argv[1])
 ingest, ingest_rss, normalize, normalize_rss, train, train_rss, infer, infer_rss = map(float, sys.argv[2:10])
 pillow, simd = json.loads(sys.argv[10]), json.loads(sys.argv[11])
@@ -200,6 +213,9 @@ ours = ingest + normalize
 print(f"ingest + normalize vs the Pillow script: {pillow['seconds'] / ours:.2f}x; vs the Pillow-SIMD script: "
       f"{simd['seconds'] / ours:.2f}x (goals: 4x and 2x)")
 print(f"infer batch: {n / infer:.0f} images/s (goal: 300)")
+bench_gate.record(os.environ["BENCH_OUT_DIR"], "dataset", {
+    "ingest + normalize vs the Pillow script": pillow["seconds"] / ours,
+    "ingest + normalize vs the Pillow-SIMD script": simd["seconds"] / ours})
 PY
 fi
 
@@ -234,7 +250,9 @@ if [[ ",$PARTS," == *",normalize,"* ]]; then
     done
     python3 - "${ours[large]}" "${thumb[large]}" "${pillow[large]}" "${ours[samples]}" "${thumb[samples]}" \
         "${pillow[samples]}" <<'PY'
-import json, sys
+import json, os, sys
+sys.path.insert(0, "Benchmarks")
+import bench_gate
 rows = [json.loads(a) for a in sys.argv[1:]]
 print("\nNormalize: 6 outputs an image (1024 and 512 contained, 256x256 cover; JPEG and WebP), one image per core")
 print(f"{'set':<22} | {'this images/s':>13} {'RSS MiB':>8} | {'vipsthumbnail':>13} {'RSS':>5} {'ratio':>6} | {'Pillow':>7} {'RSS':>5} {'ratio':>6}")
@@ -244,5 +262,10 @@ for name, (o, t, p) in (("24 MP JPEGs", rows[0:3]), ("sample photographs", rows[
           f"{t['max_rss_kib'] / 1024:>5.0f} {t['seconds'] / o['seconds']:>5.2f}x | {n / p['seconds']:>7.2f} "
           f"{p['max_rss_kib'] / 1024:>5.0f} {p['seconds'] / o['seconds']:>5.2f}x")
 print("ratio = the peer's time / this resizer's time; RSS = peak resident memory (peers: the largest child process)")
+ratios = {}
+for name, (o, t, p) in (("24 MP JPEGs", rows[0:3]), ("sample photographs", rows[3:6])):
+    ratios[f"normalize {name} vs vipsthumbnail"] = t["seconds"] / o["seconds"]
+    ratios[f"normalize {name} vs Pillow"] = p["seconds"] / o["seconds"]
+bench_gate.record(os.environ["BENCH_OUT_DIR"], "normalize", ratios)
 PY
 fi

@@ -107,6 +107,11 @@ def main():
         f.write("\n")
     print_tables(report, mib)
     print(f"all rows and each round's numbers: {out_path}")
+    # The gate's rows (Benchmarks/bench_gate.py): each operation against each peer, medians.
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    import bench_gate
+    bench_gate.record(os.path.dirname(os.path.abspath(out_path)), "objects", {
+        f"{row['operation']} vs {peer}": ratio["median"] for row in rows for peer, ratio in row["ratios"].items()})
 
 
 def server_name(pid):

@@ -1,0 +1,125 @@
+"""The benchmarks' regression gate: ratios against a committed baseline.
+
+Every part of `make bench` records its ratios (this pipeline's speed over its peer's, measured in
+the same run: above 1 the pipeline is faster) with
+
+    python3 Benchmarks/bench_gate.py record OUT_DIR PART NAME=RATIO [NAME=RATIO ...]
+
+which writes OUT_DIR/ratios-PART.json. Then
+
+    python3 Benchmarks/bench_gate.py check Benchmarks/baseline.json OUT_DIR     (make bench-check)
+    python3 Benchmarks/bench_gate.py baseline Benchmarks/baseline.json OUT_DIR  (make bench-baseline)
+
+`check` fails (exit 1) when any ratio of a part that ran is more than TOLERANCE (10 %) below the
+baseline's, or when a baseline row of a part that ran is missing, printing the rows that moved.
+Ratios, not times: the machines are shared and noisy, and a ratio of two things measured in one
+run cancels most of what the machine does to both. Parts that did not run are named and skipped.
+`baseline` rewrites the baseline from the parts that ran, keeping the rows of parts that did not.
+"""
+import json
+import os
+import sys
+
+TOLERANCE = float(os.environ.get("BENCH_TOLERANCE", "0.10"))
+
+
+def load_run(out_dir):
+    """Every recorded part's ratios: {part: {name: ratio}}."""
+    parts = {}
+    for name in sorted(os.listdir(out_dir)) if os.path.isdir(out_dir) else []:
+        if name.startswith("ratios-") and name.endswith(".json"):
+            with open(os.path.join(out_dir, name)) as f:
+                recorded = json.load(f)
+            parts[recorded["part"]] = recorded["ratios"]
+    return parts
+
+
+def parse_pairs(pairs):
+    ratios = {}
+    for pair in pairs:
+        name, _, value = pair.rpartition("=")
+        if not name:
+            sys.exit(f"bench_gate: '{pair}' is not NAME=RATIO")
+        ratios[name] = float(value)
+    return ratios
+
+
+def record(out_dir, part, ratios):
+    """Writes OUT_DIR/ratios-PART.json: {name: this pipeline's speed / the peer's, same run}."""
+    ratios = {name: round(value, 4) for name, value in ratios.items()}
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, f"ratios-{part}.json")
+    with open(path, "w") as f:
+        json.dump({"part": part, "ratios": ratios}, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+def check(baseline_path, out_dir):
+    with open(baseline_path) as f:
+        baseline = json.load(f)["parts"]
+    run = load_run(out_dir)
+    if not run:
+        print(f"bench-check: no ratios in {out_dir}: run make bench first", file=sys.stderr)
+        return 2
+    moved, rows = [], 0
+    print(f"{'part':<10} {'row':<58} {'baseline':>9} {'now':>9} {'change':>8}")
+    for part in sorted(baseline):
+        if part not in run:
+            print(f"{part:<10} (not run this time: skipped)")
+            continue
+        for name, was in sorted(baseline[part].items()):
+            now = run[part].get(name)
+            rows += 1
+            if now is None:
+                moved.append((part, name, was, None))
+                print(f"{part:<10} {name:<58} {was:>9.3f} {'missing':>9}")
+                continue
+            change = now / was - 1
+            flag = "  << slower" if now < was * (1 - TOLERANCE) else ""
+            if flag:
+                moved.append((part, name, was, now))
+            print(f"{part:<10} {name:<58} {was:>9.3f} {now:>9.3f} {change:>+7.1%}{flag}")
+    for part in sorted(set(run) - set(baseline)):
+        print(f"{part:<10} (not in the baseline: make bench-baseline records it)")
+    if moved:
+        print(f"\nbench-check: {len(moved)} of {rows} ratios dropped more than {TOLERANCE:.0%} below the baseline "
+              f"({baseline_path}), or are missing:", file=sys.stderr)
+        for part, name, was, now in moved:
+            shown = "missing" if now is None else f"{now:.3f}"
+            print(f"  {part}: {name}: {was:.3f} -> {shown}", file=sys.stderr)
+        return 1
+    print(f"\nbench-check: {rows} ratios within {TOLERANCE:.0%} of the baseline or better")
+    return 0
+
+
+def write_baseline(baseline_path, out_dir):
+    run = load_run(out_dir)
+    if not run:
+        print(f"bench-baseline: no ratios in {out_dir}: run make bench first", file=sys.stderr)
+        return 2
+    parts = {}
+    if os.path.exists(baseline_path):
+        with open(baseline_path) as f:
+            parts = json.load(f)["parts"]
+    parts.update(run)
+    with open(baseline_path, "w") as f:
+        json.dump({"tolerance": TOLERANCE, "parts": parts}, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print(f"bench-baseline: {baseline_path} now holds {', '.join(sorted(run))} from this run")
+    return 0
+
+
+def main():
+    if len(sys.argv) >= 4 and sys.argv[1] == "record":
+        record(sys.argv[2], sys.argv[3], parse_pairs(sys.argv[4:]))
+        return 0
+    if len(sys.argv) == 4 and sys.argv[1] == "check":
+        return check(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 4 and sys.argv[1] == "baseline":
+        return write_baseline(sys.argv[2], sys.argv[3])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
