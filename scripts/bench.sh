@@ -8,13 +8,17 @@
 #             row also as JSON in $BENCH_OUT_DIR/objects.json (default $PIPELINE_SERVICES_DIR/bench/)
 #   manifest: publish 100 000 items (bulk vs one INSERT a row), claim+complete with 1 and 4 worker processes
 #   normalize: 3 sizes x JPEG and WebP of 24-megapixel JPEGs and real photographs, the libvips
-#              resizer vs vipsthumbnail once per output vs a Pillow script, with peak memory
+#              resizer vs vipsthumbnail once per output, a Pillow script, the same script on Pillow-SIMD
+#              with JPEG draft mode, pyvips (thumbnail per output, and a one-decode cascade), and the
+#              floor measured in the same run (shrink-on-load decode + the encodes, no resampling)
 #   dataset:  the data path on dataset-sized images: BENCH_DATASET_COUNT (1000) generated 640x480 JPEGs with a
 #             COCO file, ingest + normalize (1024/512/256 JPEG q82 + a 32x32 training PNG) + train (CNN,
 #             BENCH_DATASET_EPOCHS, 3) + infer batch, on the file store and SQLite with a local MLflow, side by
 #             side with the Pillow script a user would write (Benchmarks/peers/pillow_dataset_script.py, one
 #             process) on Pillow and on Pillow-SIMD; images/s per stage, ratios, peak RSS
 # BENCH=objects, BENCH=manifest, BENCH=normalize or BENCH=dataset runs one part (a comma list runs several).
+# Every part records its ratios in $BENCH_OUT_DIR/ratios-<part>.json for the regression gate
+# (make bench-check, make bench-baseline; Benchmarks/bench_gate.py).
 # BENCH_PHASES=large_put,large_get (small_put_c1, small_get_c1, small_put, small_get, large_put, large_put_known,
 # large_get, large_get_key, huge_put, huge_get) runs only those phases of the object-store part, e.g. to profile
 # one; BENCH_CLIENTS=swift,s5cmd only those clients. Sizes: BENCH_SMALL_COUNT (2000), BENCH_CONCURRENCY (16),
@@ -46,6 +50,12 @@ bench_venv() {
         touch "$dir/.complete"
     fi
     echo "$dir"
+}
+
+# Pillow-SIMD builds from source (its sdist) with AVX2, as its documentation says to install it.
+simd_venv() {
+    $SERVICES apt libjpeg62-turbo-dev zlib1g-dev libpng-dev libwebp-dev python3-dev gcc >&2
+    CC="cc -mavx2" bench_venv bench-simd scripts/requirements-bench-simd.txt --no-binary pillow-simd
 }
 
 if [[ ",$PARTS," == *",objects,"* || ",$PARTS," == *",manifest,"* ]]; then
@@ -147,9 +157,7 @@ fi
 
 if [[ ",$PARTS," == *",dataset,"* ]]; then
     PILLOW_VENV=$(bench_venv bench scripts/requirements-bench.txt)
-    # Pillow-SIMD builds from source (its sdist) with AVX2, as its documentation says to install it.
-    $SERVICES apt libjpeg62-turbo-dev zlib1g-dev libpng-dev libwebp-dev python3-dev gcc >&2
-    SIMD_VENV=$(CC="cc -mavx2" bench_venv bench-simd scripts/requirements-bench-simd.txt --no-binary pillow-simd)
+    SIMD_VENV=$(simd_venv)
     $SERVICES up mlflow
     set -a; . "$PIPELINE_SERVICES_DIR/env"; set +a
     COUNT="${BENCH_DATASET_COUNT:-1000}"
@@ -221,6 +229,7 @@ fi
 
 if [[ ",$PARTS," == *",normalize,"* ]]; then
     BENCH_VENV=$(bench_venv bench scripts/requirements-bench.txt)
+    SIMD_VENV=$(simd_venv)
     SAMPLES=$($SERVICES samples)
     COUNT="${BENCH_NORMALIZE_LARGE:-6}"
     mkdir -p "$WORK/large"
@@ -235,37 +244,54 @@ if [[ ",$PARTS," == *",normalize,"* ]]; then
         rm -f "$WORK"/large/*-$i.v
         i=$((i + 1))
     done
-    declare -A ours thumb pillow
+    TOOLS=(ours vipsthumbnail pillow simd-draft pyvips-thumbnail pyvips-cascade floor)
+    declare -A result
     for set in large samples; do
         if [ $set = large ]; then files=("$WORK"/large/*.jpg); else files=("$SAMPLES"/*); fi
-        for tool in ours vipsthumbnail pillow; do
+        for tool in "${TOOLS[@]}"; do
             rm -rf "$WORK/out"; mkdir -p "$WORK/out"
             echo "bench: normalize, $set, $tool" >&2
             case $tool in
-                ours) ours[$set]=$("$BIN/normalize-bench" "$WORK/out" "${files[@]}") ;;
-                vipsthumbnail) thumb[$set]=$(python3 Benchmarks/peers/vipsthumbnail_per_output.py "$WORK/out" "${files[@]}") ;;
-                pillow) pillow[$set]=$("$BENCH_VENV/bin/python" Benchmarks/peers/pillow_variants.py "$WORK/out" "${files[@]}") ;;
+                ours) result[$set-$tool]=$("$BIN/normalize-bench" "$WORK/out" "${files[@]}") ;;
+                vipsthumbnail) result[$set-$tool]=$(python3 Benchmarks/peers/vipsthumbnail_per_output.py "$WORK/out" "${files[@]}") ;;
+                pillow) result[$set-$tool]=$("$BENCH_VENV/bin/python" Benchmarks/peers/pillow_variants.py "$WORK/out" "${files[@]}") ;;
+                simd-draft) result[$set-$tool]=$("$SIMD_VENV/bin/python" Benchmarks/peers/pillow_variants.py --draft "$WORK/out" "${files[@]}") ;;
+                pyvips-*|floor) result[$set-$tool]=$("$BENCH_VENV/bin/python" Benchmarks/peers/pyvips_variants.py "${tool#pyvips-}" "$WORK/out" "${files[@]}") ;;
             esac
         done
     done
-    python3 - "${ours[large]}" "${thumb[large]}" "${pillow[large]}" "${ours[samples]}" "${thumb[samples]}" \
-        "${pillow[samples]}" <<'PY'
+    args=()
+    for set in large samples; do for tool in "${TOOLS[@]}"; do args+=("${result[$set-$tool]}"); done; done
+    python3 - "${TOOLS[*]}" "${args[@]}" <<'PY'
 import json, os, sys
 sys.path.insert(0, "Benchmarks")
 import bench_gate
-rows = [json.loads(a) for a in sys.argv[1:]]
-print("\nNormalize: 6 outputs an image (1024 and 512 contained, 256x256 cover; JPEG and WebP), one image per core")
-print(f"{'set':<22} | {'this images/s':>13} {'RSS MiB':>8} | {'vipsthumbnail':>13} {'RSS':>5} {'ratio':>6} | {'Pillow':>7} {'RSS':>5} {'ratio':>6}")
-for name, (o, t, p) in (("24 MP JPEGs", rows[0:3]), ("sample photographs", rows[3:6])):
-    n = o["images"]
-    print(f"{name + f' ({n})':<22} | {n / o['seconds']:>13.2f} {o['max_rss_kib'] / 1024:>8.0f} | {n / t['seconds']:>13.2f} "
-          f"{t['max_rss_kib'] / 1024:>5.0f} {t['seconds'] / o['seconds']:>5.2f}x | {n / p['seconds']:>7.2f} "
-          f"{p['max_rss_kib'] / 1024:>5.0f} {p['seconds'] / o['seconds']:>5.2f}x")
-print("ratio = the peer's time / this resizer's time; RSS = peak resident memory (peers: the largest child process)")
+tools = sys.argv[1].split()
+runs = [json.loads(a) for a in sys.argv[2:]]
+names = {"ours": "this resizer", "vipsthumbnail": "vipsthumbnail per output", "pillow": "Pillow",
+         "simd-draft": "Pillow-SIMD + draft", "pyvips-thumbnail": "pyvips thumbnail per output",
+         "pyvips-cascade": "pyvips one-decode cascade", "floor": "floor: decode + encodes"}
+peers = ["vipsthumbnail", "pillow", "simd-draft", "pyvips-thumbnail", "pyvips-cascade"]
+print("\nNormalize: 6 outputs an image (1024 and 512 contained, 256x256 cover; JPEG and WebP, quality 85), one image per core")
 ratios = {}
-for name, (o, t, p) in (("24 MP JPEGs", rows[0:3]), ("sample photographs", rows[3:6])):
-    ratios[f"normalize {name} vs vipsthumbnail"] = t["seconds"] / o["seconds"]
-    ratios[f"normalize {name} vs Pillow"] = p["seconds"] / o["seconds"]
+for position, name in enumerate(("24 MP JPEGs", "sample photographs")):
+    by = dict(zip(tools, runs[position * len(tools):(position + 1) * len(tools)]))
+    ours = by["ours"]
+    n = ours["images"]
+    print(f"\n{name} ({n})")
+    print(f"{'':<30} | {'images/s':>9} {'RSS MiB':>8} {'ratio':>7}")
+    for tool in tools:
+        run = by[tool]
+        ratio = run["seconds"] / ours["seconds"]
+        print(f"{names[tool]:<30} | {n / run['seconds']:>9.2f} {run['max_rss_kib'] / 1024:>8.0f} {ratio:>6.2f}x")
+    fastest = min(peers, key=lambda t: by[t]["seconds"])
+    floor = by["floor"]["seconds"] / ours["seconds"]
+    print(f"fastest peer: {names[fastest]}, this resizer {by[fastest]['seconds'] / ours['seconds']:.2f}x it (goal 1.2x on 24 MP); "
+          f"its time is {1 / floor:.2f}x the floor's (goal within 1.15x)")
+    for tool in peers:
+        ratios[f"normalize {name} vs {names[tool]}"] = by[tool]["seconds"] / ours["seconds"]
+    ratios[f"normalize {name}: floor time / this time"] = floor
 bench_gate.record(os.environ["BENCH_OUT_DIR"], "normalize", ratios)
+print("ratio = the peer's time / this resizer's time (above 1: this resizer is faster); RSS = peak resident memory (peers: the largest child process)")
 PY
 fi
