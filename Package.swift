@@ -50,6 +50,9 @@ let package = Package(
         .systemLibrary(
             name: "CVips", path: "Sources/CVips", pkgConfig: "vips",
             providers: [.apt(["libvips-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
         // libjpeg(-turbo) itself for JPEGs (libvips' dependency, headers from libvips-dev's
         // libjpeg-dev): decoding a 640x480 JPEG through libvips costs 1.7 ms, 0.6 ms directly.
         .target(
@@ -78,7 +81,7 @@ let package = Package(
         // train in seconds rather than minutes (Swift without -O is ~30x slower in these loops).
         .target(
             name: "Learning",
-            dependencies: ["PipelineCommon"],
+            dependencies: ["PipelineCommon", "COpenBLAS"],
             swiftSettings: [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]),
         .target(
             name: "StageCommand",

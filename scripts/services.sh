@@ -46,7 +46,7 @@ die() { printf 'services: error: %s\n' "$*" >&2; exit 1; }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-apt_packages=(postgresql prometheus chromium xfsprogs shellcheck mdadm qemu-system-x86 linux-image-amd64 busybox-static kmod cpio libcurl4-openssl-dev libpq-dev libssl-dev zlib1g-dev libsqlite3-dev libvips-dev libvips-tools python3-venv)
+apt_packages=(postgresql prometheus chromium xfsprogs shellcheck mdadm qemu-system-x86 linux-image-amd64 busybox-static kmod cpio libcurl4-openssl-dev libpq-dev libssl-dev zlib1g-dev libsqlite3-dev libvips-dev libvips-tools libopenblas-dev python3-venv)
 
 # Installs those of the named Debian packages that are missing.
 install_packages() {

@@ -1,55 +1,44 @@
-/// Single-precision matrix multiply on row-major buffers: C (M×N) = A (M×K) · B (K×N),
-/// with either operand read transposed, added to C when `accumulate`. Loops are ordered so
-/// the innermost one walks contiguous memory and vectorises; the Learning target is always
-/// compiled with optimisation (see Package.swift), so this runs at speed in debug builds too.
+import COpenBLAS
+import Foundation
+
+/// Single-precision matrix multiply on row-major buffers: C (M×N) = A (M×K) · B (K×N), with
+/// either operand read transposed, added to C when `accumulate`: OpenBLAS's `cblas_sgemm`.
+///
+/// Threads: the trainer already runs one example per core (``Trainer``'s `threads`), so
+/// OpenBLAS runs each product on the calling thread (``BLASThreads/configure()`` sets its own
+/// pool to one thread): the two kinds of parallelism never oversubscribe the cores, and each
+/// product sums in one fixed order, so the same seed and thread count give the same model.
 enum GEMM {
     static func multiply(
         _ a: UnsafePointer<Float>, transposeA: Bool, _ b: UnsafePointer<Float>, transposeB: Bool,
         _ c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, accumulate: Bool
     ) {
-        if !accumulate { c.update(repeating: 0, count: m * n) }
-        switch (transposeA, transposeB) {
-        case (false, false):
-            // C[i, :] += A[i, p] * B[p, :]
-            for i in 0..<m {
-                let row = c + i * n
-                for p in 0..<k {
-                    let scale = a[i * k + p]
-                    if scale == 0 { continue }
-                    let source = b + p * n
-                    for j in 0..<n { row[j] += scale * source[j] }
-                }
-            }
-        case (true, false):
-            // A is K×M: C[i, :] += A[p, i] * B[p, :]
-            for p in 0..<k {
-                let source = b + p * n
-                for i in 0..<m {
-                    let scale = a[p * m + i]
-                    if scale == 0 { continue }
-                    let row = c + i * n
-                    for j in 0..<n { row[j] += scale * source[j] }
-                }
-            }
-        case (false, true):
-            // B is N×K: C[i, j] += dot(A[i, :], B[j, :])
-            for i in 0..<m {
-                let left = a + i * k
-                for j in 0..<n {
-                    let right = b + j * k
-                    var sum: Float = 0
-                    for p in 0..<k { sum += left[p] * right[p] }
-                    c[i * n + j] += sum
-                }
-            }
-        case (true, true):
-            for i in 0..<m {
-                for j in 0..<n {
-                    var sum: Float = 0
-                    for p in 0..<k { sum += a[p * m + i] * b[j * k + p] }
-                    c[i * n + j] += sum
-                }
-            }
+        BLASThreads.configure()
+        cblas_sgemm(
+            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), 1, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n),
+            accumulate ? 1 : 0, c, Int32(n))
+    }
+}
+
+/// OpenBLAS's own thread pool, set once per process to one thread (see ``GEMM``).
+/// `OPENBLAS_NUM_THREADS` in the environment still wins, for a run that wants BLAS threads
+/// instead of the trainer's (determinism then holds for the same BLAS thread count).
+public enum BLASThreads {
+    private static let configured: Bool = {
+        if let value = getenv("OPENBLAS_NUM_THREADS"), let threads = Int32(String(cString: value)), threads > 0 {
+            openblas_set_num_threads(threads)
+        } else {
+            openblas_set_num_threads(1)
         }
+        return true
+    }()
+
+    public static func configure() { _ = configured }
+
+    /// The threads OpenBLAS runs a product on.
+    public static var count: Int {
+        configure()
+        return Int(openblas_get_num_threads())
     }
 }
