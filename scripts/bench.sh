@@ -11,6 +11,16 @@
 #              resizer vs vipsthumbnail once per output, a Pillow script, the same script on Pillow-SIMD
 #              with JPEG draft mode, pyvips (thumbnail per output, and a one-decode cascade), and the
 #              floor measured in the same run (shrink-on-load decode + the encodes, no resampling)
+#   training: the demo CNN (train.convolutions 8,16,32 on the 64x64 training variant) trained by pipeline-train on
+#             BENCH_TRAIN_COUNT (2000) generated images for BENCH_TRAIN_EPOCHS (5): the builtin trainer (OpenBLAS)
+#             against examples/trainers/pytorch_cnn.py (PyTorch on CPU, same architecture, batch size, optimiser,
+#             threads) through the command backend, both logged to MLflow; images/s per epoch, best validation
+#             accuracy, the ratio. PyTorch installs into a cached virtual environment of its own (several GB).
+#   serving:  pipeline-infer serve against the Python service a team would write instead (FastAPI on uvicorn, one
+#             worker per core, Pillow and onnxruntime: Benchmarks/peers/serve_onnx.py) serving the same model, the
+#             demo CNN exported by pipelinectl model export --format onnx; wrk on loopback (BENCH_SERVE_CONNECTIONS 16,
+#             BENCH_SERVE_SECONDS 15) posting one 640x480 JPEG: requests/s, p50 and p99 at saturation, and p50/p99
+#             at 80 % of each one's own saturated rate
 #   dataset:  the data path on dataset-sized images: BENCH_DATASET_COUNT (1000) generated 640x480 JPEGs with a
 #             COCO file, ingest + normalize (1024/512/256 JPEG q82 + a 32x32 training PNG) + train (CNN,
 #             BENCH_DATASET_EPOCHS, 3) + infer batch, on the file store and SQLite with a local MLflow, side by
@@ -28,7 +38,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PIPELINE_SERVICES_DIR="${PIPELINE_SERVICES_DIR:-$ROOT/.services-bench}"
 SERVICES=scripts/services.sh
-PARTS="${BENCH:-objects,manifest,normalize,dataset}"
+PARTS="${BENCH:-objects,manifest,normalize,dataset,training,serving}"
 WORK="$(mktemp -d)"
 # Every part records its ratios there for the gate (make bench-check, Benchmarks/bench_gate.py).
 export BENCH_OUT_DIR="${BENCH_OUT_DIR:-$PIPELINE_SERVICES_DIR/bench}"
@@ -67,7 +77,7 @@ echo "bench: building release binaries" >&2
 swift build -c release --product object-store-bench >&2
 swift build -c release --product manifest-bench >&2
 swift build -c release --product normalize-bench >&2
-if [[ ",$PARTS," == *",dataset,"* ]]; then
+if [[ ",$PARTS," == *",dataset,"* || ",$PARTS," == *",training,"* || ",$PARTS," == *",serving,"* ]]; then
     for product in pipelinectl pipeline-ingest pipeline-normalize pipeline-train pipeline-infer; do
         swift build -c release --product $product >&2
     done
@@ -294,4 +304,116 @@ for position, name in enumerate(("24 MP JPEGs", "sample photographs")):
 bench_gate.record(os.environ["BENCH_OUT_DIR"], "normalize", ratios)
 print("ratio = the peer's time / this resizer's time (above 1: this resizer is faster); RSS = peak resident memory (peers: the largest child process)")
 PY
+fi
+
+if [[ ",$PARTS," == *",training,"* ]]; then
+    PILLOW_VENV=$(bench_venv bench scripts/requirements-bench.txt)
+    TORCH_VENV=$(bench_venv bench-torch scripts/requirements-bench-torch.txt)
+    $SERVICES up mlflow
+    set -a; . "$PIPELINE_SERVICES_DIR/env"; set +a
+    export MLFLOW_TRACKING_URI=$PIPELINE_TEST_MLFLOW_URI
+    COUNT="${BENCH_TRAIN_COUNT:-2000}"
+    TRAIN="$WORK/training"
+    echo "bench: training, making $COUNT images and their normalize version" >&2
+    "$PILLOW_VENV/bin/python" Benchmarks/peers/make_dataset.py "$TRAIN/data" "$COUNT" 11
+    mkdir -p "$TRAIN/objects/raw" "$TRAIN/objects/annotations" "$TRAIN/staging"
+    cp "$TRAIN"/data/images/*.jpg "$TRAIN/objects/raw/"
+    cp "$TRAIN/data/coco.json" "$TRAIN/objects/annotations/coco.json"
+    MODEL="bench-training-$RANDOM"
+    for trainer in builtin pytorch; do
+        backend="builtin"; [ $trainer = pytorch ] && backend="command"
+        cat > "$TRAIN/$trainer.yaml" <<EOF
+object_store: {url: "file://$TRAIN/objects"}
+manifest: {url: "sqlite://$TRAIN/manifest.db"}
+staging: {root: "$TRAIN/staging", reserve_mib: 64}
+ingest: {dataset: training}
+normalize: {variants: "train:64x64:pad:png:90", train_variant: train}
+train:
+  backend: $backend
+  command: "$TORCH_VENV/bin/python $ROOT/examples/trainers/pytorch_cnn.py"
+  model: cnn
+  convolutions: "8,16,32"
+  epochs: ${BENCH_TRAIN_EPOCHS:-5}
+  batch_size: 32
+  patience: 100
+  registered_model: $MODEL-$trainer
+mlflow: {experiment: bench-training}
+observability: {log_level: warning}
+EOF
+    done
+    "$BIN/pipeline-ingest" poll --once --config "$TRAIN/builtin.yaml" > "$WORK/training-ingest.log" 2>&1
+    "$BIN/pipeline-normalize" --config "$TRAIN/builtin.yaml" > "$WORK/training-normalize.log" 2>&1
+    declare -A run
+    for trainer in builtin pytorch; do
+        echo "bench: training, $trainer" >&2
+        "$BIN/pipeline-train" --config "$TRAIN/$trainer.yaml" > "$WORK/training-$trainer.log" 2>&1 \
+            || { cat "$WORK/training-$trainer.log" >&2; echo "bench: pipeline-train ($trainer) failed" >&2; exit 1; }
+        run[$trainer]=$(sed -n 's/^run \([0-9a-f]*\) on .*/\1/p' "$WORK/training-$trainer.log" | head -n1)
+    done
+    python3 Benchmarks/peers/training_report.py "$PIPELINE_TEST_MLFLOW_URI" "${run[builtin]}" "${run[pytorch]}" \
+        "$BENCH_OUT_DIR"
+fi
+
+if [[ ",$PARTS," == *",serving,"* ]]; then
+    PILLOW_VENV=$(bench_venv bench scripts/requirements-bench.txt)
+    SERVE_VENV=$(bench_venv bench-serve scripts/requirements-bench-serve.txt)
+    $SERVICES apt wrk >&2
+    $SERVICES up mlflow
+    set -a; . "$PIPELINE_SERVICES_DIR/env"; set +a
+    export MLFLOW_TRACKING_URI=$PIPELINE_TEST_MLFLOW_URI
+    SERVE="$WORK/serving"
+    mkdir -p "$SERVE/staging"
+    MODEL="bench-serving-$RANDOM"
+    cat > "$SERVE/pipeline.yaml" <<EOF
+object_store: {url: "file://$SERVE/objects"}
+manifest: {url: "sqlite://$SERVE/manifest.db"}
+staging: {root: "$SERVE/staging", reserve_mib: 64}
+ingest: {dataset: serving}
+normalize: {variants: "train:64x64:pad:png:90", train_variant: train}
+train: {model: cnn, convolutions: "8,16,32", epochs: 2, registered_model: $MODEL}
+mlflow: {experiment: bench-serving}
+observability: {log_level: warning}
+EOF
+    echo "bench: serving, training the demo CNN to serve" >&2
+    "$BIN/pipelinectl" demo shapes --count 600 --config "$SERVE/pipeline.yaml" > "$WORK/serving-demo.log" 2>&1
+    "$BIN/pipeline-ingest" poll --once --config "$SERVE/pipeline.yaml" > "$WORK/serving-ingest.log" 2>&1
+    "$BIN/pipeline-normalize" --config "$SERVE/pipeline.yaml" > "$WORK/serving-normalize.log" 2>&1
+    "$BIN/pipeline-train" --config "$SERVE/pipeline.yaml" --approve-if 'val_accuracy>=0' > "$WORK/serving-train.log" 2>&1 \
+        || { cat "$WORK/serving-train.log" >&2; exit 1; }
+    "$BIN/pipelinectl" model export "$MODEL" 1 --format onnx --output "$SERVE/model.onnx" --config "$SERVE/pipeline.yaml" >&2
+    "$PILLOW_VENV/bin/python" Benchmarks/peers/make_dataset.py "$SERVE/request" 1 5
+    export WRK_BODY
+    WRK_BODY=$(ls "$SERVE"/request/images/*.jpg | head -n1)
+    free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+    OURS_PORT=$(free_port); PEER_PORT=$(free_port)
+    PIPELINE_METRICS_PORT=$OURS_PORT "$BIN/pipeline-infer" serve --config "$SERVE/pipeline.yaml" > "$WORK/serving-ours.log" 2>&1 &
+    OURS_PID=$!
+    ONNX_MODEL="$SERVE/model.onnx" "$SERVE_VENV/bin/uvicorn" --app-dir Benchmarks/peers serve_onnx:app \
+        --host 127.0.0.1 --port "$PEER_PORT" --workers "$(nproc)" --log-level warning > "$WORK/serving-peer.log" 2>&1 &
+    PEER_PID=$!
+    for url in "http://127.0.0.1:$OURS_PORT/readyz" "http://127.0.0.1:$PEER_PORT/livez"; do
+        for _ in $(seq 120); do curl -sf "$url" > /dev/null && break; sleep 0.5; done
+        curl -sf "$url" > /dev/null || { cat "$WORK"/serving-*.log >&2; echo "bench: $url never answered" >&2; exit 1; }
+    done
+    CONNECTIONS="${BENCH_SERVE_CONNECTIONS:-16}"
+    SECONDS_EACH="${BENCH_SERVE_SECONDS:-15}"
+    # One run of wrk against PORT at RATE requests/s (0: as fast as it answers); its JSON line.
+    load() {
+        WRK_RATE=$2 WRK_CONNECTIONS=$CONNECTIONS wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --timeout 10s \
+            -s Benchmarks/peers/wrk_post.lua "http://127.0.0.1:$1/predict" | sed -n 's/^JSON //p'
+    }
+    declare -A saturated eighty
+    for who in ours peer; do
+        if [ $who = ours ]; then port=$OURS_PORT; else port=$PEER_PORT; fi
+        echo "bench: serving, $who, warm-up and saturation" >&2
+        SECONDS_EACH=3 load "$port" 0 > /dev/null
+        saturated[$who]=$(load "$port" 0)
+        rate=$(python3 -c "import json, sys; r = json.loads(sys.argv[1]); print(round(0.8 * r['requests'] / r['seconds']))" "${saturated[$who]}")
+        echo "bench: serving, $who at 80 % ($rate requests/s)" >&2
+        eighty[$who]=$(load "$port" "$rate")
+    done
+    kill "$OURS_PID" "$PEER_PID" 2>/dev/null || true
+    wait "$OURS_PID" "$PEER_PID" 2>/dev/null || true
+    python3 Benchmarks/peers/serving_report.py "$BENCH_OUT_DIR" "${saturated[ours]}" "${eighty[ours]}" \
+        "${saturated[peer]}" "${eighty[peer]}"
 fi

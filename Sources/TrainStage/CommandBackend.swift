@@ -12,7 +12,9 @@ import PipelineCommon
 /// - `PIPELINE_OUTPUT_DIR`: where the trainer writes its model; every file there becomes an
 ///   artifact under `model/` (rank 0's).
 /// - `PIPELINE_EPOCHS`, `PIPELINE_RANK`, `PIPELINE_WORLD_SIZE`, `PIPELINE_DATASET_VERSION`,
-///   `PIPELINE_RUN_ID`, `PIPELINE_SEED`, `PIPELINE_BATCH_SIZE`, `PIPELINE_LEARNING_RATE`.
+///   `PIPELINE_RUN_ID`, `PIPELINE_SEED`, `PIPELINE_BATCH_SIZE`, `PIPELINE_LEARNING_RATE`, and the
+///   builtin model's settings for a trainer of the same network: `PIPELINE_MOMENTUM`,
+///   `PIPELINE_WEIGHT_DECAY`, `PIPELINE_PATIENCE`, `PIPELINE_CONVOLUTIONS` (channels, `8,16,32`).
 /// - On standard output, a JSON object a line (e.g. `{"epoch": 3, "loss": 0.4, "val_accuracy": 0.9}`)
 ///   is logged to MLflow as it arrives (numbers become metrics at step `epoch`); other lines go
 ///   to the log. Exit status 0 is success; anything else fails the run with the last lines shown.
@@ -34,6 +36,9 @@ struct CommandBackend: TrainBackend {
                     "PIPELINE_DATASET_VERSION": context.set.version.id, "PIPELINE_RUN_ID": context.runId,
                     "PIPELINE_SEED": "\(settings.seed)", "PIPELINE_BATCH_SIZE": "\(settings.batchSize)",
                     "PIPELINE_LEARNING_RATE": "\(settings.learningRate)",
+                    "PIPELINE_MOMENTUM": "\(settings.momentum)", "PIPELINE_WEIGHT_DECAY": "\(settings.weightDecay)",
+                    "PIPELINE_PATIENCE": "\(settings.patience)",
+                    "PIPELINE_CONVOLUTIONS": settings.convolutions.map(String.init).joined(separator: ","),
                 ]) { $1 }
                 group.addTask {
                     let (status, metrics, tail) = try await Self.run(
