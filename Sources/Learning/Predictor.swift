@@ -8,6 +8,9 @@ public final class Predictor: Sendable {
     private let parameters: [Float]
     private let pool = Mutex<[UncheckedWorkspace]>([])
 
+    /// `@unchecked Sendable`: a workspace (mutable buffers) is used by one call at a time: a
+    /// call takes it out of `pool` under the mutex, uses it alone, and puts it back under the
+    /// mutex, so no two threads ever touch the same workspace at once.
     struct UncheckedWorkspace: @unchecked Sendable {
         let workspace: Workspace
     }
