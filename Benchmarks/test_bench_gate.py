@@ -33,15 +33,19 @@ def main():
         assert quiet(bench_gate.check, base, out) == 1, "a missing row of a part that ran fails"
 
         os.remove(os.path.join(out, "ratios-normalize.json"))
-        bench_gate.record(out, "dataset", {"ingest vs pillow": 4.4, "ingest vs simd": 2.0})
+        bench_gate.record(out, "dataset", {"ingest vs pillow": 4.4, "ingest vs simd": 1.9})
         assert quiet(bench_gate.check, base, out) == 0, "a part that did not run is skipped"
         assert quiet(bench_gate.write_baseline, base, out) == 0
         with open(base) as f:
             parts = json.load(f)["parts"]
-        assert parts["dataset"]["ingest vs pillow"] == 4.4, parts
+        assert parts["dataset"] == {"ingest vs pillow": 4.0, "ingest vs simd": 1.9}, "each row keeps its lowest"
         assert parts["normalize"] == {"24 MP vs pillow": 3.0}, "the baseline keeps a part that did not run"
+        assert quiet(bench_gate.write_baseline, base, out, True) == 0
+        with open(base) as f:
+            parts = json.load(f)["parts"]
+        assert parts["dataset"]["ingest vs pillow"] == 4.4, "a reset takes this run's rows"
         assert quiet(bench_gate.check, base, os.path.join(work, "empty")) == 2, "no run at all is a usage error"
-    print("bench gate: drops past 10 % fail, missing rows fail, parts not run are skipped")
+    print("bench gate: drops past 10 % fail, missing rows fail, parts not run are skipped, the baseline keeps lows")
 
 
 if __name__ == "__main__":

@@ -45,7 +45,9 @@ export BENCH_OUT_DIR="${BENCH_OUT_DIR:-$PIPELINE_SERVICES_DIR/bench}"
 mkdir -p "$BENCH_OUT_DIR"
 IFS=, read -ra RUN_PARTS <<< "$PARTS"
 for part in "${RUN_PARTS[@]}"; do rm -f "$BENCH_OUT_DIR/ratios-$part.json"; done
-trap 'rm -rf "$WORK"; $SERVICES down' EXIT
+# The object store's data (several GB a run: 1 GiB objects, every client, every round) goes
+# with the run: the next one starts from nothing (up --reset), and a full disk fails nothing else.
+trap 'rm -rf "$WORK"; $SERVICES down; rm -rf "$PIPELINE_SERVICES_DIR/s3"' EXIT
 
 # A cached virtual environment made from one requirements file: bench_venv NAME FILE [pip options]
 bench_venv() {
@@ -69,7 +71,7 @@ simd_venv() {
 }
 
 if [[ ",$PARTS," == *",objects,"* || ",$PARTS," == *",manifest,"* ]]; then
-    $SERVICES up s3 postgres
+    $SERVICES up --reset s3 postgres
     set -a; . "$PIPELINE_SERVICES_DIR/env"; set +a
 fi
 
