@@ -5,15 +5,14 @@ import Foundation
 /// either operand read transposed, added to C when `accumulate`: OpenBLAS's `cblas_sgemm`.
 ///
 /// Threads: the trainer already runs one example per core (``Trainer``'s `threads`), so
-/// OpenBLAS runs each product on the calling thread (``BLASThreads/configure()`` sets its own
-/// pool to one thread): the two kinds of parallelism never oversubscribe the cores, and each
+/// OpenBLAS runs each product on the calling thread (``BLASThreads/configure()``, called when a
+/// workspace is made, sets its own pool to one thread): the two kinds of parallelism never oversubscribe the cores, and each
 /// product sums in one fixed order, so the same seed and thread count give the same model.
 enum GEMM {
     static func multiply(
         _ a: UnsafePointer<Float>, transposeA: Bool, _ b: UnsafePointer<Float>, transposeB: Bool,
         _ c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, accumulate: Bool
     ) {
-        BLASThreads.configure()
         cblas_sgemm(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), 1, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n),

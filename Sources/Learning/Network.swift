@@ -143,6 +143,7 @@ final class Workspace {
     var scratchUpstream: [Float]
 
     init(_ architecture: Architecture) {
+        BLASThreads.configure()  // before any of its products (GEMM) runs
         self.architecture = architecture
         layout = architecture.layout
         inputs = layout.convs.map { [Float](repeating: 0, count: $0.inChannels * $0.height * $0.width) }

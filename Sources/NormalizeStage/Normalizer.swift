@@ -69,7 +69,7 @@ public final class Normalizer: Sendable {
         let (hash, text) = identity
         return StageRun(
             StageRun.Identity(
-                stage: "normalize", dataset: input.name, scope: "\(input.id)/\(hash.prefix(16))", parents: [input.id],
+                stage: "normalize", dataset: input.name, scope: scope(for: input.id), parents: [input.id],
                 configHash: hash, config: text),
             configuration: configuration, objects: objects, manifests: manifests, batchSize: settings.batchSize,
             lease: settings.lease, logger: logger, worker: worker)
@@ -77,7 +77,12 @@ public final class Normalizer: Sendable {
 
     /// The work queue that normalizing `input` with this configuration uses (for monitoring).
     public func queue(for input: String) -> String {
-        "normalize/\(input)/\(identity.hash.prefix(16))"
+        "normalize/" + scope(for: input)
+    }
+
+    /// What one normalize run is about: the input version and the configuration's hash.
+    private func scope(for input: String) -> String {
+        "\(input)/\(identity.hash.prefix(16))"
     }
 
     /// The newest published ingest version of `dataset`.

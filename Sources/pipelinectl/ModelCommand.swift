@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import InferStage
 import Learning
+import Logging
 import PipelineCommon
 import StageCommand
 
@@ -12,10 +13,10 @@ struct ModelCommand: AsyncParsableCommand {
         abstract: "Registered models: list, show, approve (move the \"approved\" alias), export (ONNX).",
         subcommands: [List.self, Show.self, Approve.self, Export.self])
 
-    static func client(_ options: GlobalOptions) throws -> (MLflowClient, PipelineConfiguration) {
+    static func client(_ options: GlobalOptions) throws -> (MLflowClient, PipelineConfiguration, Logger) {
         let (configuration, logger) = try options.bootstrap()
         let http = HTTPClient(configuration: .init(configuration.http), logger: logger)
-        return (MLflowClient(settings: configuration.mlflow, http: http), configuration)
+        return (MLflowClient(settings: configuration.mlflow, http: http), configuration, logger)
     }
 
     struct List: AsyncParsableCommand {
@@ -24,7 +25,7 @@ struct ModelCommand: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
 
         func run() async throws {
-            let (mlflow, _) = try ModelCommand.client(options)
+            let (mlflow, _, _) = try ModelCommand.client(options)
             try await CommandRunner.failing(as: "pipelinectl") {
                 let models = try await mlflow.searchRegisteredModels()
                 print("NAME".padding(toLength: 28, withPad: " ", startingAt: 0) + "LATEST  ALIASES")
@@ -45,7 +46,7 @@ struct ModelCommand: AsyncParsableCommand {
         @Argument(help: "Registered model name.") var name: String
 
         func run() async throws {
-            let (mlflow, _) = try ModelCommand.client(options)
+            let (mlflow, _, _) = try ModelCommand.client(options)
             try await CommandRunner.failing(as: "pipelinectl") {
                 let model = try await mlflow.getRegisteredModel(name)
                 let aliases = Dictionary(grouping: model.aliases ?? [], by: \.version).mapValues { $0.map(\.alias) }
@@ -68,7 +69,7 @@ struct ModelCommand: AsyncParsableCommand {
         @Argument(help: "Version number.") var version: String
 
         func run() async throws {
-            let (mlflow, _) = try ModelCommand.client(options)
+            let (mlflow, _, _) = try ModelCommand.client(options)
             try await CommandRunner.failing(as: "pipelinectl") {
                 let previous = try await mlflow.version(name: name, alias: "approved")?.version
                 _ = try await mlflow.modelVersion(name: name, version: version)
@@ -112,10 +113,7 @@ struct ModelCommand: AsyncParsableCommand {
                 if let file {
                     model = try ModelFile.read(from: file)
                 } else if let name, let version {
-                    let (configuration, logger) = try options.bootstrap()
-                    let mlflow = MLflowClient(
-                        settings: configuration.mlflow,
-                        http: HTTPClient(configuration: .init(configuration.http), logger: logger))
+                    let (mlflow, configuration, logger) = try ModelCommand.client(options)
                     let source = ModelSource(
                         mlflow: mlflow, staging: StagingArea(configuration.staging, logger: logger), name: name)
                     model = try await source.load(try await mlflow.modelVersion(name: name, version: version))
