@@ -124,8 +124,11 @@ struct ObjectIngester: Sendable {
             _ = try await objects.put(key, fromFile: path, contentType: MediaType.forPath(key), sha256: sha256)
             return (key, false)
         case .memory(let bytes, _):
-            // Looked up and stored in one hand-off to the store.
-            let stored = try await objects.put([NewObject(key: key, data: bytes, contentType: MediaType.forPath(key))])
+            // Looked up and stored in one hand-off to the store, unsynced: the stage run syncs the
+            // batch's objects once before it records the batch.
+            let stored = try await objects.putUnsynced([
+                NewObject(key: key, data: bytes, contentType: MediaType.forPath(key))
+            ])
             return (key, !stored[0].written)
         }
     }

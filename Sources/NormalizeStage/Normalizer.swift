@@ -153,60 +153,74 @@ public final class Normalizer: Sendable {
         } while after != nil
     }
 
-    /// One batch: each distinct original staged once, every claim's variants rendered and stored.
+    /// One batch: each distinct original staged once and every claim of it rendered and stored
+    /// right after, so that staging one image overlaps rendering others.
     private func normalize(_ claims: [ClaimedWork], dataset: String, rawPrefix: String, run: StagingRun)
         async throws
         -> [WorkOutcome<Int>]
     {
         // Items sharing bytes share their original: stage each original once, for all of them.
         let items = claims.map(StageRun.item(of:))
-        let originals = Array(Set(items.compactMap { $0?.variants["original"]?.key })).sorted()
+        var claimsOf: [String: [Int]] = [:]
+        var outcomes = [WorkOutcome<Int>?](repeating: nil, count: claims.count)
+        for (index, item) in items.enumerated() {
+            guard let item else {
+                outcomes[index] = failed(claims[index], NormalizeFailure(message: "unreadable work payload"))
+                continue
+            }
+            guard let original = item.variants["original"]?.key else {
+                outcomes[index] = failed(
+                    claims[index], NormalizeFailure(message: "\(item.sourceKey) has no stored original"))
+                continue
+            }
+            claimsOf[original, default: []].append(index)
+        }
+        let originals = claimsOf.keys.sorted()
+        let groups = originals.map { claimsOf[$0] ?? [] }
         let sizes = Dictionary(
             items.compactMap { $0?.variants["original"] }.map { ($0.key, $0.size) }, uniquingKeysWith: { a, _ in a })
-        // Every original of the batch is staged before rendering starts: in memory while they
-        // fit the budget together, else as files.
+        // In memory while the batch's originals fit the budget together, else as files.
         let inMemory = sizes.values.reduce(0, +) <= StagingRun.batchMemoryBudget
-        let staged = try await concurrentMap(count: originals.count, limit: settings.concurrency) {
-            index -> Result<StagedImage, NormalizeFailure> in
-            let sha = items.first { $0?.variants["original"]?.key == originals[index] }??.sha256
+        let done = try await concurrentMap(count: originals.count, limit: settings.concurrency) {
+            position -> [(Int, WorkOutcome<Int>)] in
+            let original = originals[position]
+            let members = groups[position]
+            let staged: StagedImage
             do {
                 var phases = PhaseTimes(stage: "normalize")
-                let file = try await run.stageImage(
-                    originals[index], from: self.objects, size: sizes[originals[index]], expectedSHA256: sha,
+                staged = try await run.stageImage(
+                    original, from: self.objects, size: sizes[original], expectedSHA256: items[members[0]]?.sha256,
                     inMemory: inMemory)
                 phases.lap("stage")
-                phases.record(self.logger, key: originals[index])
-                return .success(file)
+                phases.record(self.logger, key: original)
             } catch {
-                return .failure(
-                    NormalizeFailure(message: "staging \(originals[index]): \(error)", isOutage: Outage.isOutage(error))
-                )
+                let failure = NormalizeFailure(
+                    message: "staging \(original): \(error)", isOutage: Outage.isOutage(error))
+                return members.map { ($0, self.failed(claims[$0], failure)) }
             }
-        }
-        let stagedByKey = Dictionary(uniqueKeysWithValues: zip(originals, staged))
-        defer {
-            for case .success(let image) in staged { image.discard() }
-        }
-        return try await concurrentMap(count: claims.count, limit: settings.concurrency) {
-            index -> WorkOutcome<Int> in
-            let claim = claims[index]
-            do {
-                guard let item = items[index] else {
-                    throw NormalizeFailure(message: "\(claim.key): unreadable work payload")
+            defer { staged.discard() }
+            var results: [(Int, WorkOutcome<Int>)] = []
+            for index in members {
+                do {
+                    let (normalized, written) = try await self.normalize(
+                        items[index]!, staged: staged, dataset: dataset, rawPrefix: rawPrefix)
+                    results.append((index, .done(items: [normalized], detail: written)))
+                } catch {
+                    results.append((index, self.failed(claims[index], error)))
                 }
-                guard let original = item.variants["original"]?.key, let file = stagedByKey[original] else {
-                    throw NormalizeFailure(message: "\(item.sourceKey) has no stored original")
-                }
-                let (normalized, written) = try await self.normalize(
-                    item, staged: try file.get(), dataset: dataset, rawPrefix: rawPrefix)
-                return .done(items: [normalized], detail: written)
-            } catch {
-                self.logger.warning(
-                    "normalize attempt failed; the image goes back to the queue",
-                    metadata: ["key": "\(claim.key)", "attempt": "\(claim.attempt)", "error": "\(error)"])
-                return Outage.isOutage(error) ? .outage("\(error)") : .failed("\(error)")
             }
+            return results
         }
+        for case (let index, let outcome) in done.joined() { outcomes[index] = outcome }
+        return outcomes.map { $0! }
+    }
+
+    /// A claim that failed: logged, and back to the queue (without using an attempt in an outage).
+    private func failed(_ claim: ClaimedWork, _ error: any Error) -> WorkOutcome<Int> {
+        logger.warning(
+            "normalize attempt failed; the image goes back to the queue",
+            metadata: ["key": "\(claim.key)", "attempt": "\(claim.attempt)", "error": "\(error)"])
+        return Outage.isOutage(error) ? .outage("\(error)") : .failed("\(error)")
     }
 
     /// One image: render every variant from its staged original in memory, store those not stored yet.
@@ -223,7 +237,8 @@ public final class Normalizer: Sendable {
         phases.skip()
         let annotations =
             (try? JSONDecoder().decode([ImageAnnotation].self, from: Data(item.annotations.utf8))) ?? []
-        // The variants go to the store together: one hand-off and one sync for all of them.
+        // The variants go to the store together, in one hand-off, unsynced: the stage run syncs
+        // the batch's objects once before it records the batch.
         var keys: [String: String] = [:]
         var outputs: [NewObject] = []
         for (index, spec) in settings.variants.enumerated() {
@@ -233,7 +248,7 @@ public final class Normalizer: Sendable {
             keys[spec.name] = key
             outputs.append(NewObject(key: key, data: rendered.encoded[index], contentType: MediaType.forPath(key)))
         }
-        let written = try await outputs.isEmpty ? 0 : objects.put(outputs).filter(\.written).count
+        let written = try await outputs.isEmpty ? 0 : objects.putUnsynced(outputs).filter(\.written).count
         var variants: [String: DatasetItem.Variant] = [:]
         for (index, spec) in settings.variants.enumerated() {
             guard let geometry = rendered.variants[spec.name], let key = keys[spec.name] else { continue }

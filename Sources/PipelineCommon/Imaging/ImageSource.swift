@@ -104,7 +104,7 @@ final class ImageSource {
     }
 
     /// The bytes, when they are in memory and start as a JPEG does (SOI marker).
-    private var jpegBytes: UnsafeMutablePointer<UInt8>? {
+    var jpegBytes: UnsafeMutablePointer<UInt8>? {
         guard inMemory, let base, count > 2 else { return nil }
         let bytes = base.assumingMemoryBound(to: UInt8.self)
         return bytes[0] == 0xFF && bytes[1] == 0xD8 ? bytes : nil

@@ -148,7 +148,7 @@ public struct VipsResizer: Resizer {
 
     static func renderBlocking(
         _ input: ImageInput, variants: [VariantSpec], statistics: String?,
-        output: (VariantSpec, UnsafeMutablePointer<VipsImage>) throws -> Data = encode
+        output: ((VariantSpec, UnsafeMutablePointer<VipsImage>) throws -> Data)? = nil
     ) throws -> RenderedImage {
         var timing = RenderTiming()
         var clock = ContinuousClock.now
@@ -180,14 +180,25 @@ public struct VipsResizer: Resizer {
         let loadWidth = min(sourceWidth, Int((Double(sourceWidth) * needX).rounded(.up)))
         let loadHeight = min(sourceHeight, Int((Double(sourceHeight) * needY).rounded(.up)))
 
+        // DCT scaling as libvips' shrink-on-load chooses it: a factor of at least 2 is left for
+        // the Lanczos resampling that follows (shrinking 16x or more loads at 1/8, 8x at 1/4, 4x
+        // at 1/2), so every variant is resampled from at least twice its pixels.
+        let shrink = min(
+            Double(sourceWidth) / Double(max(1, loadWidth)), Double(sourceHeight) / Double(max(1, loadHeight)))
+        let denom = shrink >= 16 ? 8 : shrink >= 8 ? 4 : shrink >= 4 ? 2 : 1
+        if let jpeg, jpeg.components == 3, output == nil, variants.allSatisfy({ $0.background.count == 3 }) {
+            // A colour JPEG, encoded: decoded, resampled, cropped or padded and encoded in buffers
+            // of its own, without a libvips image (whose global locks cost more than the pixel
+            // work on dataset-sized images). The same bytes as the libvips path below.
+            let decoded = try source.decodeJPEGPixels(jpeg, denom: denom)
+            lap(\.decode)
+            return try renderPlain(
+                decoded, sourceWidth: sourceWidth, sourceHeight: sourceHeight, variants: variants,
+                geometries: geometries, statistics: statistics, timing: timing, clock: clock)
+        }
+        let output = output ?? encode
         var handle: UnsafeMutablePointer<VipsImage>?
         if let jpeg {
-            // DCT scaling as libvips' shrink-on-load chooses it: a factor of at least 2 is left
-            // for the Lanczos resampling that follows (shrinking 16x or more loads at 1/8, 8x at
-            // 1/4, 4x at 1/2), so every variant is resampled from at least twice its pixels.
-            let shrink = min(
-                Double(sourceWidth) / Double(max(1, loadWidth)), Double(sourceHeight) / Double(max(1, loadHeight)))
-            let denom = shrink >= 16 ? 8 : shrink >= 8 ? 4 : shrink >= 4 ? 2 : 1
             handle = try source.decodeJPEG(jpeg, denom: denom)
         } else {
             guard source.thumbnail(&handle, width: max(1, loadWidth), height: max(1, loadHeight)) == 0 else {
@@ -255,6 +266,51 @@ public struct VipsResizer: Resizer {
             if spec.name == statistics { stats = try pixelStatistics(variant.image) }
             lap(\.resample)
             encoded.append(try output(spec, variant.image))
+            lap(\.encode)
+        }
+        return RenderedImage(
+            sourceWidth: sourceWidth, sourceHeight: sourceHeight,
+            variants: Dictionary(uniqueKeysWithValues: zip(variants.map(\.name), geometries)), statistics: stats,
+            encoded: encoded, timing: timing)
+    }
+
+    /// The variants of decoded colour pixels, made without libvips but for PNG and WebP
+    /// encoding (of a memory image wrapping the variant's pixels): ``pl_resample_lanczos3``, row
+    /// copies for crops and pads, libjpeg for JPEG.
+    static func renderPlain(
+        _ decoded: PixelBuffer, sourceWidth: Int, sourceHeight: Int, variants: [VariantSpec],
+        geometries: [VariantGeometry], statistics: String?, timing: RenderTiming, clock: ContinuousClock.Instant
+    ) throws -> RenderedImage {
+        var timing = timing
+        var clock = clock
+        func lap(_ part: WritableKeyPath<RenderTiming, Double>) {
+            let now = ContinuousClock.now
+            timing[keyPath: part] += (now - clock).seconds
+            clock = now
+        }
+        var stats: PixelStatistics?
+        var encoded: [Data] = []
+        for (index, spec) in variants.enumerated() {
+            let geometry = geometries[index]
+            var variant = decoded
+            if geometry.scaledWidth != decoded.width || geometry.scaledHeight != decoded.height {
+                variant = try decoded.resampled(width: geometry.scaledWidth, height: geometry.scaledHeight)
+            }
+            switch spec.fit {
+            case .cover:
+                variant = variant.placed(
+                    at: (geometry.offsetX, geometry.offsetY), width: geometry.width, height: geometry.height,
+                    background: [0, 0, 0])
+            case .pad:
+                variant = variant.placed(
+                    at: (geometry.offsetX, geometry.offsetY), width: geometry.width, height: geometry.height,
+                    background: spec.background.map { UInt8(max(0, min(255, $0.rounded()))) })
+            case .contain, .fill:
+                break
+            }
+            if spec.name == statistics { stats = variant.statistics() }
+            lap(\.resample)
+            encoded.append(try variant.encoded(spec))
             lap(\.encode)
         }
         return RenderedImage(

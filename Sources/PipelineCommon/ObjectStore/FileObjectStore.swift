@@ -120,7 +120,23 @@ public struct FileObjectStore: ObjectStore {
     }
 
     public func put(_ objects: [NewObject]) async throws -> [StoredObject] {
+        try await pool.runIfActive {
+            let stored = try putAllBlocking(objects)
+            // Synced even when every object was there already: a put killed after its renames
+            // and before its sync leaves bytes a re-run finds (in the page cache) but no disk
+            // holds yet.
+            if !objects.isEmpty { try syncBlocking(operation: "PutObject", key: objects[0].key) }
+            return stored
+        }
+    }
+
+    public func putUnsynced(_ objects: [NewObject]) async throws -> [StoredObject] {
         try await pool.runIfActive { try putAllBlocking(objects) }
+    }
+
+    /// One `syncfs` of the store's file system: data, metadata and names together.
+    public func sync() async throws {
+        try await pool.runIfActive { try syncBlocking(operation: "sync", key: "") }
     }
 
     public func put(_ key: String, data: Data, contentType: String?) async throws -> ObjectInfo {
@@ -388,10 +404,10 @@ public struct FileObjectStore: ObjectStore {
             contentType: metadata.contentType)
     }
 
-    /// Writes the objects whose key holds other bytes, renames them into place and then syncs
-    /// the file system once (data, metadata and names together) instead of once a file. Until
-    /// it returns nothing was promised: a crash before the sync may leave an object empty or
-    /// gone, and the caller, which records nothing before, puts it again (its bytes are then
+    /// Writes the objects whose key holds other bytes and renames them into place; the caller
+    /// then syncs the file system once (data, metadata and names together) instead of once a
+    /// file. Until that sync nothing was promised: a crash before it may leave an object empty
+    /// or gone, and the caller, which records nothing before, puts it again (its bytes are then
     /// compared with what the key holds, not its recorded size).
     private func putAllBlocking(_ objects: [NewObject]) throws -> [StoredObject] {
         var results: [StoredObject?] = Array(repeating: nil, count: objects.count)
@@ -429,18 +445,17 @@ public struct FileObjectStore: ObjectStore {
             let (index, object) = prepared.removeFirst()
             results[index] = StoredObject(info: try commit(object), written: true)
         }
-        // Synced even when every object was there already: a put killed after its renames and
-        // before its sync leaves bytes a re-run finds (in the page cache) but no disk holds yet.
-        if !objects.isEmpty {
-            let directory = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard directory >= 0, pl_syncfs(directory) == 0 else {
-                let reason = String(cString: strerror(errno))
-                if directory >= 0 { close(directory) }
-                throw error(.local, "PutObject", objects[0].key, "cannot sync the store: \(reason)")
-            }
-            close(directory)
-        }
         return results.map { $0! }
+    }
+
+    private func syncBlocking(operation: String, key: String) throws {
+        let directory = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directory >= 0, pl_syncfs(directory) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if directory >= 0 { close(directory) }
+            throw error(.local, operation, key, "cannot sync the store: \(reason)")
+        }
+        close(directory)
     }
 
     /// Whether `object.key` holds exactly `object.data`, compared byte for byte: after a crash

@@ -39,6 +39,15 @@ public protocol ObjectStore: Sendable {
     /// (`written` false). The file store writes them all and syncs once; S3 puts them at once.
     func put(_ objects: [NewObject]) async throws -> [StoredObject]
 
+    /// ``put(_:)`` without waiting for the objects to be durable: they are once ``sync()``
+    /// returns. A stage puts each image's objects so and syncs once before it records the
+    /// batch, instead of once an image.
+    func putUnsynced(_ objects: [NewObject]) async throws -> [StoredObject]
+
+    /// Makes every object put before it durable: the file store syncs its file system; an
+    /// S3 PUT is durable when it returns, so there it does nothing.
+    func sync() async throws
+
     /// One page of keys starting with `prefix`, after `startAfter`, in UTF-8 byte order.
     func list(
         prefix: String, delimiter: String?, startAfter: String?, continuation: String?, maxKeys: Int
@@ -55,6 +64,12 @@ public protocol ObjectStore: Sendable {
 }
 
 extension ObjectStore {
+    public func putUnsynced(_ objects: [NewObject]) async throws -> [StoredObject] {
+        try await put(objects)
+    }
+
+    public func sync() async throws {}
+
     /// Heads each key and puts the objects whose key holds other bytes, all at once.
     public func put(_ objects: [NewObject]) async throws -> [StoredObject] {
         try await concurrentMap(count: objects.count, limit: 8) { index in

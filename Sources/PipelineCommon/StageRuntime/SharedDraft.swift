@@ -147,43 +147,64 @@ public struct SharedDraft: Sendable {
 
 extension SharedDraft {
     /// Claims `queue`'s work in batches and hands each batch, with the open draft its items go
-    /// into, to `process`, until nothing is left to claim or held: claims of a worker that died
+    /// into, to `work`, until nothing is left to claim or held: claims of a worker that died
     /// come back when their lease runs out, so it waits for those rather than stop short.
     ///
-    /// `process` gets the claims, the draft and how many items were left unclaimed, and returns
-    /// how many claims it failed back to the queue. A batch with failures is followed by a
-    /// growing pause (0.2 s to 5 s), so that a brief outage of the store or database does not
-    /// use up every attempt.
-    public func drain(
+    /// `work` gets the claims, the draft and how many items were left unclaimed. What it makes
+    /// is `settle`d (recorded) while the next batch is claimed and worked, so the cores are not
+    /// idle while a batch is written to the database; `settled` then gets what settling made,
+    /// in batch order, and returns how many claims were failed back to the queue. A batch with
+    /// failures is followed by a growing pause (0.2 s to 5 s), so that a brief outage of the
+    /// store or database does not use up every attempt. However the loop ends (done, an error,
+    /// a graceful shutdown), the batch being settled is settled first.
+    public func drain<Worked: Sendable, Settled: Sendable>(
         queue: String, worker: String, batchSize: Int, outageLimit: Duration = .seconds(600),
-        process: (_ claims: [ClaimedWork], _ draft: String, _ remaining: Int) async throws -> Int
+        work: (_ claims: [ClaimedWork], _ draft: String, _ remaining: Int) async throws -> Worked,
+        settle: @escaping @Sendable (Worked) async throws -> Settled,
+        settled: (Settled) -> Int
+    ) async throws {
+        var settling: Task<Settled, any Error>?
+        // The batch being settled: its failures count once it is.
+        func finishSettling() async throws -> Int? {
+            guard let task = settling else { return nil }
+            settling = nil
+            return settled(try await task.value)
+        }
+        do {
+            try await drainLoop(
+                queue: queue, worker: worker, batchSize: batchSize, outageLimit: outageLimit,
+                finishSettling: finishSettling
+            ) { claims, draft, remaining in
+                let worked = try await work(claims, draft, remaining)
+                // The batch before settles while this one was worked; this one settles next.
+                let failures = try await finishSettling()
+                settling = Task { try await settle(worked) }
+                return failures
+            }
+        } catch {
+            _ = try? await finishSettling()
+            throw error
+        }
+        _ = try await finishSettling()
+    }
+
+    /// The loop of ``drain(queue:worker:batchSize:outageLimit:work:settle:settled:)``: `process`
+    /// works a batch and returns the failures of the batch settled meanwhile, if one was.
+    private func drainLoop(
+        queue: String, worker: String, batchSize: Int, outageLimit: Duration,
+        finishSettling: () async throws -> Int?,
+        process: (_ claims: [ClaimedWork], _ draft: String, _ remaining: Int) async throws -> Int?
     ) async throws {
         var failedBatches = 0
         // Since when every batch failed whole: a store that is down (its items are given back,
         // see `Outage`) is waited out for `outageLimit`, then the run stops with nothing lost.
         var failingSince: ContinuousClock.Instant?
         var lastHolderCheck: ContinuousClock.Instant?
-        // On SIGTERM (a service's graceful shutdown) the batch in hand is finished and recorded,
-        // and no other is claimed.
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            let counts = try await store.queueCounts(queue: queue)
-            guard (counts[.available] ?? 0) > 0 || (counts[.claimed] ?? 0) > 0 else { return }
-            let draft = try await current()
-            let claims = try await store.claimBatch(queue: queue, worker: worker, limit: batchSize, lease: lease)
-            guard !claims.isEmpty else {
-                // Only claims of others are left. Those of a process on this host that is gone
-                // (a killed run being run again) come back now, not when their lease runs out.
-                if lastHolderCheck.map({ ContinuousClock.now - $0 > .seconds(5) }) ?? true {
-                    lastHolderCheck = .now
-                    if try await !store.releaseClaimsOfDeadLocalWorkers(queue: queue).isEmpty { continue }
-                }
-                try await Task.sleep(for: .milliseconds(500))
-                continue
-            }
-            let failures = try await process(claims, draft, max(0, (counts[.available] ?? 0) - claims.count))
+        var lastClaimed = 0
+        func account(_ failures: Int, of claimed: Int) async throws {
             if failures > 0 {
                 failedBatches += 1
-                if failures >= claims.count {
+                if failures >= claimed {
                     let since = failingSince ?? .now
                     failingSince = since
                     if ContinuousClock.now - since > outageLimit {
@@ -200,6 +221,32 @@ extension SharedDraft {
                 failedBatches = 0
                 failingSince = nil
             }
+        }
+        // On SIGTERM (a service's graceful shutdown) the batch in hand is finished and recorded,
+        // and no other is claimed.
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            let counts = try await store.queueCounts(queue: queue)
+            guard (counts[.available] ?? 0) > 0 || (counts[.claimed] ?? 0) > 0 else { return }
+            let draft = try await current()
+            let claims = try await store.claimBatch(queue: queue, worker: worker, limit: batchSize, lease: lease)
+            guard !claims.isEmpty else {
+                // What is claimed may be this worker's own batch being settled: settle it and look again.
+                if let failures = try await finishSettling() {
+                    try await account(failures, of: lastClaimed)
+                    continue
+                }
+                // Only claims of others are left. Those of a process on this host that is gone
+                // (a killed run being run again) come back now, not when their lease runs out.
+                if lastHolderCheck.map({ ContinuousClock.now - $0 > .seconds(5) }) ?? true {
+                    lastHolderCheck = .now
+                    if try await !store.releaseClaimsOfDeadLocalWorkers(queue: queue).isEmpty { continue }
+                }
+                try await Task.sleep(for: .milliseconds(500))
+                continue
+            }
+            let failures = try await process(claims, draft, max(0, (counts[.available] ?? 0) - claims.count))
+            if let failures { try await account(failures, of: lastClaimed) }
+            lastClaimed = claims.count
         }
     }
 }

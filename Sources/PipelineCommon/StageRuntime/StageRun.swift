@@ -46,7 +46,7 @@ public struct RecordedBatch<Detail: Sendable>: Sendable {
 /// publishing once the queue is idle (after the claims in flight are recorded, with the
 /// checkpoint that seeds the next draft set in the publishing transaction), the failure and
 /// publication metrics, and graceful shutdown (on SIGTERM the batch in hand is recorded and no
-/// other is claimed; see ``SharedDraft/drain(queue:worker:batchSize:outageLimit:process:)``).
+/// other is claimed; see ``SharedDraft/drain(queue:worker:batchSize:outageLimit:work:settle:settled:)``).
 ///
 /// A stage supplies its identity (what makes its output version: ``Identity``) and its
 /// per-batch transform; ingest, normalize and infer batch are such stages.
@@ -156,44 +156,77 @@ public struct StageRun: Sendable {
     ///
     /// For each batch: a staging run is made, `stagingBytes` of room is checked in it (a full
     /// staging root gives the batch back whole, no attempt used, and the run waits for space as
-    /// it waits out an outage), `transform` turns the claims into one outcome each, the items
-    /// are recorded in the draft and the claims completed in one transaction (or the batch goes
-    /// back whole), removals applied, the staging run removed, and `recorded` told.
+    /// it waits out an outage), `transform` turns the claims into one outcome each, the objects
+    /// it put unsynced (``ObjectStore/putUnsynced(_:)``) are synced once, the items are recorded
+    /// in the draft and the claims completed in one transaction (or the batch goes back whole),
+    /// removals applied, the staging run removed, and `recorded` told. Everything after the
+    /// transform happens while the next batch is claimed and transformed.
     public func drain<Detail: Sendable>(
         stagingBytes: ([ClaimedWork]) -> UInt64 = { _ in 0 },
         transform: ([ClaimedWork], _ draft: String, StagingRun) async throws -> [WorkOutcome<Detail>],
         recorded: (RecordedBatch<Detail>) -> Void = { _ in }
     ) async throws {
-        try await drafts.drain(queue: queue, worker: worker, batchSize: batchSize) { claims, draft, remaining in
-            let run = try staging.makeRun(stage: stage, runId: "\(worker)-\(UUID().uuidString.lowercased())")
-            let outcomes: [WorkOutcome<Detail>]
-            do {
-                try run.ensureSpace(for: stagingBytes(claims))
-            } catch {
-                logger.warning(
-                    "staging has no room for the batch; it goes back to the queue",
-                    metadata: ["items": "\(claims.count)", "error": "\(error)"])
+        // A batch is worked (staged, transformed), then its objects synced, the batch recorded and
+        // its staging removed while the next one is worked.
+        typealias Worked = (
+            claims: [ClaimedWork], outcomes: [WorkOutcome<Detail>], draft: String, remaining: Int, run: StagingRun?
+        )
+        try await drafts.drain(
+            queue: queue, worker: worker, batchSize: batchSize,
+            work: { claims, draft, remaining -> Worked in
+                let run = try staging.makeRun(stage: stage, runId: "\(worker)-\(UUID().uuidString.lowercased())")
+                do {
+                    try run.ensureSpace(for: stagingBytes(claims))
+                } catch {
+                    logger.warning(
+                        "staging has no room for the batch; it goes back to the queue",
+                        metadata: ["items": "\(claims.count)", "error": "\(error)"])
+                    await run.finish(succeeded: true)
+                    return (claims, claims.map { _ in .outage("\(error)") }, draft, remaining, nil)
+                }
+                let outcomes: [WorkOutcome<Detail>]
+                do {
+                    outcomes = try await transform(claims, draft, run)
+                } catch {
+                    await run.finish(succeeded: false)
+                    throw error
+                }
+                guard outcomes.count == claims.count else {
+                    await run.finish(succeeded: false)
+                    throw ManifestStoreError(
+                        .invalid, "the \(stage) stage made \(outcomes.count) outcomes of \(claims.count) claims")
+                }
+                return (claims, outcomes, draft, remaining, run)
+            },
+            settle: { [self] worked in
                 let batch = try await record(
-                    claims, claims.map { _ in WorkOutcome<Detail>.outage("\(error)") }, into: draft, remaining: remaining)
-                await run.finish(succeeded: true)
+                    worked.claims, await synced(worked.outcomes), into: worked.draft, remaining: worked.remaining)
+                await worked.run?.finish(succeeded: batch.failures == 0)
+                return batch
+            },
+            settled: { batch in
                 recorded(batch)
                 return batch.failures
+            })
+    }
+
+    /// `outcomes` once the objects their transform put unsynced (``ObjectStore/putUnsynced(_:)``)
+    /// are durable: one ``ObjectStore/sync()`` for the batch; when it fails, what was done goes
+    /// back to the queue as failed, since nothing of it is promised to be on disk.
+    private func synced<Detail>(_ outcomes: [WorkOutcome<Detail>]) async -> [WorkOutcome<Detail>] {
+        guard outcomes.contains(where: { if case .done = $0 { true } else { false } }) else { return outcomes }
+        do {
+            var phases = PhaseTimes(stage: stage)
+            try await objects.sync()
+            phases.lap("sync")
+            phases.record(logger, key: "batch of \(outcomes.count)")
+            return outcomes
+        } catch {
+            logger.error(
+                "the store could not be synced; the batch goes back to the queue", metadata: ["error": "\(error)"])
+            return outcomes.map {
+                if case .done = $0 { .failed("syncing the store after the batch: \(error)") } else { $0 }
             }
-            do {
-                outcomes = try await transform(claims, draft, run)
-            } catch {
-                await run.finish(succeeded: false)
-                throw error
-            }
-            guard outcomes.count == claims.count else {
-                await run.finish(succeeded: false)
-                throw ManifestStoreError(
-                    .invalid, "the \(stage) stage made \(outcomes.count) outcomes of \(claims.count) claims")
-            }
-            let batch = try await record(claims, outcomes, into: draft, remaining: remaining)
-            await run.finish(succeeded: batch.failures == 0)
-            recorded(batch)
-            return batch.failures
         }
     }
 
