@@ -50,14 +50,21 @@ let package = Package(
         .systemLibrary(
             name: "CVips", path: "Sources/CVips", pkgConfig: "vips",
             providers: [.apt(["libvips-dev"])]),
-        .systemLibrary(
-            name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]),
+        // OpenBLAS, loaded on first use (libopenblas.so.0 from Debian's libopenblas0-pthread):
+        // linked, it would start its spinning thread pool in every stage binary.
+        .target(
+            name: "COpenBLAS", path: "Sources/COpenBLAS", cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("dl")]),
         // libjpeg(-turbo) itself for JPEGs (libvips' dependency, headers from libvips-dev's
         // libjpeg-dev): decoding a 640x480 JPEG through libvips costs 1.7 ms, 0.6 ms directly.
         .target(
             name: "CJPEG", path: "Sources/CJPEG", cSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("jpeg")]),
+        // libpng itself for the small lossless variants (libvips' dependency, headers from
+        // libvips-dev's libpng-dev): libvips' pngsave runs each save through its thread pool.
+        .target(
+            name: "CPNG", path: "Sources/CPNG", cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("png16")]),
         // Extended attributes from libc (no library to link).
         .systemLibrary(name: "CXattr", path: "Sources/CXattr"),
         // The Lanczos-3 resampler normalize uses for 8-bit images without alpha: libvips 8.14
@@ -67,7 +74,7 @@ let package = Package(
         .target(
             name: "PipelineCommon",
             dependencies: [
-                "CCurl", "CLibPQ", "CCrypto", "CJPEG", "CResample", "CSQLite", "CVips", "CXattr", "CZlib",
+                "CCurl", "CLibPQ", "CCrypto", "CJPEG", "CPNG", "CResample", "CSQLite", "CVips", "CXattr", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

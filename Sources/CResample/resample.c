@@ -201,7 +201,11 @@ static int resample_rows(const uint8_t *source, int rows, size_t length, uint8_t
     return 0;
 }
 
-/* out row j = the rounded mean of source rows j*factor ... (fewer at the end): a box filter. */
+/* out row j = the rounded mean of source rows j*factor ... (fewer at the end): a box filter.
+   The division is a multiplication in float, which vectorises where an integer division by a
+   variable does not: for sum = q n + r (0 <= r < n), (sum + 0.5) / n lies at least 0.5 / n inside
+   (q, q + 1), which for n up to 4096 is far more than float's rounding error on q <= 255, so it
+   truncates to q exactly. */
 __attribute__((target_clones("avx2", "default")))
 static void box_rows(const uint8_t *source, int rows, size_t length, int factor, uint8_t *out, int out_rows,
                      uint32_t *sums) {
@@ -214,7 +218,12 @@ static void box_rows(const uint8_t *source, int rows, size_t length, int factor,
             for (size_t x = 0; x < length; x++) sums[x] += row[x];
         }
         uint8_t *to = out + (size_t)j * length;
-        for (size_t x = 0; x < length; x++) to[x] = (uint8_t)(sums[x] / (uint32_t)n);
+        if (n <= 4096) {
+            const float inverse = 1.0f / (float)n;
+            for (size_t x = 0; x < length; x++) to[x] = (uint8_t)(int32_t)(((float)sums[x] + 0.5f) * inverse);
+        } else {
+            for (size_t x = 0; x < length; x++) to[x] = (uint8_t)(sums[x] / (uint32_t)n);
+        }
     }
 }
 
@@ -255,12 +264,44 @@ static int shrink_rows(const uint8_t *source, int rows, size_t length, uint8_t *
         }                                                                                             \
     }
 
+/* Three bands a pixel as one 4-byte move: the extra byte lands on the next pixel of the output
+   column, (x, y + 1), which a later source row writes over, and is read from the next pixel of
+   the source row. The last source row, whose extra byte would fall on (x + 1, 0), written
+   already, or past the end of both buffers, moves its pixels byte by byte. */
+static void transpose3(const uint8_t *source, int width, int height, uint8_t *out) {
+    enum { TILE = 32 };
+    for (int y0 = 0; y0 < height; y0 += TILE) {
+        int y1 = y0 + TILE < height ? y0 + TILE : height;
+        for (int x0 = 0; x0 < width; x0 += TILE) {
+            int x1 = x0 + TILE < width ? x0 + TILE : width;
+            for (int y = y0; y < y1; y++) {
+                const uint8_t *row = source + (size_t)y * width * 3;
+                if (y == height - 1) {
+                    for (int x = x0; x < x1; x++) {
+                        uint8_t *to = out + ((size_t)x * height + y) * 3;
+                        const uint8_t *from = row + (size_t)x * 3;
+                        to[0] = from[0];
+                        to[1] = from[1];
+                        to[2] = from[2];
+                    }
+                    continue;
+                }
+                for (int x = x0; x < x1; x++) {
+                    uint32_t pixel;
+                    memcpy(&pixel, row + (size_t)x * 3, 4);
+                    memcpy(out + ((size_t)x * height + y) * 3, &pixel, 4);
+                }
+            }
+        }
+    }
+}
+
 static void transpose(const uint8_t *source, int width, int height, int bands, uint8_t *out) {
     enum { TILE = 32 };
     switch (bands) {
     case 1: TRANSPOSE(1) break;
     case 2: TRANSPOSE(2) break;
-    case 3: TRANSPOSE(3) break;
+    case 3: transpose3(source, width, height, out); break;
     default: TRANSPOSE(4) break;
     }
 }

@@ -13,22 +13,27 @@ enum GEMM {
         _ a: UnsafePointer<Float>, transposeA: Bool, _ b: UnsafePointer<Float>, transposeB: Bool,
         _ c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, accumulate: Bool
     ) {
-        cblas_sgemm(
-            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-            Int32(m), Int32(n), Int32(k), 1, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n),
-            accumulate ? 1 : 0, c, Int32(n))
+        pl_sgemm(
+            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), 1, a, Int32(transposeA ? m : k), b,
+            Int32(transposeB ? k : n), accumulate ? 1 : 0, c, Int32(n))
     }
 }
 
-/// OpenBLAS's own thread pool, set once per process to one thread (see ``GEMM``).
+/// OpenBLAS, loaded once per process when a workspace is first made (a stage that never trains
+/// or predicts never loads it), its own thread pool set to one thread (see ``GEMM``).
 /// `OPENBLAS_NUM_THREADS` in the environment still wins, for a run that wants BLAS threads
 /// instead of the trainer's (determinism then holds for the same BLAS thread count).
 public enum BLASThreads {
     private static let configured: Bool = {
+        var message = [CChar](repeating: 0, count: 256)
+        guard pl_blas_load(&message, message.count) == 0 else {
+            // A broken installation: the stage images and `scripts/services.sh apt` install it.
+            fatalError(String(cString: message))
+        }
         if let value = getenv("OPENBLAS_NUM_THREADS"), let threads = Int32(String(cString: value)), threads > 0 {
-            openblas_set_num_threads(threads)
+            pl_blas_set_threads(threads)
         } else {
-            openblas_set_num_threads(1)
+            pl_blas_set_threads(1)
         }
         return true
     }()
@@ -38,6 +43,6 @@ public enum BLASThreads {
     /// The threads OpenBLAS runs a product on.
     public static var count: Int {
         configure()
-        return Int(openblas_get_num_threads())
+        return Int(pl_blas_threads())
     }
 }

@@ -16,7 +16,10 @@ public enum BlockingPools {
     public static let files: NIOThreadPool = started(threads: 8)
 
     /// CPU-bound work in C libraries (libvips, hashing of large files): one thread a core.
-    public static let compute: NIOThreadPool = started(threads: System.coreCount)
+    public static let compute: NIOThreadPool = started(threads: coreCount)
+
+    /// The cores this process may use.
+    public static var coreCount: Int { System.coreCount }
 
     private static func started(threads: Int) -> NIOThreadPool {
         let pool = NIOThreadPool(numberOfThreads: max(1, threads))

@@ -1,4 +1,5 @@
 import CJPEG
+import CPNG
 import CResample
 import CVips
 import Foundation
@@ -81,8 +82,8 @@ final class PixelBuffer {
         return PixelStatistics(pixels: width * height, sum: sums.map(Double.init), sumOfSquares: squares.map(Double.init))
     }
 
-    /// The pixels in the variant's format, metadata stripped: JPEG by libjpeg, PNG and WebP by
-    /// libvips from a memory image of these pixels (sRGB, or grey for one band).
+    /// The pixels in the variant's format, metadata stripped: JPEG by libjpeg, PNG by libpng (the
+    /// bytes libvips' pngsave writes), WebP by libvips from a memory image of these pixels.
     func encoded(_ spec: VariantSpec) throws -> Data {
         if spec.format == .jpeg, bands == 1 || bands == 3 {
             var encoded: UnsafeMutablePointer<UInt8>?
@@ -94,6 +95,19 @@ final class PixelBuffer {
                     message.count) == 0, let encoded
             else {
                 throw ResizeError(message: "encoding \(spec.name) as jpeg: \(String(cString: message))")
+            }
+            return Data(bytesNoCopy: encoded, count: length, deallocator: .free)
+        }
+        if spec.format == .png {
+            var encoded: UnsafeMutablePointer<UInt8>?
+            var length = 0
+            var message = [CChar](repeating: 0, count: 256)
+            guard
+                pl_png_encode(
+                    bytes, Int32(width), Int32(height), Int32(bands), 6, &encoded, &length, &message, message.count)
+                    == 0, let encoded
+            else {
+                throw ResizeError(message: "encoding \(spec.name) as png: \(String(cString: message))")
             }
             return Data(bytesNoCopy: encoded, count: length, deallocator: .free)
         }

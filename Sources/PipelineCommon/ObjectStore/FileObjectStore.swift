@@ -164,10 +164,10 @@ public struct FileObjectStore: ObjectStore {
     public func list(
         prefix: String, delimiter: String?, startAfter: String?, continuation: String?, maxKeys: Int
     ) async throws -> ObjectListing {
-        try await pool.runIfActive {
+        let page = try await pool.runIfActive {
             let keys = try allKeys(under: prefix).filter { $0.hasPrefix(prefix) }.sorted { $0.precedesInUTF8($1) }
             let after = continuation ?? startAfter
-            var objects: [ObjectInfo] = []
+            var objects: [String] = []
             var prefixes: [String] = []
             var last: String?
             var truncated = false
@@ -194,11 +194,25 @@ public struct FileObjectStore: ObjectStore {
                     truncated = true
                     break
                 }
-                objects.append(try headBlocking(key, operation: "ListObjectsV2"))
+                objects.append(key)
                 last = key
             }
-            return ObjectListing(objects: objects, commonPrefixes: prefixes, nextContinuation: truncated ? last : nil)
+            return (objects, prefixes, truncated ? last : nil)
         }
+        // Each object's metadata, in a share of the page a core: a file put there by hand is
+        // hashed (MD5 and SHA-256) the first time it is listed, which for a directory of new
+        // images is most of the listing's time.
+        let keys = page.0
+        let cores = max(1, min(BlockingPools.coreCount, keys.count / 64))
+        let share = (keys.count + cores - 1) / max(1, cores)
+        let heads = try await concurrentMap(count: cores, limit: cores) { part in
+            try await pool.runIfActive {
+                try keys[min(keys.count, part * share)..<min(keys.count, (part + 1) * share)].map {
+                    try headBlocking($0, operation: "ListObjectsV2")
+                }
+            }
+        }
+        return ObjectListing(objects: Array(heads.joined()), commonPrefixes: page.1, nextContinuation: page.2)
     }
 
     public func delete(_ key: String) async throws {
