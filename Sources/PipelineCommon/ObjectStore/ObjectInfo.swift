@@ -5,7 +5,8 @@ public struct ObjectInfo: Sendable, Equatable, Codable {
     /// The key relative to the store's root (its configured prefix or directory).
     public let key: String
     public let size: UInt64
-    /// The ETag without quotes: the MD5 of the bytes for single-part uploads.
+    /// The ETag without quotes: it changes with the bytes. S3 gives the MD5 of the bytes for
+    /// single-part uploads; the file store the first 128 bits of their SHA-256.
     public let etag: String
     public let lastModified: Date?
     /// Hex SHA-256 of the bytes, when the store recorded it.
