@@ -1,11 +1,21 @@
 #!/bin/sh
-# collect-libraries.sh ROOT PROGRAM...
+# collect-libraries.sh ROOT PROGRAM... [--dlopen LIBRARY...]
 # Builds a minimal root file system in ROOT holding PROGRAM... and exactly the shared libraries
 # they load (their ldd closure), laid out as Debian's merged /usr, with a linker cache, a
 # non-root user (10001), a CA bundle, /tmp and the staging volume /mnt/nvme. Fails when a
 # library is missing, here or inside ROOT (its own loader lists each program's libraries).
+# Each LIBRARY after --dlopen is one the programs load at run time (ldd cannot see it: OpenBLAS,
+# which the trainer opens on first use): it goes in under its name, with its own closure.
 set -eu
 root=$1; shift
+programs=""
+opened=""
+while [ $# -gt 0 ]; do
+    if [ "$1" = --dlopen ]; then shift; opened="$*"; break; fi
+    programs="$programs $1"; shift
+done
+# shellcheck disable=SC2086 # word splitting of the program list is meant
+set -- $programs
 mkdir -p "$root/usr/lib/x86_64-linux-gnu" "$root/usr/lib64" "$root/usr/local/bin" "$root/usr/bin" "$root/etc/ssl/certs" \
     "$root/tmp" "$root/mnt/nvme" "$root/home/pipeline"
 ln -sfn usr/lib "$root/lib"; ln -sfn usr/lib64 "$root/lib64"; ln -sfn usr/bin "$root/bin"
@@ -25,6 +35,20 @@ for program in "$@"; do
     target="$root$(inside "$program")"
     [ -e "$target" ] || cp -L "$program" "$target"
 done
+for library in $opened; do
+    if ldd "$library" | grep -q "not found"; then
+        echo "collect-libraries: $library needs libraries this image lacks:" >&2
+        ldd "$library" | grep "not found" >&2
+        exit 1
+    fi
+    ldd "$library" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | while read -r needed; do
+        directory=$(cd "$(dirname "$needed")" && pwd -P)
+        mkdir -p "$root$directory"
+        [ -e "$root$directory/$(basename "$needed")" ] || cp -L "$needed" "$root$directory/"
+    done
+    # Under the name the program opens (Debian's alternatives symlink resolved).
+    cp -L "$library" "$root/usr/lib/x86_64-linux-gnu/$(basename "$library")"
+done
 cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
 printf 'root:x:0:0:root:/root:/usr/sbin/nologin\npipeline:x:10001:10001:pipeline:/home/pipeline:/usr/sbin/nologin\n' > "$root/etc/passwd"
 printf 'root:x:0:\npipeline:x:10001:\n' > "$root/etc/group"
@@ -40,6 +64,15 @@ for program in "$@"; do
         || { echo "collect-libraries: $(basename "$program") does not load in the image" >&2; exit 1; }
     if printf '%s\n' "$listed" | grep -q "not found"; then
         echo "collect-libraries: $(basename "$program") is missing libraries in the image:" >&2
+        printf '%s\n' "$listed" | grep "not found" >&2
+        exit 1
+    fi
+done
+for library in $opened; do
+    listed=$(chroot "$root" /usr/lib64/ld-linux-x86-64.so.2 --list "/usr/lib/x86_64-linux-gnu/$(basename "$library")") \
+        || { echo "collect-libraries: $(basename "$library") does not load in the image" >&2; exit 1; }
+    if printf '%s\n' "$listed" | grep -q "not found"; then
+        echo "collect-libraries: $(basename "$library") is missing libraries in the image:" >&2
         printf '%s\n' "$listed" | grep "not found" >&2
         exit 1
     fi
