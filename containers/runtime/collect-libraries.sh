@@ -20,34 +20,30 @@ mkdir -p "$root/usr/lib/x86_64-linux-gnu" "$root/usr/lib64" "$root/usr/local/bin
     "$root/tmp" "$root/mnt/nvme" "$root/home/pipeline"
 ln -sfn usr/lib "$root/lib"; ln -sfn usr/lib64 "$root/lib64"; ln -sfn usr/bin "$root/bin"
 inside() { case "$1" in /usr/bin/*) echo "$1" ;; *) echo "/usr/local/bin/$(basename "$1")" ;; esac; }
-for program in "$@"; do
-    if ldd "$program" | grep -q "not found"; then
-        echo "collect-libraries: $program needs libraries this image lacks:" >&2
-        ldd "$program" | grep "not found" >&2
+library_path() { echo "/usr/lib/x86_64-linux-gnu/$(basename "$1")"; }
+# The shared libraries FILE loads (a program or a library), each under the name ldd printed (its
+# soname), copied from where it resolves; fails when one is missing here.
+copy_closure() {
+    if ldd "$1" | grep -q "not found"; then
+        echo "collect-libraries: $1 needs libraries this image lacks:" >&2
+        ldd "$1" | grep "not found" >&2
         exit 1
     fi
-    # Each library under the name ldd printed (its soname), copied from where it resolves.
-    ldd "$program" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | while read -r library; do
+    ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | while read -r library; do
         directory=$(cd "$(dirname "$library")" && pwd -P)
         mkdir -p "$root$directory"
         [ -e "$root$directory/$(basename "$library")" ] || cp -L "$library" "$root$directory/"
     done
+}
+for program in "$@"; do
+    copy_closure "$program"
     target="$root$(inside "$program")"
     [ -e "$target" ] || cp -L "$program" "$target"
 done
 for library in $opened; do
-    if ldd "$library" | grep -q "not found"; then
-        echo "collect-libraries: $library needs libraries this image lacks:" >&2
-        ldd "$library" | grep "not found" >&2
-        exit 1
-    fi
-    ldd "$library" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | while read -r needed; do
-        directory=$(cd "$(dirname "$needed")" && pwd -P)
-        mkdir -p "$root$directory"
-        [ -e "$root$directory/$(basename "$needed")" ] || cp -L "$needed" "$root$directory/"
-    done
+    copy_closure "$library"
     # Under the name the program opens (Debian's alternatives symlink resolved).
-    cp -L "$library" "$root/usr/lib/x86_64-linux-gnu/$(basename "$library")"
+    cp -L "$library" "$root$(library_path "$library")"
 done
 cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
 printf 'root:x:0:0:root:/root:/usr/sbin/nologin\npipeline:x:10001:10001:pipeline:/home/pipeline:/usr/sbin/nologin\n' > "$root/etc/passwd"
@@ -58,23 +54,17 @@ ldconfig -r "$root"
 chmod 1777 "$root/tmp"
 chown 10001:10001 "$root/mnt/nvme" "$root/home/pipeline"
 # Proof that the closure resolves inside ROOT alone: the image's own loader lists every
-# library of every program from the image's own linker cache, and none is missing.
-for program in "$@"; do
-    listed=$(chroot "$root" /usr/lib64/ld-linux-x86-64.so.2 --list "$(inside "$program")") \
-        || { echo "collect-libraries: $(basename "$program") does not load in the image" >&2; exit 1; }
+# library of every program (and opened library) from the image's own linker cache, and none is
+# missing.
+check_loads() {
+    listed=$(chroot "$root" /usr/lib64/ld-linux-x86-64.so.2 --list "$1") \
+        || { echo "collect-libraries: $(basename "$1") does not load in the image" >&2; exit 1; }
     if printf '%s\n' "$listed" | grep -q "not found"; then
-        echo "collect-libraries: $(basename "$program") is missing libraries in the image:" >&2
+        echo "collect-libraries: $(basename "$1") is missing libraries in the image:" >&2
         printf '%s\n' "$listed" | grep "not found" >&2
         exit 1
     fi
-done
-for library in $opened; do
-    listed=$(chroot "$root" /usr/lib64/ld-linux-x86-64.so.2 --list "/usr/lib/x86_64-linux-gnu/$(basename "$library")") \
-        || { echo "collect-libraries: $(basename "$library") does not load in the image" >&2; exit 1; }
-    if printf '%s\n' "$listed" | grep -q "not found"; then
-        echo "collect-libraries: $(basename "$library") is missing libraries in the image:" >&2
-        printf '%s\n' "$listed" | grep "not found" >&2
-        exit 1
-    fi
-done
+}
+for program in "$@"; do check_loads "$(inside "$program")"; done
+for library in $opened; do check_loads "$(library_path "$library")"; done
 echo "collect-libraries: $(find "$root" -type f | wc -l) files, $(du -sm "$root" | cut -f1) MB"

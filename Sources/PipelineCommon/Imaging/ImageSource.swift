@@ -121,22 +121,36 @@ final class ImageSource {
     /// straight into a new memory image: what libvips' shrink-on-load gives, without its
     /// per-operation machinery.
     func decodeJPEG(_ header: PLJpegHeader, denom: Int) throws(ResizeError) -> UnsafeMutablePointer<VipsImage> {
+        var image: UnsafeMutablePointer<VipsImage>?
+        do {
+            try decodeJPEG(header, denom: denom) { width, height in
+                image = pl_vips_new_uchar(Int32(width), Int32(height), header.components)
+                return image.flatMap { pl_vips_pixels($0) }
+            }
+        } catch {
+            if let image { pl_g_object_unref(image) }
+            throw error
+        }
+        return image!
+    }
+
+    /// A plain JPEG decoded by libjpeg at 1/`denom` into the pixels `allocate` gives for the
+    /// decoded width and height (nil: out of memory).
+    func decodeJPEG(
+        _ header: PLJpegHeader, denom: Int, into allocate: (_ width: Int, _ height: Int) -> UnsafeMutablePointer<UInt8>?
+    ) throws(ResizeError) {
         guard let bytes = jpegBytes else { throw ResizeError(message: "\(path): not a JPEG in memory") }
         var width: Int32 = 0
         var height: Int32 = 0
         pl_jpeg_scaled_size(header.width, header.height, Int32(denom), &width, &height)
-        guard let image = pl_vips_new_uchar(width, height, header.components), let pixels = pl_vips_pixels(image) else {
+        guard let pixels = allocate(Int(width), Int(height)) else {
             throw ResizeError(message: "\(path): no memory for \(width)x\(height) pixels")
         }
         var message = [CChar](repeating: 0, count: 256)
         let size = Int(width) * Int(height) * Int(header.components)
-        guard
-            pl_jpeg_decode(bytes, count, Int32(denom), pixels, size, 0, &message, message.count) == 0
-        else {
-            pl_g_object_unref(image)
+        guard pl_jpeg_decode(bytes, count, Int32(denom), pixels, size, 0, &message, message.count) == 0 else {
             throw ResizeError(message: "\(path): \(String(cString: message))")
         }
-        return image
     }
 
     /// Decodes every pixel of a JPEG in memory with libjpeg, every warning an error; nil when

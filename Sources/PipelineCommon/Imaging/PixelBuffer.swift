@@ -25,6 +25,23 @@ final class PixelBuffer {
 
     deinit { bytes.deallocate() }
 
+    /// Packed grey or RGB pixels as a JPEG by libjpeg, with the settings of libvips' jpegsave.
+    static func jpeg(_ pixels: UnsafePointer<UInt8>, width: Int, height: Int, bands: Int, _ spec: VariantSpec) throws
+        -> Data
+    {
+        var encoded: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        var message = [CChar](repeating: 0, count: 256)
+        guard
+            pl_jpeg_encode(
+                pixels, Int32(width), Int32(height), Int32(bands), Int32(spec.quality), &encoded, &length, &message,
+                message.count) == 0, let encoded
+        else {
+            throw ResizeError(message: "encoding \(spec.name) as jpeg: \(String(cString: message))")
+        }
+        return Data(bytesNoCopy: encoded, count: length, deallocator: .free)
+    }
+
     /// Lanczos 3 to exactly `width` x `height` (``pl_resample_lanczos3``).
     func resampled(width: Int, height: Int) throws -> PixelBuffer {
         let out = PixelBuffer(width: width, height: height, bands: bands)
@@ -68,35 +85,14 @@ final class PixelBuffer {
 
     /// Sums of the colour channels over every pixel.
     func statistics() -> PixelStatistics {
-        let colours = bands >= 3 ? 3 : 1
-        var sums = [UInt64](repeating: 0, count: colours)
-        var squares = [UInt64](repeating: 0, count: colours)
-        for pixel in 0..<(width * height) {
-            let base = pixel * bands
-            for band in 0..<colours {
-                let value = UInt64(bytes[base + band])
-                sums[band] &+= value
-                squares[band] &+= value * value
-            }
-        }
-        return PixelStatistics(pixels: width * height, sum: sums.map(Double.init), sumOfSquares: squares.map(Double.init))
+        PixelStatistics(of: UnsafeBufferPointer(start: bytes, count: count), bands: bands)
     }
 
     /// The pixels in the variant's format, metadata stripped: JPEG by libjpeg, PNG by libpng (the
     /// bytes libvips' pngsave writes), WebP by libvips from a memory image of these pixels.
     func encoded(_ spec: VariantSpec) throws -> Data {
         if spec.format == .jpeg, bands == 1 || bands == 3 {
-            var encoded: UnsafeMutablePointer<UInt8>?
-            var length = 0
-            var message = [CChar](repeating: 0, count: 256)
-            guard
-                pl_jpeg_encode(
-                    bytes, Int32(width), Int32(height), Int32(bands), Int32(spec.quality), &encoded, &length, &message,
-                    message.count) == 0, let encoded
-            else {
-                throw ResizeError(message: "encoding \(spec.name) as jpeg: \(String(cString: message))")
-            }
-            return Data(bytesNoCopy: encoded, count: length, deallocator: .free)
+            return try Self.jpeg(bytes, width: width, height: height, bands: bands, spec)
         }
         if spec.format == .png {
             var encoded: UnsafeMutablePointer<UInt8>?
@@ -124,16 +120,11 @@ extension ImageSource {
     /// A plain JPEG (``PLJpegHeader/plain``) decoded by libjpeg at 1/`denom` (DCT scaling)
     /// into pixels of its own.
     func decodeJPEGPixels(_ header: PLJpegHeader, denom: Int) throws(ResizeError) -> PixelBuffer {
-        guard let bytes = jpegBytes else { throw ResizeError(message: "\(path): not a JPEG in memory") }
-        var width: Int32 = 0
-        var height: Int32 = 0
-        pl_jpeg_scaled_size(header.width, header.height, Int32(denom), &width, &height)
-        let pixels = PixelBuffer(width: Int(width), height: Int(height), bands: Int(header.components))
-        var message = [CChar](repeating: 0, count: 256)
-        guard pl_jpeg_decode(bytes, count, Int32(denom), pixels.bytes, pixels.count, 0, &message, message.count) == 0
-        else {
-            throw ResizeError(message: "\(path): \(String(cString: message))")
+        var pixels: PixelBuffer?
+        try decodeJPEG(header, denom: denom) { width, height in
+            pixels = PixelBuffer(width: width, height: height, bands: Int(header.components))
+            return pixels?.bytes
         }
-        return pixels
+        return pixels!
     }
 }

@@ -53,7 +53,21 @@ public struct RenderTiming: Sendable, Equatable {
     public var decode: Double = 0
     public var resample: Double = 0
     public var encode: Double = 0
+    /// When the part being timed began; `lap` ends it.
+    var clock = ContinuousClock.now
+
     public init() {}
+
+    /// Adds the time since the last lap to `part`.
+    mutating func lap(_ part: WritableKeyPath<RenderTiming, Double>) {
+        let now = ContinuousClock.now
+        self[keyPath: part] += (now - clock).seconds
+        clock = now
+    }
+
+    public static func == (a: RenderTiming, b: RenderTiming) -> Bool {
+        a.decode == b.decode && a.resample == b.resample && a.encode == b.encode
+    }
 }
 
 /// Per-channel sums over an image's pixels (0…255), which add up across images into a
@@ -67,6 +81,23 @@ public struct PixelStatistics: Sendable, Equatable, Codable {
         self.pixels = pixels
         self.sum = sum
         self.sumOfSquares = sumOfSquares
+    }
+
+    /// Sums of the colour channels (alpha left out) over packed 8-bit pixels of `bands` values.
+    init(of bytes: UnsafeBufferPointer<UInt8>, bands: Int) {
+        let colours = bands >= 3 ? 3 : 1
+        var sums = [UInt64](repeating: 0, count: colours)
+        var squares = [UInt64](repeating: 0, count: colours)
+        let pixels = bytes.count / bands
+        for pixel in 0..<pixels {
+            let base = pixel * bands
+            for band in 0..<colours {
+                let value = UInt64(bytes[base + band])
+                sums[band] &+= value
+                squares[band] &+= value * value
+            }
+        }
+        self.init(pixels: pixels, sum: sums.map(Double.init), sumOfSquares: squares.map(Double.init))
     }
 
     public mutating func add(_ other: PixelStatistics) {
@@ -151,12 +182,6 @@ public struct VipsResizer: Resizer {
         output: ((VariantSpec, UnsafeMutablePointer<VipsImage>) throws -> Data)? = nil
     ) throws -> RenderedImage {
         var timing = RenderTiming()
-        var clock = ContinuousClock.now
-        func lap(_ part: WritableKeyPath<RenderTiming, Double>) {
-            let now = ContinuousClock.now
-            timing[keyPath: part] += (now - clock).seconds
-            clock = now
-        }
         let source = try ImageSource(input)
         defer { withExtendedLifetime(source) {} }
         // A plain JPEG (sRGB or grey, no ICC profile, upright) is decoded by libjpeg itself.
@@ -191,10 +216,10 @@ public struct VipsResizer: Resizer {
             // of its own, without a libvips image (whose global locks cost more than the pixel
             // work on dataset-sized images). The same bytes as the libvips path below.
             let decoded = try source.decodeJPEGPixels(jpeg, denom: denom)
-            lap(\.decode)
+            timing.lap(\.decode)
             return try renderPlain(
                 decoded, sourceWidth: sourceWidth, sourceHeight: sourceHeight, variants: variants,
-                geometries: geometries, statistics: statistics, timing: timing, clock: clock)
+                geometries: geometries, statistics: statistics, timing: timing)
         }
         let output = output ?? encode
         var handle: UnsafeMutablePointer<VipsImage>?
@@ -212,7 +237,7 @@ public struct VipsResizer: Resizer {
         try chain.apply { pl_vips_copy_memory($0, $1) }
         let memoryWidth = Int(vips_image_get_width(chain.image))
         let memoryHeight = Int(vips_image_get_height(chain.image))
-        lap(\.decode)
+        timing.lap(\.decode)
 
         var stats: PixelStatistics?
         var encoded: [Data] = []
@@ -264,9 +289,9 @@ public struct VipsResizer: Resizer {
                 try variant.apply { pl_vips_copy_memory($0, $1) }
             }
             if spec.name == statistics { stats = try pixelStatistics(variant.image) }
-            lap(\.resample)
+            timing.lap(\.resample)
             encoded.append(try output(spec, variant.image))
-            lap(\.encode)
+            timing.lap(\.encode)
         }
         return RenderedImage(
             sourceWidth: sourceWidth, sourceHeight: sourceHeight,
@@ -279,15 +304,9 @@ public struct VipsResizer: Resizer {
     /// copies for crops and pads, libjpeg for JPEG.
     static func renderPlain(
         _ decoded: PixelBuffer, sourceWidth: Int, sourceHeight: Int, variants: [VariantSpec],
-        geometries: [VariantGeometry], statistics: String?, timing: RenderTiming, clock: ContinuousClock.Instant
+        geometries: [VariantGeometry], statistics: String?, timing: RenderTiming
     ) throws -> RenderedImage {
         var timing = timing
-        var clock = clock
-        func lap(_ part: WritableKeyPath<RenderTiming, Double>) {
-            let now = ContinuousClock.now
-            timing[keyPath: part] += (now - clock).seconds
-            clock = now
-        }
         var stats: PixelStatistics?
         var encoded: [Data] = []
         for (index, spec) in variants.enumerated() {
@@ -309,9 +328,9 @@ public struct VipsResizer: Resizer {
                 break
             }
             if spec.name == statistics { stats = variant.statistics() }
-            lap(\.resample)
+            timing.lap(\.resample)
             encoded.append(try variant.encoded(spec))
-            lap(\.encode)
+            timing.lap(\.encode)
         }
         return RenderedImage(
             sourceWidth: sourceWidth, sourceHeight: sourceHeight,
@@ -360,16 +379,9 @@ public struct VipsResizer: Resizer {
             let pixels = pl_vips_pixels(image)
         {
             // Pixels in memory go to libjpeg directly, with the settings libvips' jpegsave uses.
-            var encoded: UnsafeMutablePointer<UInt8>?
-            var message = [CChar](repeating: 0, count: 256)
-            guard
-                pl_jpeg_encode(
-                    pixels, vips_image_get_width(image), vips_image_get_height(image), Int32(bands),
-                    Int32(spec.quality), &encoded, &length, &message, message.count) == 0, let encoded
-            else {
-                throw ResizeError(message: "encoding \(spec.name) as jpeg: \(String(cString: message))")
-            }
-            return Data(bytesNoCopy: encoded, count: length, deallocator: .free)
+            return try PixelBuffer.jpeg(
+                pixels, width: Int(vips_image_get_width(image)), height: Int(vips_image_get_height(image)),
+                bands: bands, spec)
         }
         switch spec.format {
         case .jpeg: saved = pl_vips_jpegsave_buffer(image, &buffer, &length, Int32(spec.quality))
@@ -389,26 +401,8 @@ public struct VipsResizer: Resizer {
             throw ResizeError(message: ImageInspector.takeError())
         }
         defer { pl_g_free(buffer) }
-        let bands = Int(vips_image_get_bands(image))
-        let colours = bands >= 3 ? 3 : 1
-        var sum = [Double](repeating: 0, count: colours)
-        var squares = [Double](repeating: 0, count: colours)
-        let bytes = UnsafeRawBufferPointer(start: buffer, count: size).bindMemory(to: UInt8.self)
-        let pixels = size / bands
-        var sums = [UInt64](repeating: 0, count: colours)
-        var sumSquares = [UInt64](repeating: 0, count: colours)
-        for pixel in 0..<pixels {
-            let base = pixel * bands
-            for band in 0..<colours {
-                let value = UInt64(bytes[base + band])
-                sums[band] &+= value
-                sumSquares[band] &+= value * value
-            }
-        }
-        for band in 0..<colours {
-            sum[band] = Double(sums[band])
-            squares[band] = Double(sumSquares[band])
-        }
-        return PixelStatistics(pixels: pixels, sum: sum, sumOfSquares: squares)
+        return PixelStatistics(
+            of: UnsafeRawBufferPointer(start: buffer, count: size).bindMemory(to: UInt8.self),
+            bands: Int(vips_image_get_bands(image)))
     }
 }

@@ -197,12 +197,12 @@ public struct FileObjectStore: ObjectStore {
                 objects.append(key)
                 last = key
             }
-            return (objects, prefixes, truncated ? last : nil)
+            return (keys: objects, prefixes: prefixes, next: truncated ? last : nil)
         }
         // Each object's metadata, in a share of the page a core: a file put there by hand is
         // hashed (SHA-256) the first time it is listed, which for a directory of new
         // images is most of the listing's time.
-        let keys = page.0
+        let keys = page.keys
         let cores = max(1, min(BlockingPools.coreCount, keys.count / 64))
         let share = (keys.count + cores - 1) / max(1, cores)
         let heads = try await concurrentMap(count: cores, limit: cores) { part in
@@ -212,7 +212,7 @@ public struct FileObjectStore: ObjectStore {
                 }
             }
         }
-        return ObjectListing(objects: Array(heads.joined()), commonPrefixes: page.1, nextContinuation: page.2)
+        return ObjectListing(objects: Array(heads.joined()), commonPrefixes: page.prefixes, nextContinuation: page.next)
     }
 
     public func delete(_ key: String) async throws {
