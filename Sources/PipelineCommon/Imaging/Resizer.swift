@@ -97,7 +97,8 @@ public struct PixelStatistics: Sendable, Equatable, Codable {
                 squares[band] &+= value * value
             }
         }
-        self.init(pixels: pixels, sum: sums.map(Double.init), sumOfSquares: squares.map(Double.init))
+        // `map(Double.init)` would pick an initialiser that reinterprets UInt64's bits.
+        self.init(pixels: pixels, sum: sums.map { Double($0) }, sumOfSquares: squares.map { Double($0) })
     }
 
     public mutating func add(_ other: PixelStatistics) {
