@@ -1,5 +1,6 @@
 #ifndef PIPELINE_CVIPS_SHIM_H
 #define PIPELINE_CVIPS_SHIM_H
+#include <malloc.h>
 #include <string.h>
 #include <vips/vips.h>
 
@@ -8,6 +9,14 @@
 static inline int pl_vips_init(const char *argv0) { return VIPS_INIT(argv0); }
 
 static inline const char *pl_vips_version_string(void) { return vips_version_string(); }
+
+/* Keeps freed image buffers in the heap: glibc maps buffers over its threshold (128 KiB at
+   first) and hands freed ones back, and each thread arena trims memory over its trim threshold
+   (madvise), so every ~1 MB decode or resample buffer was faulted in again, page by page. */
+static inline void pl_malloc_keep_image_buffers(void) {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
 
 /* Turns off libvips' ORC (runtime-compiled SIMD) paths, as VIPS_NOVECTOR=1 does. */
 static inline void pl_vips_vector_disable(void) { vips_vector_set_enabled(FALSE); }

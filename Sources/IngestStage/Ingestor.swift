@@ -54,7 +54,7 @@ public final class Ingestor: Sendable {
     let ingester: ObjectIngester
     let logger: Logger
     private let annotationCache = Mutex<
-        (signature: [String], index: AnnotationIndex, checked: ContinuousClock.Instant)?
+        (signature: [String], index: AnnotationIndex, checked: ContinuousClock.Instant?)?
     >(nil)
 
     public init(
@@ -236,7 +236,8 @@ public final class Ingestor: Sendable {
     func annotationIndex() async throws -> AnnotationIndex {
         // Listing the annotations prefix for every batch would cost a LIST per batch: check it
         // at most every 10 s (a notification about an annotation file invalidates at once).
-        if let cached = annotationCache.withLock({ $0 }), ContinuousClock.now - cached.checked < .seconds(10) {
+        let cached = annotationCache.withLock { $0 }
+        if let cached, let checked = cached.checked, ContinuousClock.now - checked < .seconds(10) {
             return cached.index
         }
         var files: [ObjectInfo] = []
@@ -245,15 +246,17 @@ public final class Ingestor: Sendable {
             where object.key.lowercased().hasSuffix(".json") {
                 files.append(object)
             }
-        } catch  where Outage.isOutage(error) {
+        } catch where Outage.isOutage(error) {
             // The store is unreachable: the images cannot be staged either, and their attempts
-            // are given back; keep the index it had rather than fail the whole batch.
-            guard let cached = annotationCache.withLock({ $0 }) else { throw error }
+            // are given back; keep the index it had rather than fail the whole batch (not one
+            // invalidated: that must be listed again).
+            guard let cached, cached.checked != nil else { throw error }
             logger.warning("annotation files not listed; keeping the last index", metadata: ["error": "\(error)"])
             return cached.index
         }
         let signature = files.map { "\($0.key)@\($0.etag)" }
-        if let cached = annotationCache.withLock({ $0 }), cached.signature == signature {
+        // The same files (keys and ETags) as the index was read from: no need to parse them again.
+        if let cached, cached.signature == signature {
             annotationCache.withLock { $0?.checked = .now }
             return cached.index
         }
@@ -350,8 +353,10 @@ public final class Ingestor: Sendable {
         return updates
     }
 
+    /// The annotation files are listed again at the next use; they are read again only if one of
+    /// them changed (another key or ETag).
     func invalidateAnnotations() {
-        annotationCache.withLock { $0 = nil }
+        annotationCache.withLock { $0?.checked = nil }
     }
 
     // MARK: - Working

@@ -22,3 +22,17 @@ public func concurrentMap<T: Sendable>(
         return results.map { $0! }
     }
 }
+
+/// `transform` of every element, in order, computed in one chunk a core (on the cooperative
+/// pool: CPU work only, never a blocking call) when there are at least `minimumChunk` elements
+/// a core; in place below that, where handing work over would cost more than it saves.
+public func concurrentChunkedMap<Element: Sendable, Result: Sendable>(
+    _ elements: [Element], minimumChunk: Int = 128, _ transform: @escaping @Sendable (Element) throws -> Result
+) async throws -> [Result] {
+    let chunks = min(BlockingPools.coreCount, elements.count / max(1, minimumChunk))
+    guard chunks > 1 else { return try elements.map(transform) }
+    let size = (elements.count + chunks - 1) / chunks
+    return try await concurrentMap(count: chunks, limit: chunks) { chunk in
+        try elements[(chunk * size)..<min(elements.count, (chunk + 1) * size)].map(transform)
+    }.flatMap { $0 }
+}

@@ -3,6 +3,9 @@ import CVips
 /// libvips, initialised once per process.
 public enum VipsRuntime {
     private static let initialised: Bool = {
+        // Normalize on 1 000 640x480 JPEGs: page faults 56 000-179 000 to 12 000, 5 % less CPU
+        // (perf stat, alternating runs), peak RSS +8 MiB.
+        pl_malloc_keep_image_buffers()
         guard pl_vips_init("image-pipeline") == 0 else { return false }
         // Every file is opened once: libvips' operation cache would only hold memory.
         vips_cache_set_max(0)

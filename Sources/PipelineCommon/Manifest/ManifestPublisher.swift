@@ -34,9 +34,11 @@ public struct ManifestPublisher: Sendable {
         var after: String?
         repeat {
             let page = try await store.items(of: draft.id, after: after, limit: 10_000)
-            var chunk = Data()
-            for item in page {
-                let line = Data((ManifestLine.encode(item) + "\n").utf8)
+            // Canonical JSON lines (annotations and variants re-serialised) on every core; the
+            // digest and the summary in order.
+            let lines = try await concurrentChunkedMap(page) { Data((ManifestLine.encode($0) + "\n").utf8) }
+            var chunk = Data(capacity: lines.reduce(0) { $0 + $1.count })
+            for (item, line) in zip(page, lines) {
                 digest.update(line)
                 chunk.append(line)
                 summary.add(item)

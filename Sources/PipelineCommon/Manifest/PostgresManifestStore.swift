@@ -268,7 +268,8 @@ public struct PostgresManifestStore: ManifestStore {
               AND ($2::bytea IS NULL OR source_key > $2::bytea)
             ORDER BY source_key LIMIT $3
             """, [versionId, after.map(PostgresText.bytea), "\(limit)"])
-        return rows.values.map { row in
+        // Decoding each item's variants (JSON) is most of the cost of a large page: on every core.
+        return try await concurrentChunkedMap(rows.values) { row in
             DatasetItem(
                 sourceKey: PostgresText.string(fromBytea: row[0]), sha256: row[1] ?? "",
                 size: UInt64(row[2] ?? "0") ?? 0,
