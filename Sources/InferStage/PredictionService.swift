@@ -138,6 +138,7 @@ public struct PredictionEndpoint: Sendable {
         }
         let path = staging.inputDirectory + "/\(UUID().uuidString)"
         defer { unlink(path) }
+        let image: ImageInput
         if json {
             struct Named: Decodable { let key: String }
             guard let named = try? JSONDecoder().decode(Named.self, from: body), !named.key.isEmpty else {
@@ -154,18 +155,15 @@ public struct PredictionEndpoint: Sendable {
             } catch {
                 return Self.failure(.badGateway, kind: "object_store", "cannot read \(named.key): \(error)")
             }
+            image = .file(path)
         } else {
-            // Up to infer.max_body_mib: written on the file pool, not on the request's thread.
-            let written = try? await BlockingPools.files.runIfActive {
-                FileManager.default.createFile(atPath: path, contents: body)
-            }
-            guard written == true else {
-                return Self.failure(.internalServerError, kind: "internal", "cannot stage the body")
-            }
+            // The body as it came (up to infer.max_body_mib), decoded from memory; written to
+            // this request's file only for a format libvips reads from files alone.
+            image = .memory(body, spill: path)
         }
         do {
-            let (predictions, info) = try await inference.predict(
-                path, model: model, topK: topK)
+            var phases = PhaseTimes(stage: "infer")
+            let (predictions, info) = try await inference.predict(image, model: model, topK: topK, phases: &phases)
             BatchInference.count(model, outcome: "ok", started: started, score: predictions.first?.score)
             struct Answer: Encodable {
                 let model: String

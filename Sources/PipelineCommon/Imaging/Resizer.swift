@@ -169,10 +169,19 @@ public struct VipsResizer: Resizer {
         }()
         return try await pool.runIfActive {
             var pixels: ImagePixels?
-            _ = try Self.renderBlocking(input, variants: [lossless], statistics: nil) { _, image in
-                pixels = try ImagePixels.copy(of: image)
-                return Data()
-            }
+            _ = try Self.renderBlocking(
+                input, variants: [lossless], statistics: nil,
+                output: { _, image in
+                    pixels = try ImagePixels.copy(of: image)
+                    return Data()
+                },
+                plainOutput: { _, buffer in
+                    // A colour JPEG rendered in buffers: the same pixels, without a libvips image.
+                    pixels = ImagePixels(
+                        width: buffer.width, height: buffer.height, bands: buffer.bands,
+                        bytes: Array(UnsafeBufferPointer(start: buffer.bytes, count: buffer.count)))
+                    return Data()
+                })
             guard let pixels else { throw ResizeError(message: "\(input.name): no pixels rendered") }
             return pixels
         }
@@ -180,7 +189,8 @@ public struct VipsResizer: Resizer {
 
     static func renderBlocking(
         _ input: ImageInput, variants: [VariantSpec], statistics: String?,
-        output: ((VariantSpec, UnsafeMutablePointer<VipsImage>) throws -> Data)? = nil
+        output: ((VariantSpec, UnsafeMutablePointer<VipsImage>) throws -> Data)? = nil,
+        plainOutput: ((VariantSpec, PixelBuffer) throws -> Data)? = nil
     ) throws -> RenderedImage {
         var timing = RenderTiming()
         let source = try ImageSource(input)
@@ -212,7 +222,9 @@ public struct VipsResizer: Resizer {
         let shrink = min(
             Double(sourceWidth) / Double(max(1, loadWidth)), Double(sourceHeight) / Double(max(1, loadHeight)))
         let denom = shrink >= 16 ? 8 : shrink >= 8 ? 4 : shrink >= 4 ? 2 : 1
-        if let jpeg, jpeg.components == 3, output == nil, variants.allSatisfy({ $0.background.count == 3 }) {
+        if let jpeg, jpeg.components == 3, output == nil || plainOutput != nil,
+            variants.allSatisfy({ $0.background.count == 3 })
+        {
             // A colour JPEG, encoded: decoded, resampled, cropped or padded and encoded in buffers
             // of its own, without a libvips image (whose global locks cost more than the pixel
             // work on dataset-sized images). The same bytes as the libvips path below.
@@ -220,7 +232,8 @@ public struct VipsResizer: Resizer {
             timing.lap(\.decode)
             return try renderPlain(
                 decoded, sourceWidth: sourceWidth, sourceHeight: sourceHeight, variants: variants,
-                geometries: geometries, statistics: statistics, timing: timing)
+                geometries: geometries, statistics: statistics, timing: timing,
+                output: plainOutput ?? { try $1.encoded($0) })
         }
         let output = output ?? encode
         var handle: UnsafeMutablePointer<VipsImage>?
@@ -305,7 +318,8 @@ public struct VipsResizer: Resizer {
     /// copies for crops and pads, libjpeg for JPEG.
     static func renderPlain(
         _ decoded: PixelBuffer, sourceWidth: Int, sourceHeight: Int, variants: [VariantSpec],
-        geometries: [VariantGeometry], statistics: String?, timing: RenderTiming
+        geometries: [VariantGeometry], statistics: String?, timing: RenderTiming,
+        output: (VariantSpec, PixelBuffer) throws -> Data
     ) throws -> RenderedImage {
         var timing = timing
         var stats: PixelStatistics?
@@ -330,7 +344,7 @@ public struct VipsResizer: Resizer {
             }
             if spec.name == statistics { stats = variant.statistics() }
             timing.lap(\.resample)
-            encoded.append(try variant.encoded(spec))
+            encoded.append(try output(spec, variant))
             timing.lap(\.encode)
         }
         return RenderedImage(
