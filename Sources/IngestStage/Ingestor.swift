@@ -475,7 +475,11 @@ public final class Ingestor: Sendable {
     /// One pass: list, ingest everything new, publish.
     public func runOnce(progress: ProgressLine? = nil) async throws -> RunReport {
         let started = ContinuousClock.now
+        // The annotation files are read while the raw prefix is listed (the first batch needs
+        // them); a failure shows again, and is handled, where a batch asks for them.
+        let annotations = Task { _ = try? await annotationIndex() }
         let poll = try await poll()
+        await annotations.value
         var work = try await work(progress: progress)
         progress?.finish()
         work.reannotated = try await reannotateIfChanged()

@@ -278,7 +278,7 @@ public final class Normalizer: Sendable {
         var path = item.sourceKey
         if let dot = path.lastIndex(of: "."), !path[dot...].contains("/") { path = String(path[..<dot]) }
         if !rawPrefix.isEmpty, path.hasPrefix(rawPrefix) { path.removeFirst(rawPrefix.count) }
-        path = path.replacingOccurrences(of: "#", with: "-")
+        if path.contains("#") { path = path.replacingOccurrences(of: "#", with: "-") }
         let stem = path.split(separator: "/").last.map(String.init) ?? path
         return [
             "dataset": dataset, "variant": spec.name, "sha256": item.sha256, "stem": stem, "path": path,

@@ -43,11 +43,19 @@ public struct KeyTemplate: Sendable, Equatable, CustomStringConvertible {
         return .success(KeyTemplate(text: text, names: names))
     }
 
+    /// The text with every placeholder replaced by its value (empty when `values` has none), in
+    /// one pass: a value is never read as a placeholder itself.
     public func render(_ values: [String: String]) -> String {
-        var result = text
-        for name in Self.placeholders {
-            result = result.replacingOccurrences(of: "{\(name)}", with: values[name] ?? "")
+        var result = ""
+        result.reserveCapacity(text.utf8.count + values.values.reduce(0) { $0 + $1.utf8.count })
+        var rest = Substring(text)
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            result += rest[..<open]
+            let name = String(rest[rest.index(after: open)..<close])
+            result += Self.placeholders.contains(name) ? values[name] ?? "" : String(rest[open...close])
+            rest = rest[rest.index(after: close)...]
         }
+        result += rest
         return result
     }
 }

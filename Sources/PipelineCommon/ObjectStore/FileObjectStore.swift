@@ -342,8 +342,10 @@ public struct FileObjectStore: ObjectStore {
 
     /// `mkdir -p` that costs one system call when the directory is there already.
     private func createDirectory(_ directory: String) throws {
+        // Most puts go to a directory that exists: one stat for them.
+        var info = stat()
+        if stat(directory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { return }
         if mkdir(directory, 0o755) == 0 || errno == EEXIST {
-            var info = stat()
             if stat(directory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { return }
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -372,7 +374,8 @@ public struct FileObjectStore: ObjectStore {
         write: (_ temporary: String, _ hashers: [MessageDigest]) throws -> UInt64
     ) throws -> Prepared {
         let path = dataPath(key)
-        let directory = (path as NSString).deletingLastPathComponent
+        // `root/key`: the key's folder is everything before its last '/'.
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
         do {
             try createDirectory(directory)
         } catch {
