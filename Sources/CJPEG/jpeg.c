@@ -74,28 +74,24 @@ int pl_jpeg_header(const uint8_t *bytes, size_t length, PLJpegHeader *header, ch
     }
     jpeg_create_decompress(&info);
     jpeg_save_markers(&info, JPEG_APP0 + 1, 0xFFFF);
-    jpeg_save_markers(&info, JPEG_APP0 + 2, 0xFFFF);
     jpeg_mem_src(&info, bytes, (unsigned long)length);
     jpeg_read_header(&info, TRUE);
     header->width = (int)info.image_width;
     header->height = (int)info.image_height;
     header->components = info.num_components;
     header->orientation = 1;
-    int profile = 0, exif = 0;
+    int exif = 0;
     for (jpeg_saved_marker_ptr marker = info.marker_list; marker; marker = marker->next) {
         /* The first Exif segment counts, as for libvips. */
         if (marker->marker == JPEG_APP0 + 1 && !exif && marker->data_length >= 6 &&
             memcmp(marker->data, "Exif\0\0", 6) == 0) {
             exif = 1;
             header->orientation = exif_orientation(marker->data, marker->data_length);
-        } else if (marker->marker == JPEG_APP0 + 2 && marker->data_length >= 12 &&
-                   memcmp(marker->data, "ICC_PROFILE", 12) == 0) {
-            profile = 1;
         }
     }
     int colours = (info.num_components == 3 && (info.jpeg_color_space == JCS_YCbCr || info.jpeg_color_space == JCS_RGB)) ||
                   (info.num_components == 1 && info.jpeg_color_space == JCS_GRAYSCALE);
-    header->plain = colours && !profile && header->orientation == 1 && info.data_precision == 8;
+    header->plain = colours && header->orientation == 1 && info.data_precision == 8;
     jpeg_destroy_decompress(&info);
     return 0;
 }

@@ -134,7 +134,7 @@ struct VipsResizerTests {
     }
 }
 
-/// Plain JPEGs (sRGB or grey, upright, no ICC profile) are decoded by libjpeg itself with DCT
+/// Plain JPEGs (sRGB or grey, upright, with or without an ICC profile) are decoded by libjpeg itself with DCT
 /// scaling; every other image by libvips. Both must give the variants libvips' path gives.
 @Suite("libjpeg decoding: the same variants as libvips' shrink-on-load")
 struct JPEGDecodingTests {
@@ -180,6 +180,51 @@ struct JPEGDecodingTests {
                 #expect(mean < 3, "\(spec.name): mean difference \(mean)")
             }
         }
+    }
+
+    /// An embedded ICC profile changes nothing: libvips' thumbnail leaves the pixels as they are
+    /// (no export profile is ever given), so a tagged JPEG takes the libjpeg path and gives the
+    /// variants its untagged bytes give.
+    @Test func anICCProfileChangesNeitherLibvipsPixelsNorTheVariants() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let plain = try TestImages.photo(dir, "plain.jpg", width: 640, height: 480)
+        let tagged = dir.file("tagged.jpg")
+        try TestImages.vips(["icc_transform", plain, tagged + "[Q=90]", "p3", "--input-profile", "srgb"])
+        // The same bytes without the profile's APP2 segments.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: tagged))
+        var untaggedBytes = Data(bytes.prefix(2))
+        var index = 2
+        var segments = 0
+        while index + 4 <= bytes.count, bytes[index] == 0xFF, bytes[index + 1] != 0xDA {
+            let length = Int(bytes[index + 2]) << 8 | Int(bytes[index + 3])
+            let segment = bytes[index..<(index + 2 + length)]
+            if bytes[index + 1] == 0xE2, segment.dropFirst(4).starts(with: Data("ICC_PROFILE".utf8)) {
+                segments += 1
+            } else {
+                untaggedBytes.append(segment)
+            }
+            index += 2 + length
+        }
+        untaggedBytes.append(bytes[index...])
+        #expect(segments > 0, "the tagged JPEG carries a profile")
+        let untagged = dir.file("untagged.jpg")
+        try untaggedBytes.write(to: URL(fileURLWithPath: untagged))
+
+        func thumbnail(_ path: String) throws -> ImagePixels {
+            let output = dir.file("thumbnail-\(UUID().uuidString).png")
+            try TestImages.vips(["thumbnail", path, output, "200"])
+            return try ImagePixels.load(output)
+        }
+        #expect(try thumbnail(tagged) == thumbnail(untagged), "libvips' thumbnail applies no profile")
+        let specs: [VariantSpec] = [
+            .init(name: "reduced", width: 512, height: 512, fit: .contain, format: .jpeg),
+            .init(name: "tiny", width: 32, height: 32, fit: .pad, format: .png),
+        ]
+        let fromTagged = try await resizer.render(tagged, variants: specs, statistics: "tiny")
+        let fromUntagged = try await resizer.render(untagged, variants: specs, statistics: "tiny")
+        #expect(fromTagged.encoded == fromUntagged.encoded)
+        #expect(fromTagged.statistics == fromUntagged.statistics)
     }
 
     @Test func aTruncatedJPEGIsStillRejectedAndRotatedOrCMYKOnesStillRender() async throws {

@@ -8,8 +8,9 @@
    its thread pool, region bookkeeping, a second header parse). */
 
 /* What a JPEG's header says. `plain` is 1 when the image decodes straight to 8-bit sRGB or grey
-   as libvips would render it: YCbCr, RGB or grey, no embedded ICC profile (libvips would
-   transform through it) and EXIF orientation 1 or none. */
+   as libvips would render it: YCbCr, RGB or grey, EXIF orientation 1 or none. An embedded ICC
+   profile does not matter: libvips' thumbnail, like Pillow, leaves the pixels as they are
+   without an export profile, which this project never gives it. */
 typedef struct {
     int width;
     int height;

@@ -58,7 +58,7 @@ public struct ImageInspector: Sendable {
     }
 
     static func header(_ source: ImageSource) throws -> ImageInfo {
-        // A plain JPEG (8-bit YCbCr, RGB or grey, no ICC profile, upright) is what libvips
+        // A plain JPEG (8-bit YCbCr, RGB or grey, upright) is what libvips
         // would report from libjpeg's own header, without a libvips image to build and free.
         if let jpeg = source.jpegHeader(), jpeg.plain != 0, jpeg.components == 1 || jpeg.components == 3 {
             return ImageInfo(

@@ -195,7 +195,8 @@ public struct VipsResizer: Resizer {
         var timing = RenderTiming()
         let source = try ImageSource(input)
         defer { withExtendedLifetime(source) {} }
-        // A plain JPEG (sRGB or grey, no ICC profile, upright) is decoded by libjpeg itself.
+        // A plain JPEG (sRGB or grey, upright; an ICC profile is applied on neither path) is
+        // decoded by libjpeg itself.
         let jpeg = source.jpegHeader().flatMap { $0.plain != 0 ? $0 : nil }
         let sourceWidth: Int
         let sourceHeight: Int
@@ -249,18 +250,27 @@ public struct VipsResizer: Resizer {
         defer { withExtendedLifetime(chain) {} }
         try chain.convertToSRGB8()
         try chain.apply { pl_vips_copy_memory($0, $1) }
-        let memoryWidth = Int(vips_image_get_width(chain.image))
-        let memoryHeight = Int(vips_image_get_height(chain.image))
         timing.lap(\.decode)
 
         var stats: PixelStatistics?
-        var encoded: [Data] = []
-        for (index, spec) in variants.enumerated() {
+        var encoded = [Data](repeating: Data(), count: variants.count)
+        // The scaled images made so far, in memory (the decode first), to resample smaller
+        // variants from, as the buffer path does.
+        var scaled = [chain]
+        for index in ResampleCascade.order(geometries) {
+            let spec = variants[index]
             let geometry = geometries[index]
-            g_object_ref(chain.image)
-            let variant = VipsChain(chain.image) { ResizeError(message: $0) }
+            let from = scaled[
+                ResampleCascade.source(
+                    for: (geometry.scaledWidth, geometry.scaledHeight),
+                    among: scaled.map { (Int(vips_image_get_width($0.image)), Int(vips_image_get_height($0.image))) })]
+            g_object_ref(from.image)
+            let variant = VipsChain(from.image) { ResizeError(message: $0) }
             defer { withExtendedLifetime(variant) {} }
-            if geometry.scaledWidth != memoryWidth || geometry.scaledHeight != memoryHeight {
+            let fromWidth = Int(vips_image_get_width(from.image))
+            let fromHeight = Int(vips_image_get_height(from.image))
+            let resampled = geometry.scaledWidth != fromWidth || geometry.scaledHeight != fromHeight
+            if resampled {
                 try variant.apply { input, output in
                     resample(input, output, width: geometry.scaledWidth, height: geometry.scaledHeight)
                 }
@@ -272,6 +282,10 @@ public struct VipsResizer: Resizer {
                 try variant.apply {
                     pl_vips_embed_copy($0, $1, 0, 0, Int32(geometry.scaledWidth), Int32(geometry.scaledHeight))
                 }
+            }
+            if resampled, pl_vips_pixels(variant.image) != nil {
+                g_object_ref(variant.image)
+                scaled.append(VipsChain(variant.image) { ResizeError(message: $0) })
             }
             let bands = Int(vips_image_get_bands(variant.image))
             let hasAlpha = bands == 2 || bands == 4
@@ -304,7 +318,7 @@ public struct VipsResizer: Resizer {
             }
             if spec.name == statistics { stats = try pixelStatistics(variant.image) }
             timing.lap(\.resample)
-            encoded.append(try output(spec, variant.image))
+            encoded[index] = try output(spec, variant.image)
             timing.lap(\.encode)
         }
         return RenderedImage(
@@ -323,12 +337,19 @@ public struct VipsResizer: Resizer {
     ) throws -> RenderedImage {
         var timing = timing
         var stats: PixelStatistics?
-        var encoded: [Data] = []
-        for (index, spec) in variants.enumerated() {
+        var encoded = [Data](repeating: Data(), count: variants.count)
+        // The scaled images made so far (the decode first), to resample smaller variants from.
+        var scaled = [decoded]
+        for index in ResampleCascade.order(geometries) {
+            let spec = variants[index]
             let geometry = geometries[index]
-            var variant = decoded
-            if geometry.scaledWidth != decoded.width || geometry.scaledHeight != decoded.height {
-                variant = try decoded.resampled(width: geometry.scaledWidth, height: geometry.scaledHeight)
+            let from = scaled[
+                ResampleCascade.source(
+                    for: (geometry.scaledWidth, geometry.scaledHeight), among: scaled.map { ($0.width, $0.height) })]
+            var variant = from
+            if geometry.scaledWidth != from.width || geometry.scaledHeight != from.height {
+                variant = try from.resampled(width: geometry.scaledWidth, height: geometry.scaledHeight)
+                scaled.append(variant)
             }
             switch spec.fit {
             case .cover:
@@ -344,7 +365,7 @@ public struct VipsResizer: Resizer {
             }
             if spec.name == statistics { stats = variant.statistics() }
             timing.lap(\.resample)
-            encoded.append(try output(spec, variant))
+            encoded[index] = try output(spec, variant)
             timing.lap(\.encode)
         }
         return RenderedImage(
