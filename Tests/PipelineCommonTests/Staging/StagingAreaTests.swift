@@ -102,8 +102,9 @@ struct StagingAreaTests {
         let store = try FileObjectStore(root: dir.path + "/store")
         let info = try await store.put("big.bin", data: Data(count: 4096), contentType: nil)
         let free = try FileSystemProbe.space(at: dir.path).freeBytes
-        // Reserve all but 1 KiB: a 4 KiB object cannot fit.
-        let run = try area(dir, reserve: free - 1024).makeRun(stage: "ingest", runId: "r1")
+        // Reserve more than is free: no object fits. (All but 1 KiB was not enough: other tests
+        // running at the same time free more than 3 KiB between this measurement and the check.)
+        let run = try area(dir, reserve: free + (1 << 30)).makeRun(stage: "ingest", runId: "r1")
         await #expect {
             _ = try await run.stage([info], from: store)
         } throws: { error in
