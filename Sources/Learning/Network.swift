@@ -324,7 +324,9 @@ final class Workspace {
         }
     }
 
-    /// 3×3 patches with zero padding: row (channel·9 + ky·3 + kx), column (y·W + x).
+    /// 3×3 patches with zero padding: row (channel·9 + ky·3 + kx), column (y·W + x). Each row of
+    /// a patch row is the input row `y + ky - 1` shifted by `kx - 1`: a copy of `width - 1` (or
+    /// `width`) values and a zero at the edge, not a test a value.
     static func im2col(
         _ input: UnsafePointer<Float>, _ columns: UnsafeMutablePointer<Float>, _ conv: Architecture.ConvLayer
     ) {
@@ -337,11 +339,22 @@ final class Workspace {
                 for kx in 0..<3 {
                     let row = columns + ((channel * 9) + ky * 3 + kx) * pixels
                     for y in 0..<height {
+                        let out = row + y * width
                         let sy = y + ky - 1
-                        for x in 0..<width {
-                            let sx = x + kx - 1
-                            row[y * width + x] =
-                                sy >= 0 && sy < height && sx >= 0 && sx < width ? plane[sy * width + sx] : 0
+                        guard sy >= 0 && sy < height else {
+                            out.update(repeating: 0, count: width)
+                            continue
+                        }
+                        let source = plane + sy * width
+                        switch kx {
+                        case 0:  // out[x] = source[x - 1]
+                            out[0] = 0
+                            (out + 1).update(from: source, count: width - 1)
+                        case 1:
+                            out.update(from: source, count: width)
+                        default:  // out[x] = source[x + 1]
+                            out.update(from: source + 1, count: width - 1)
+                            out[width - 1] = 0
                         }
                     }
                 }
@@ -349,6 +362,8 @@ final class Workspace {
         }
     }
 
+    /// The adjoint of ``im2col(_:_:_:)``: every patch value added back to the input value it was
+    /// copied from, in the same order (channel, ky, kx, y, x) as a value-by-value loop.
     static func col2im(
         _ columns: UnsafePointer<Float>, _ input: UnsafeMutablePointer<Float>, _ conv: Architecture.ConvLayer
     ) {
@@ -363,9 +378,26 @@ final class Workspace {
                     for y in 0..<height {
                         let sy = y + ky - 1
                         guard sy >= 0 && sy < height else { continue }
-                        for x in 0..<width {
-                            let sx = x + kx - 1
-                            if sx >= 0 && sx < width { plane[sy * width + sx] += row[y * width + x] }
+                        let from = row + y * width
+                        let target = plane + sy * width
+                        // Input x' = x + kx - 1 receives from[x], for the x that keep x' inside.
+                        let first = kx == 0 ? 1 : 0
+                        let last = kx == 2 ? width - 1 : width
+                        let shift = kx - 1
+                        // Eight at a time (the pointers might alias for all the compiler knows,
+                        // so it would not vectorise this itself); each value gets one addition,
+                        // as before.
+                        var x = first
+                        while x + 8 <= last {
+                            let sum =
+                                UnsafeRawPointer(target + x + shift).loadUnaligned(as: SIMD8<Float>.self)
+                                + UnsafeRawPointer(from + x).loadUnaligned(as: SIMD8<Float>.self)
+                            UnsafeMutableRawPointer(target + x + shift).storeBytes(of: sum, as: SIMD8<Float>.self)
+                            x += 8
+                        }
+                        while x < last {
+                            target[x + shift] += from[x]
+                            x += 1
                         }
                     }
                 }
