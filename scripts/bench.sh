@@ -189,6 +189,7 @@ if [[ ",$PARTS," == *",dataset,"* ]]; then
     # times more, the allocator skipping recently freed inodes); the best round of each side
     # counts, as timeit takes the best of its repeats: the machine's noise only ever adds time.
     ROUNDS="${BENCH_DATASET_ROUNDS:-2}"
+    [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_DATASET_ROUNDS must be a whole number from 1, not '$ROUNDS'" >&2; exit 2; }
     declare -A script
     best=""
     for round in $(seq "$ROUNDS"); do
@@ -227,7 +228,7 @@ EOF
     echo "bench: dataset, pipeline: train, infer batch (on the best round's data)" >&2
     read -r train_s train_rss < <(timed train "$BIN/pipeline-train" --config "$BEST_RUN/pipeline.yaml" --approve-if 'val_accuracy>=0')
     read -r infer_s infer_rss < <(timed infer "$BIN/pipeline-infer" batch --config "$BEST_RUN/pipeline.yaml")
-    python3 - "$COUNT" "$ingest_s" "$ingest_rss" "$normalize_s" "$normalize_rss" "$train_s" "$train_rss" \
+    BENCH_DATASET_ROUNDS=$ROUNDS python3 - "$COUNT" "$ingest_s" "$ingest_rss" "$normalize_s" "$normalize_rss" "$train_s" "$train_rss" \
         "$infer_s" "$infer_rss" "${script[pillow]}" "${script[simd]}" <<'PY'
 import json, os, sys
 sys.path.insert(0, "Benchmarks")

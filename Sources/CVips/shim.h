@@ -1,7 +1,9 @@
 #ifndef PIPELINE_CVIPS_SHIM_H
 #define PIPELINE_CVIPS_SHIM_H
+#include <string.h> /* first: it defines __GLIBC__ on glibc */
+#ifdef __GLIBC__
 #include <malloc.h>
-#include <string.h>
+#endif
 #include <vips/vips.h>
 
 /* VIPS_INIT is a macro and most libvips operations are variadic (NULL-terminated option
@@ -12,10 +14,14 @@ static inline const char *pl_vips_version_string(void) { return vips_version_str
 
 /* Keeps freed image buffers in the heap: glibc maps buffers over its threshold (128 KiB at
    first) and hands freed ones back, and each thread arena trims memory over its trim threshold
-   (madvise), so every ~1 MB decode or resample buffer was faulted in again, page by page. */
+   (madvise), so every ~1 MB decode or resample buffer was faulted in again, page by page.
+   32 MiB is glibc's largest mapping threshold (a 24 MP decode is still mapped); each arena keeps
+   up to 16 MiB free before it trims, which bounds what a long-running service holds unused. */
 static inline void pl_malloc_keep_image_buffers(void) {
+#ifdef __GLIBC__
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 16 << 20);
+#endif
 }
 
 /* Turns off libvips' ORC (runtime-compiled SIMD) paths, as VIPS_NOVECTOR=1 does. */

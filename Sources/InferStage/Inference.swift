@@ -27,6 +27,14 @@ public struct Inference: Sendable {
         return try await predict(path, model: model, topK: topK, phases: &phases)
     }
 
+    /// ``predict(_:model:topK:)`` of an image staged in memory or in a file.
+    public func predict(_ image: ImageInput, model: LoadedModel, topK: Int) async throws(InferenceFailure)
+        -> (predictions: [Prediction], info: ImageInfo)
+    {
+        var phases = PhaseTimes(stage: "infer")
+        return try await predict(image, model: model, topK: topK, phases: &phases)
+    }
+
     /// ``predict(_:model:topK:)``, where
     /// `phases`, when given, gets the time spent validating, rendering and predicting.
     public func predict(_ path: String, model: LoadedModel, topK: Int, phases: inout PhaseTimes)

@@ -158,12 +158,15 @@ public struct PredictionEndpoint: Sendable {
             image = .file(path)
         } else {
             // The body as it came (up to infer.max_body_mib), decoded from memory; written to
-            // this request's file only for a format libvips reads from files alone.
-            image = .memory(body, spill: path)
+            // this request's file (on the file pool) only for a format libvips reads from files alone.
+            guard let staged = try? await BlockingPools.files.runIfActive({ try ImageInput.staged(body, at: path) })
+            else {
+                return Self.failure(.internalServerError, kind: "internal", "cannot stage the body")
+            }
+            image = staged
         }
         do {
-            var phases = PhaseTimes(stage: "infer")
-            let (predictions, info) = try await inference.predict(image, model: model, topK: topK, phases: &phases)
+            let (predictions, info) = try await inference.predict(image, model: model, topK: topK)
             BatchInference.count(model, outcome: "ok", started: started, score: predictions.first?.score)
             struct Answer: Encodable {
                 let model: String

@@ -53,9 +53,13 @@ public final class Ingestor: Sendable {
     var drafts: SharedDraft { stage.drafts }
     let ingester: ObjectIngester
     let logger: Logger
-    private let annotationCache = Mutex<
-        (signature: [String], index: AnnotationIndex, checked: ContinuousClock.Instant?)?
-    >(nil)
+    /// The annotation index, the listing it was read from (keys and ETags), when that listing
+    /// was last found current (nil: invalidated, list again), and how many invalidations came.
+    private struct AnnotationCache {
+        var entry: (signature: [String], index: AnnotationIndex, checked: ContinuousClock.Instant?)?
+        var invalidations = 0
+    }
+    private let annotationCache = Mutex(AnnotationCache())
 
     public init(
         configuration: PipelineConfiguration, objects: any ObjectStore, manifests: any ManifestStore, logger: Logger,
@@ -236,7 +240,7 @@ public final class Ingestor: Sendable {
     func annotationIndex() async throws -> AnnotationIndex {
         // Listing the annotations prefix for every batch would cost a LIST per batch: check it
         // at most every 10 s (a notification about an annotation file invalidates at once).
-        let cached = annotationCache.withLock { $0 }
+        let (cached, invalidations) = annotationCache.withLock { ($0.entry, $0.invalidations) }
         if let cached, let checked = cached.checked, ContinuousClock.now - checked < .seconds(10) {
             return cached.index
         }
@@ -255,9 +259,17 @@ public final class Ingestor: Sendable {
             return cached.index
         }
         let signature = files.map { "\($0.key)@\($0.etag)" }
+        // Current from now on, unless a notification invalidated the index while this listed:
+        // the listing may predate the change, so the next use lists again.
+        func checked(_ cache: AnnotationCache) -> ContinuousClock.Instant? {
+            cache.invalidations == invalidations ? .now : nil
+        }
         // The same files (keys and ETags) as the index was read from: no need to parse them again.
         if let cached, cached.signature == signature {
-            annotationCache.withLock { $0?.checked = .now }
+            annotationCache.withLock {
+                let now = checked($0)
+                $0.entry?.checked = now
+            }
             return cached.index
         }
         let index = try await staging.withRun(
@@ -280,7 +292,10 @@ public final class Ingestor: Sendable {
                 "annotations loaded",
                 metadata: ["key": "\(source.key)", "format": "\(source.format)", "images": "\(source.images)"])
         }
-        annotationCache.withLock { $0 = (signature, index, .now) }
+        annotationCache.withLock {
+            let now = checked($0)
+            $0.entry = (signature, index, now)
+        }
         return index
     }
 
@@ -291,7 +306,7 @@ public final class Ingestor: Sendable {
     public func reannotateIfChanged() async throws -> Int {
         func current() async throws -> (AnnotationIndex, String) {
             let index = try await annotationIndex()
-            let signature = annotationCache.withLock { $0?.signature } ?? []
+            let signature = annotationCache.withLock { $0.entry?.signature } ?? []
             return (index, Hex.encode(SHA256.hash(Data(signature.joined(separator: "\n").utf8))))
         }
         var (index, digest) = try await current()
@@ -356,7 +371,10 @@ public final class Ingestor: Sendable {
     /// The annotation files are listed again at the next use; they are read again only if one of
     /// them changed (another key or ETag).
     func invalidateAnnotations() {
-        annotationCache.withLock { $0?.checked = nil }
+        annotationCache.withLock {
+            $0.entry?.checked = nil
+            $0.invalidations += 1
+        }
     }
 
     // MARK: - Working
@@ -477,9 +495,9 @@ public final class Ingestor: Sendable {
         let started = ContinuousClock.now
         // The annotation files are read while the raw prefix is listed (the first batch needs
         // them); a failure shows again, and is handled, where a batch asks for them.
-        let annotations = Task { _ = try? await annotationIndex() }
+        async let annotations: Void = { _ = try? await self.annotationIndex() }()
         let poll = try await poll()
-        await annotations.value
+        await annotations
         var work = try await work(progress: progress)
         progress?.finish()
         work.reannotated = try await reannotateIfChanged()

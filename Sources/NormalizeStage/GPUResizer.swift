@@ -4,6 +4,7 @@ import PipelineCommon
 public struct GPUResizer: Resizer {
     public init() {}
     public var name: String { "gpu" }
+    public var revision: Int { 1 }
     public var unavailableReason: String? {
         "no GPU resizer is built into this binary (and none is needed: the libvips CPU resizer uses every core); use --resizer cpu"
     }

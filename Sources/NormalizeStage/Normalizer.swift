@@ -59,6 +59,7 @@ public final class Normalizer: Sendable {
         let fields: [String: String] = [
             "variants": VariantSpec.compact(settings.variants), "key_template": settings.keyTemplate.text,
             "prefix": settings.prefix, "train_variant": settings.trainVariant, "resizer": resizer.name,
+            "rendering": "\(resizer.revision)",
         ]
         let text = String(decoding: (try? JSONEncoder.canonical.encode(fields)) ?? Data(), as: UTF8.self)
         return (Hex.encode(SHA256.hash(Data(text.utf8))), text)

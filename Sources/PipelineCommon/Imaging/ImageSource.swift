@@ -16,6 +16,17 @@ public enum ImageInput: Sendable {
         case .memory(_, let spill): spill
         }
     }
+
+    /// `bytes` as an input: in memory when libvips reads their format from memory, else
+    /// written to `path` once, here (a failed write is this call's error, not the image's).
+    /// Blocking when it writes: call it from ``BlockingPools``.
+    public static func staged(_ bytes: Data, at path: String) throws -> ImageInput {
+        VipsRuntime.start()
+        let fromMemory = bytes.withUnsafeBytes { pl_vips_loads_from_memory($0.baseAddress, $0.count) != 0 }
+        if fromMemory || bytes.isEmpty { return .memory(bytes, spill: path) }
+        try bytes.write(to: URL(fileURLWithPath: path))
+        return .file(path)
+    }
 }
 
 /// An image as libvips should read it: from memory (a staged file mapped read-only, or staged

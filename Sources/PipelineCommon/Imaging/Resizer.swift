@@ -11,6 +11,9 @@ public protocol Resizer: Sendable {
     var name: String { get }
     /// Why this resizer cannot run on this machine; nil when it can.
     var unavailableReason: String? { get }
+    /// Changes when the same image and variants render different bytes or statistics, so that a
+    /// normalize version made before is not resumed or reused by a run that renders otherwise.
+    var revision: Int { get }
     /// Encodes every variant of the image `input` in memory (`encoded[i]` for `variants[i]`).
     /// `statistics` names the variant whose pixel sums are wanted (the training variant).
     func render(_ input: ImageInput, variants: [VariantSpec], statistics: String?) async throws -> RenderedImage
@@ -131,8 +134,9 @@ public struct ResizeError: Error, Sendable, CustomStringConvertible {
 
 /// The libvips resizer: one decode, many variants. The image is shrunk on load (JPEG DCT
 /// scaling, WebP/HEIF/TIFF pyramids) straight to the largest size any variant needs, EXIF
-/// orientation applied and colour converted to 8-bit sRGB, held once in memory, and every
-/// variant is resampled (Lanczos 3) from that, then cropped or padded and encoded with
+/// orientation applied and colour converted to 8-bit sRGB, held once in memory, and each
+/// variant is resampled (Lanczos 3) from that or from a larger variant's resampled pixels
+/// (``ResampleCascade``), then cropped or padded and encoded with
 /// metadata stripped. Runs on ``BlockingPools/compute``.
 public struct VipsResizer: Resizer {
     private let pool: NIOThreadPool
@@ -147,6 +151,9 @@ public struct VipsResizer: Resizer {
 
     public var name: String { "cpu" }
     public var unavailableReason: String? { VipsRuntime.start() ? nil : "libvips failed to start" }
+    /// 2: smaller variants resampled from larger ones (``ResampleCascade``), JPEGs with an ICC
+    /// profile decoded by libjpeg, and the colour-JPEG path's statistics summed right (f64567d).
+    public var revision: Int { 2 }
 
     public func render(_ input: ImageInput, variants: [VariantSpec], statistics: String?) async throws
         -> RenderedImage
@@ -327,9 +334,9 @@ public struct VipsResizer: Resizer {
             encoded: encoded, timing: timing)
     }
 
-    /// The variants of decoded colour pixels, made without libvips but for PNG and WebP
-    /// encoding (of a memory image wrapping the variant's pixels): ``pl_resample_lanczos3``, row
-    /// copies for crops and pads, libjpeg for JPEG.
+    /// The variants of decoded colour pixels, made without libvips: ``pl_resample_lanczos3``,
+    /// row copies for crops and pads, then `output` (by default the encoding: libjpeg, libpng,
+    /// libvips for WebP only; ``pixels(_:variant:)`` collects the pixels instead).
     static func renderPlain(
         _ decoded: PixelBuffer, sourceWidth: Int, sourceHeight: Int, variants: [VariantSpec],
         geometries: [VariantGeometry], statistics: String?, timing: RenderTiming,

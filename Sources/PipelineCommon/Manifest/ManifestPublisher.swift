@@ -36,9 +36,9 @@ public struct ManifestPublisher: Sendable {
             let page = try await store.items(of: draft.id, after: after, limit: 10_000)
             // Canonical JSON lines (annotations and variants re-serialised) on every core; the
             // digest and the summary in order.
-            let lines = try await concurrentChunkedMap(page) { Data((ManifestLine.encode($0) + "\n").utf8) }
-            var chunk = Data(capacity: lines.reduce(0) { $0 + $1.count })
-            for (item, line) in zip(page, lines) {
+            let encoded = try await concurrentChunkedMap(page) { Data((ManifestLine.encode($0) + "\n").utf8) }
+            var chunk = Data(capacity: encoded.reduce(0) { $0 + $1.count })
+            for (item, line) in zip(page, encoded) {
                 digest.update(line)
                 chunk.append(line)
                 summary.add(item)

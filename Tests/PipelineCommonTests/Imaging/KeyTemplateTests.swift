@@ -10,7 +10,8 @@ struct KeyTemplateTests {
             "dataset": "cats", "variant": "small", "path": "a/{stem}", "width": "256", "height": "192", "ext": "jpg",
         ])
         #expect(key == "cats/small/a/{stem}-256x192.jpg")
-        #expect(KeyTemplate.standard.render(["dataset": "d", "variant": "v", "sha256": "ab", "ext": "png"]) == "d/v/ab.png")
+        let standard = KeyTemplate.standard.render(["dataset": "d", "variant": "v", "sha256": "ab", "ext": "png"])
+        #expect(standard == "d/v/ab.png")
         // A placeholder without a value renders as nothing, as it always did.
         #expect(try KeyTemplate.parse("{variant}/{stem}{ext}").get().render(["variant": "v", "stem": "s"]) == "v/s")
     }
