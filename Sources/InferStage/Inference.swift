@@ -23,8 +23,7 @@ public struct Inference: Sendable {
     public func predict(_ path: String, model: LoadedModel, topK: Int) async throws(InferenceFailure)
         -> (predictions: [Prediction], info: ImageInfo)
     {
-        var phases = PhaseTimes(stage: "infer")
-        return try await predict(path, model: model, topK: topK, phases: &phases)
+        try await predict(.file(path), model: model, topK: topK)
     }
 
     /// ``predict(_:model:topK:)`` of an image staged in memory or in a file.

@@ -261,13 +261,13 @@ public final class Ingestor: Sendable {
         let signature = files.map { "\($0.key)@\($0.etag)" }
         // Current from now on, unless a notification invalidated the index while this listed:
         // the listing may predate the change, so the next use lists again.
-        func checked(_ cache: AnnotationCache) -> ContinuousClock.Instant? {
+        func freshness(_ cache: AnnotationCache) -> ContinuousClock.Instant? {
             cache.invalidations == invalidations ? .now : nil
         }
         // The same files (keys and ETags) as the index was read from: no need to parse them again.
         if let cached, cached.signature == signature {
             annotationCache.withLock {
-                let now = checked($0)
+                let now = freshness($0)
                 $0.entry?.checked = now
             }
             return cached.index
@@ -293,7 +293,7 @@ public final class Ingestor: Sendable {
                 metadata: ["key": "\(source.key)", "format": "\(source.format)", "images": "\(source.images)"])
         }
         annotationCache.withLock {
-            let now = checked($0)
+            let now = freshness($0)
             $0.entry = (signature, index, now)
         }
         return index
