@@ -138,6 +138,9 @@ final class Workspace {
     var argmax: [[Int32]]
     var logits: [Float]
     var probabilities: [Float]
+    /// The largest logit and log Σ exp(logit − largest), from the last `forward`.
+    var topLogit: Float = 0
+    var logTotal: Float = 0
     var gradient: [Float]
     var scratchColumns: [Float]
     var scratchUpstream: [Float]
@@ -251,8 +254,17 @@ final class Workspace {
                 total += probabilities[c]
             }
             for c in 0..<classes { probabilities[c] /= total }
+            topLogit = top
+            logTotal = log(total)
         }
     }
+
+    /// The cross-entropy loss of the last `forward` for `label`, log Σ exp(logits) − logit, from
+    /// the logits rather than the probability: exact where the probability underflows (a
+    /// confidently wrong prediction counts its whole loss, as PyTorch's `CrossEntropyLoss` does,
+    /// not −log(1e-12) ≈ 27.6 at most), and never below zero (the largest logit is at least
+    /// this one, and the total at least 1).
+    func loss(label: Int) -> Double { Double(topLogit - logits[label]) + Double(logTotal) }
 
     /// Adds the gradient of the cross-entropy loss for `label` (after `forward`) to `gradient`.
     func backward(_ parameters: UnsafePointer<Float>, _ input: UnsafePointer<Float>, label: Int) {

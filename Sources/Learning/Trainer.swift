@@ -152,7 +152,7 @@ public final class Trainer: @unchecked Sendable {
             workspace, example, p, partial in
             example.pixels.withUnsafeBufferPointer { input in
                 workspace.forward(p, input.baseAddress!)
-                partial.loss -= Double(log(max(workspace.probabilities[example.label], 1e-12)))
+                partial.loss += workspace.loss(label: example.label)
                 if Self.argmax(workspace.probabilities) == example.label { partial.right += 1 }
                 workspace.backward(p, input.baseAddress!, label: example.label)
             }
@@ -183,7 +183,7 @@ public final class Trainer: @unchecked Sendable {
             initial: (loss: 0.0, confusion: [Int](repeating: 0, count: classes * classes))
         ) { workspace, example, p, partial in
             example.pixels.withUnsafeBufferPointer { workspace.forward(p, $0.baseAddress!) }
-            partial.loss -= Double(log(max(workspace.probabilities[example.label], 1e-12)))
+            partial.loss += workspace.loss(label: example.label)
             partial.confusion[example.label * classes + Self.argmax(workspace.probabilities)] += 1
         }
         let losses = partials.map(\.loss)

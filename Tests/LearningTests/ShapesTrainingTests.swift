@@ -98,6 +98,23 @@ struct GradientTests {
         }
         #expect(checked > 30)
     }
+
+    /// The loss comes from the logits: a prediction wrong by 200 nats, whose probability is 0 in
+    /// Float, loses 200 (as PyTorch's CrossEntropyLoss counts it), not the 27.6 of a clamped
+    /// log(1e-12) (what the trainer reported before, so its epoch losses read lower than the
+    /// PyTorch trainer's on the same network).
+    @Test func theLossIsExactWhereTheProbabilityUnderflows() {
+        // Softmax regression on one input value: logits = weights · 1 + biases = [0, -200].
+        let architecture = Architecture(input: [1, 1, 1], convolutions: [], classes: 2)
+        let parameters: [Float] = [0, 0, 0, -200]
+        #expect(architecture.parameterCount == parameters.count)
+        let trainer = Trainer(architecture: architecture, options: TrainingOptions(threads: 1))
+        let wrong = trainer.evaluate([Example(pixels: [1], label: 1)], parameters: parameters)
+        #expect(abs(wrong.loss - 200) < 1e-3, "loss \(wrong.loss)")
+        #expect(wrong.accuracy == 0)
+        let right = trainer.evaluate([Example(pixels: [1], label: 0)], parameters: parameters)
+        #expect(right.loss >= 0 && right.loss < 1e-6, "loss \(right.loss)")
+    }
 }
 
 @Suite("Model file: round trip, version and corruption")
