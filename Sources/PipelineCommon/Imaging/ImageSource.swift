@@ -5,8 +5,8 @@ import Foundation
 /// An image as a stage hands it to libvips: a staged file, or bytes staged in memory.
 public enum ImageInput: Sendable {
     case file(String)
-    /// `spill` is where the bytes are written when their format is one libvips reads from
-    /// files only; the file is removed when the image is done with.
+    /// Bytes libvips reads from memory, as ``staged(_:at:)`` makes them (which writes any other
+    /// bytes to a file); `spill` is the path they stand for in messages.
     case memory(Data, spill: String)
 
     /// For messages: the path, or the spill path the bytes stand for.
@@ -17,13 +17,16 @@ public enum ImageInput: Sendable {
         }
     }
 
-    /// `bytes` as an input: in memory when libvips reads their format from memory, else
-    /// written to `path` once, here (a failed write is this call's error, not the image's).
-    /// Blocking when it writes: call it from ``BlockingPools``.
+    /// `bytes` as an input: in memory when libvips reads their format from memory (or when
+    /// there are none: an empty file, rejected as such), else written to `path` (its folder
+    /// made if need be) once, here: a failed write is this call's error, not the image's. The
+    /// file is the caller's to remove. Blocking when it writes: call it from ``BlockingPools``.
     public static func staged(_ bytes: Data, at path: String) throws -> ImageInput {
         VipsRuntime.start()
         let fromMemory = bytes.withUnsafeBytes { pl_vips_loads_from_memory($0.baseAddress, $0.count) != 0 }
         if fromMemory || bytes.isEmpty { return .memory(bytes, spill: path) }
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try bytes.write(to: URL(fileURLWithPath: path))
         return .file(path)
     }
@@ -40,8 +43,6 @@ final class ImageSource {
     private var base: UnsafeMutableRawPointer?
     /// How `base` was obtained, so it is released the same way.
     private var mapped = false
-    /// A file written for these bytes, removed with this object.
-    private var spilled = false
     /// The image's size in bytes.
     let count: Int
     /// Whether libvips loads this image from memory.
@@ -75,24 +76,16 @@ final class ImageSource {
                 inMemory = pl_vips_loads_from_memory(region, count) != 0
             }
         case .memory(let bytes, let spill):
+            // Bytes libvips reads from memory (``ImageInput/staged(_:at:)`` sniffed them):
+            // loaded from a buffer, not asked again; any that are not fail to load, as
+            // bytes of no format do.
             path = spill
             guard !bytes.isEmpty else { throw .emptyFile }
             count = bytes.count
             let copy = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 16)
             bytes.copyBytes(to: copy.assumingMemoryBound(to: UInt8.self), count: count)
             base = copy
-            inMemory = pl_vips_loads_from_memory(copy, count) != 0
-            if !inMemory {
-                let parent = (spill as NSString).deletingLastPathComponent
-                guard
-                    (try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true))
-                        != nil,
-                    (try? bytes.write(to: URL(fileURLWithPath: spill))) != nil
-                else {
-                    throw .corrupt(detail: "cannot write \(spill) for libvips to read")
-                }
-                spilled = true
-            }
+            inMemory = true
         }
     }
 
@@ -100,7 +93,6 @@ final class ImageSource {
         if let base {
             if mapped { munmap(base, count) } else { base.deallocate() }
         }
-        if spilled { unlink(path) }
     }
 
     /// The image, header read and pixels not yet decoded, or nil with libvips' error set.

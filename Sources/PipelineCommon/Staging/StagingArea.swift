@@ -284,10 +284,16 @@ public struct StagingRun: Sendable {
             throw StagingError(kind: .integrity, message: "\(storeError)")
         }
         try Self.check(key, sha256: fetched.sha256, expected: expectedSHA256)
+        // A format libvips reads from files only is written out here, once: a failed write is
+        // this staging's error (the disk), not the image's.
+        let input: ImageInput
+        do {
+            input = try await BlockingPools.files.runIfActive { try ImageInput.staged(fetched.bytes, at: spill) }
+        } catch let error where !(error is CancellationError) {
+            throw StagingError(kind: .io, message: "cannot write \(spill) for libvips to read \(key): \(error)")
+        }
         count(staged: fetched.bytes.count, since: started)
-        return StagedImage(
-            key: key, size: UInt64(fetched.bytes.count), sha256: fetched.sha256,
-            input: .memory(fetched.bytes, spill: spill))
+        return StagedImage(key: key, size: UInt64(fetched.bytes.count), sha256: fetched.sha256, input: input)
     }
 
     /// Stages a batch after checking, once, that all of it fits; `concurrency` downloads at once.

@@ -70,9 +70,39 @@ struct StagedImageTests {
         #expect(pl_vips_write_stripped(image, path) == 0)
         pl_g_object_unref(image)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-        let spill = dir.file("in/spilled.v")
-        let info = try await ImageInspector().validate(.memory(bytes, spill: spill)).get()
+        let store = try FileObjectStore(root: dir.path + "/store")
+        for key in ["raw/image.v", "blocked/image.v"] {
+            _ = try await store.put(key, data: bytes, contentType: "application/octet-stream")
+        }
+        let run = try StagingArea(
+            root: dir.path + "/nvme", reserveBytes: 0, keepOnFailure: false, logger: Logger(label: "staged-image-tests")
+        ).makeRun(stage: "test", runId: "r1")
+
+        let staged = try await run.stageImage("raw/image.v", from: store, size: UInt64(bytes.count), expectedSHA256: nil)
+        guard case .file(let spilled) = staged.input else {
+            Issue.record("a VIPS-format image was staged in memory")
+            return
+        }
+        #expect(spilled == (try run.path(for: "raw/image.v")))
+        let info = try await ImageInspector().validate(staged.input).get()
         #expect(info.width == 4 && info.height == 3)
-        #expect(!FileManager.default.fileExists(atPath: spill), "the spilled file is removed with the image")
+        staged.discard()
+        #expect(!FileManager.default.fileExists(atPath: spilled), "the written file goes with the staged image")
+
+        // Where the file cannot be written (its folder is taken by a file; a full disk does the
+        // same), staging fails with an I/O error naming the path, not an image rejection: ingest
+        // puts the object back on its queue ("ingest attempt failed") instead of recording it as
+        // a corrupt image, as it did while the write happened inside libvips' image source.
+        let blocked = try run.path(for: "blocked/image.v")
+        let folder = (blocked as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(
+            atPath: (folder as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: folder, contents: Data("not a folder".utf8)))
+        do {
+            _ = try await run.stageImage("blocked/image.v", from: store, size: UInt64(bytes.count), expectedSHA256: nil)
+            Issue.record("staged although its file could not be written")
+        } catch let error as StagingError {
+            #expect(error.kind == .io && error.message.contains(blocked), "\(error)")
+        }
     }
 }
