@@ -125,120 +125,148 @@ struct Gaussian {
     }
 }
 
-/// Forward and backward passes for one example at a time, with scratch buffers reused
-/// across calls (one `Workspace` per thread).
+/// Forward and backward passes for one example at a time, with every buffer allocated once,
+/// when the workspace is made (one `Workspace` per thread).
 final class Workspace {
     let architecture: Architecture
     let layout: Architecture.Layout
-    // Per conv layer: the input (C×H×W), its im2col columns, the pre-activation output, the pooled output, argmax.
-    var inputs: [[Float]]
-    var columns: [[Float]]
-    var activations: [[Float]]
-    var pooled: [[Float]]
-    var argmax: [[Int32]]
+    // Per conv layer: its im2col columns, its output after bias and ReLU, the pooled output, and
+    // for each pooled value the index of the output value it came from.
+    private let columns: [UnsafeMutablePointer<Float>]
+    private let activations: [UnsafeMutablePointer<Float>]
+    private let pooled: [UnsafeMutablePointer<Float>]
+    private let argmax: [UnsafeMutablePointer<Int32>]
+    // Backward: the gradient at a layer's output (before pooling), at its columns, and two
+    // buffers that the gradient at each layer's input (the pooled output below) alternates between.
+    private let dActivation: UnsafeMutablePointer<Float>
+    private let dColumns: UnsafeMutablePointer<Float>
+    private let upstream: [UnsafeMutablePointer<Float>]
+    private let allocations: [UnsafeMutableRawPointer]
     var logits: [Float]
     var probabilities: [Float]
+    var gradient: [Float]
     /// The largest logit and log Σ exp(logit − largest), from the last `forward`.
     var topLogit: Float = 0
     var logTotal: Float = 0
-    var gradient: [Float]
-    var scratchColumns: [Float]
-    var scratchUpstream: [Float]
 
     init(_ architecture: Architecture) {
         BLASThreads.configure()  // before any of its products (GEMM) runs
         self.architecture = architecture
-        layout = architecture.layout
-        inputs = layout.convs.map { [Float](repeating: 0, count: $0.inChannels * $0.height * $0.width) }
-        columns = layout.convs.map { [Float](repeating: 0, count: $0.columns * $0.height * $0.width) }
-        activations = layout.convs.map { [Float](repeating: 0, count: $0.outChannels * $0.height * $0.width) }
-        pooled = layout.convs.map { [Float](repeating: 0, count: $0.outChannels * ($0.height / 2) * ($0.width / 2)) }
-        argmax = layout.convs.map { [Int32](repeating: 0, count: $0.outChannels * ($0.height / 2) * ($0.width / 2)) }
+        let layout = architecture.layout
+        self.layout = layout
+        var allocations: [UnsafeMutableRawPointer] = []
+        func buffer<T>(_ count: Int, _ zero: T) -> UnsafeMutablePointer<T> {
+            let pointer = UnsafeMutablePointer<T>.allocate(capacity: max(1, count))
+            pointer.initialize(repeating: zero, count: max(1, count))
+            allocations.append(UnsafeMutableRawPointer(pointer))
+            return pointer
+        }
+        func floats(_ count: Int) -> UnsafeMutablePointer<Float> { buffer(count, Float(0)) }
+        columns = layout.convs.map { floats($0.columns * $0.height * $0.width) }
+        activations = layout.convs.map { floats($0.outChannels * $0.height * $0.width) }
+        pooled = layout.convs.map { floats($0.outChannels * ($0.height / 2) * ($0.width / 2)) }
+        argmax = layout.convs.map { buffer($0.outChannels * ($0.height / 2) * ($0.width / 2), Int32(0)) }
+        dActivation = floats(layout.convs.map { $0.outChannels * $0.height * $0.width }.max() ?? 0)
+        dColumns = floats(layout.convs.map { $0.columns * $0.height * $0.width }.max() ?? 0)
+        let widestInput = max(
+            layout.denseIn, layout.convs.map { $0.inChannels * $0.height * $0.width }.max() ?? 0)
+        upstream = [floats(widestInput), floats(widestInput)]
+        self.allocations = allocations
         logits = [Float](repeating: 0, count: architecture.classes)
         probabilities = [Float](repeating: 0, count: architecture.classes)
         gradient = [Float](repeating: 0, count: layout.count)
-        let widest = layout.convs.map { $0.columns * $0.height * $0.width }.max() ?? 0
-        scratchColumns = [Float](repeating: 0, count: widest)
-        scratchUpstream = [Float](
-            repeating: 0,
-            count: max(layout.denseIn, layout.convs.map { $0.outChannels * $0.height * $0.width }.max() ?? 0))
+    }
+
+    deinit {
+        for allocation in allocations { allocation.deallocate() }
     }
 
     /// Class probabilities for `input` (C×H×W, normalised).
     func forward(_ parameters: UnsafePointer<Float>, _ input: UnsafePointer<Float>) {
         for (index, conv) in layout.convs.enumerated() {
-            // The layer's input: the image, or the previous layer's pooled output (copied inside
-            // the closures that lend the pointers: no pointer outlives its closure).
-            if index == 0 {
-                let count = architecture.input.reduce(1, *)
-                inputs[0].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: input, count: count) }
-            } else {
-                pooled[index - 1].withUnsafeBufferPointer { source in
-                    inputs[index].withUnsafeMutableBufferPointer {
-                        $0.baseAddress!.update(from: source.baseAddress!, count: source.count)
-                    }
-                }
-            }
-            inputs[index].withUnsafeBufferPointer { source in
-                columns[index].withUnsafeMutableBufferPointer { cols in
-                    Self.im2col(source.baseAddress!, cols.baseAddress!, conv)
-                }
-            }
+            // The layer's input: the image, or the previous layer's pooled output.
+            Self.im2col(index == 0 ? input : UnsafePointer(pooled[index - 1]), columns[index], conv)
             let pixels = conv.height * conv.width
-            activations[index].withUnsafeMutableBufferPointer { out in
-                columns[index].withUnsafeBufferPointer { cols in
-                    GEMM.multiply(
-                        parameters + conv.weights, transposeA: false, cols.baseAddress!, transposeB: false,
-                        out.baseAddress!, m: conv.outChannels, n: pixels, k: conv.columns, accumulate: false)
-                }
-                for channel in 0..<conv.outChannels {
-                    let bias = parameters[conv.bias + channel]
-                    let row = out.baseAddress! + channel * pixels
-                    for pixel in 0..<pixels { row[pixel] = max(0, row[pixel] + bias) }  // ReLU
-                }
+            let out = activations[index]
+            GEMM.multiply(
+                parameters + conv.weights, transposeA: false, columns[index], transposeB: false, out,
+                m: conv.outChannels, n: pixels, k: conv.columns, accumulate: false)
+            for channel in 0..<conv.outChannels {
+                let bias = parameters[conv.bias + channel]
+                let row = out + channel * pixels
+                for pixel in 0..<pixels { row[pixel] = max(0, row[pixel] + bias) }  // ReLU
             }
-            let pooledHeight = conv.height / 2
-            let pooledWidth = conv.width / 2
-            activations[index].withUnsafeBufferPointer { activation in
-                pooled[index].withUnsafeMutableBufferPointer { out in
-                    argmax[index].withUnsafeMutableBufferPointer { arg in
-                        for channel in 0..<conv.outChannels {
-                            for y in 0..<pooledHeight {
-                                for x in 0..<pooledWidth {
-                                    var best = -Float.infinity
-                                    var bestIndex = 0
-                                    for dy in 0..<2 {
-                                        for dx in 0..<2 {
-                                            let at = channel * pixels + (2 * y + dy) * conv.width + 2 * x + dx
-                                            if activation[at] > best {
-                                                best = activation[at]
-                                                bestIndex = at
-                                            }
-                                        }
-                                    }
-                                    let target = (channel * pooledHeight + y) * pooledWidth + x
-                                    out[target] = best
-                                    arg[target] = Int32(bestIndex)
-                                }
-                            }
-                        }
+            Self.maxPool(out, into: pooled[index], argmax: argmax[index], conv)
+        }
+        dense(parameters, layout.convs.isEmpty ? input : UnsafePointer(pooled[layout.convs.count - 1]))
+    }
+
+    /// 2×2 max pooling of each channel of `activation` (H×W) into `out` (H/2×W/2), with the
+    /// index into `activation` of each maximum (the first of equal ones, in row order).
+    static func maxPool(
+        _ activation: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>,
+        _ conv: Architecture.ConvLayer
+    ) {
+        let width = conv.width
+        let pooledHeight = conv.height / 2
+        let pooledWidth = width / 2
+        let pixels = conv.height * width
+        let lanes = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
+        var target = 0
+        for channel in 0..<conv.outChannels {
+            for y in 0..<pooledHeight {
+                let top = channel * pixels + 2 * y * width
+                let bottom = top + width
+                var x = 0
+                // Eight windows at a time, with the same comparisons in the same order as the
+                // loop after it.
+                while x + 8 <= pooledWidth {
+                    let upper = UnsafeRawPointer(activation + top + 2 * x).loadUnaligned(as: SIMD16<Float>.self)
+                    let lower = UnsafeRawPointer(activation + bottom + 2 * x).loadUnaligned(as: SIMD16<Float>.self)
+                    let base = lanes &+ Int32(top + 2 * x)
+                    var best = upper.evenHalf
+                    var at = base
+                    var greater = upper.oddHalf .> best
+                    best.replace(with: upper.oddHalf, where: greater)
+                    at.replace(with: base &+ 1, where: greater)
+                    greater = lower.evenHalf .> best
+                    best.replace(with: lower.evenHalf, where: greater)
+                    at.replace(with: base &+ Int32(width), where: greater)
+                    greater = lower.oddHalf .> best
+                    best.replace(with: lower.oddHalf, where: greater)
+                    at.replace(with: base &+ Int32(width + 1), where: greater)
+                    UnsafeMutableRawPointer(out + target).storeBytes(of: best, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(argmax + target).storeBytes(of: at, as: SIMD8<Int32>.self)
+                    target += 8
+                    x += 8
+                }
+                while x < pooledWidth {
+                    var best = activation[top + 2 * x]
+                    var at = top + 2 * x
+                    if activation[top + 2 * x + 1] > best {
+                        best = activation[top + 2 * x + 1]
+                        at = top + 2 * x + 1
                     }
+                    if activation[bottom + 2 * x] > best {
+                        best = activation[bottom + 2 * x]
+                        at = bottom + 2 * x
+                    }
+                    if activation[bottom + 2 * x + 1] > best {
+                        best = activation[bottom + 2 * x + 1]
+                        at = bottom + 2 * x + 1
+                    }
+                    out[target] = best
+                    argmax[target] = Int32(at)
+                    target += 1
+                    x += 1
                 }
             }
         }
-        let classes = architecture.classes
-        withDenseInput(input) { denseInput in dense(parameters, denseInput, classes: classes) }
-    }
-
-    /// Runs `body` with the dense layer's input: the last pooled output, or the image itself
-    /// when there is no convolution.
-    private func withDenseInput<R>(_ input: UnsafePointer<Float>, _ body: (UnsafePointer<Float>) -> R) -> R {
-        guard let last = pooled.indices.last else { return body(input) }
-        return pooled[last].withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
     /// The dense layer and the softmax: logits, then probabilities.
-    private func dense(_ parameters: UnsafePointer<Float>, _ denseInput: UnsafePointer<Float>, classes: Int) {
+    private func dense(_ parameters: UnsafePointer<Float>, _ denseInput: UnsafePointer<Float>) {
+        let classes = architecture.classes
         logits.withUnsafeMutableBufferPointer { out in
             GEMM.multiply(
                 parameters + layout.denseWeights, transposeA: false, denseInput, transposeB: false, out.baseAddress!,
@@ -272,14 +300,8 @@ final class Workspace {
         // dLogits = p - onehot
         var dLogits = probabilities
         dLogits[label] -= 1
-        withDenseInput(input) { denseInput in
-            backward(parameters, denseInput: denseInput, dLogits: dLogits, classes: classes)
-        }
-    }
-
-    private func backward(
-        _ parameters: UnsafePointer<Float>, denseInput: UnsafePointer<Float>, dLogits: [Float], classes: Int
-    ) {
+        let convs = layout.convs
+        let denseInput = convs.isEmpty ? input : UnsafePointer(pooled[convs.count - 1])
         gradient.withUnsafeMutableBufferPointer { grad in
             let g = grad.baseAddress!
             dLogits.withUnsafeBufferPointer { d in
@@ -288,129 +310,138 @@ final class Workspace {
                     d.baseAddress!, transposeA: false, denseInput, transposeB: false, g + layout.denseWeights,
                     m: classes, n: layout.denseIn, k: 1, accumulate: true)
                 for c in 0..<classes { g[layout.denseBias + c] += d[c] }
-                guard !layout.convs.isEmpty else { return }
+                guard !convs.isEmpty else { return }
                 // Upstream into the last pooled output: W_dense^T · dLogits
-                scratchUpstream.withUnsafeMutableBufferPointer { up in
-                    GEMM.multiply(
-                        parameters + layout.denseWeights, transposeA: true, d.baseAddress!, transposeB: false,
-                        up.baseAddress!, m: layout.denseIn, n: 1, k: classes, accumulate: false)
-                }
+                GEMM.multiply(
+                    parameters + layout.denseWeights, transposeA: true, d.baseAddress!, transposeB: false,
+                    upstream[0], m: layout.denseIn, n: 1, k: classes, accumulate: false)
             }
-            guard !layout.convs.isEmpty else { return }
-            var upstream = Array(scratchUpstream.prefix(pooled[layout.convs.count - 1].count))
-            for index in stride(from: layout.convs.count - 1, through: 0, by: -1) {
-                let conv = layout.convs[index]
+            var current = 0  // the upstream buffer holding the gradient at this layer's pooled output
+            for index in stride(from: convs.count - 1, through: 0, by: -1) {
+                let conv = convs[index]
                 let pixels = conv.height * conv.width
-                // Through the pool (to the argmax) and the ReLU (where the activation was positive).
-                var dActivation = [Float](repeating: 0, count: conv.outChannels * pixels)
-                for (position, source) in argmax[index].enumerated() where activations[index][Int(source)] > 0 {
-                    dActivation[Int(source)] += upstream[position]
-                }
-                dActivation.withUnsafeBufferPointer { dA in
-                    for channel in 0..<conv.outChannels {
-                        var sum: Float = 0
-                        let row = dA.baseAddress! + channel * pixels
-                        for pixel in 0..<pixels { sum += row[pixel] }
-                        g[conv.bias + channel] += sum
+                let pooledPixels = (conv.height / 2) * (conv.width / 2)
+                let up = upstream[current]
+                let maxima = pooled[index]
+                let source = argmax[index]
+                // Through the pool (to its argmax) and the ReLU (where the output was positive:
+                // where the pooled maximum is); each channel's bias gradient is the sum of what
+                // passes. Eight at a time, without a branch: which values pass follows the data.
+                dActivation.update(repeating: 0, count: conv.outChannels * pixels)
+                for channel in 0..<conv.outChannels {
+                    var position = channel * pooledPixels
+                    let end = position + pooledPixels
+                    var sums = SIMD8<Float>()
+                    while position + 8 <= end {
+                        var passed = SIMD8<Float>()
+                        passed.replace(
+                            with: UnsafeRawPointer(up + position).loadUnaligned(as: SIMD8<Float>.self),
+                            where: UnsafeRawPointer(maxima + position).loadUnaligned(as: SIMD8<Float>.self) .> 0)
+                        sums += passed
+                        for lane in 0..<8 { dActivation[Int(source[position + lane])] = passed[lane] }
+                        position += 8
                     }
-                    columns[index].withUnsafeBufferPointer { cols in
-                        // dW += dA (out×pixels) · cols^T (pixels×columns)
-                        GEMM.multiply(
-                            dA.baseAddress!, transposeA: false, cols.baseAddress!, transposeB: true, g + conv.weights,
-                            m: conv.outChannels, n: conv.columns, k: pixels, accumulate: true)
+                    var sum = sums.sum()
+                    while position < end {
+                        let passed = maxima[position] > 0 ? up[position] : 0
+                        dActivation[Int(source[position])] = passed
+                        sum += passed
+                        position += 1
                     }
+                    g[conv.bias + channel] += sum
                 }
+                // dW += dA (out×pixels) · cols^T (pixels×columns)
+                GEMM.multiply(
+                    dActivation, transposeA: false, columns[index], transposeB: true, g + conv.weights,
+                    m: conv.outChannels, n: conv.columns, k: pixels, accumulate: true)
                 guard index > 0 else { break }
-                // dCols = W^T (columns×out) · dA (out×pixels), then col2im into the input.
-                scratchColumns.withUnsafeMutableBufferPointer { dCols in
-                    dActivation.withUnsafeBufferPointer { dA in
-                        GEMM.multiply(
-                            parameters + conv.weights, transposeA: true, dA.baseAddress!, transposeB: false,
-                            dCols.baseAddress!, m: conv.columns, n: pixels, k: conv.outChannels, accumulate: false)
-                    }
-                    var dInput = [Float](repeating: 0, count: conv.inChannels * pixels)
-                    dInput.withUnsafeMutableBufferPointer { Self.col2im(dCols.baseAddress!, $0.baseAddress!, conv) }
-                    upstream = dInput
+                // dCols = W^T (columns×out) · dA (out×pixels), then col2im into the input, the
+                // layer below's pooled output.
+                GEMM.multiply(
+                    parameters + conv.weights, transposeA: true, dActivation, transposeB: false, dColumns,
+                    m: conv.columns, n: pixels, k: conv.outChannels, accumulate: false)
+                let below = upstream[1 - current]
+                below.update(repeating: 0, count: conv.inChannels * pixels)
+                Self.col2im(dColumns, below, conv)
+                current = 1 - current
+            }
+        }
+    }
+
+    /// 3×3 patches with zero padding: row (channel·9 + ky·3 + kx), column (y·W + x). The block of
+    /// one (channel, ky, kx) is the input plane shifted by s = (ky − 1)·W + (kx − 1): one copy of
+    /// the plane's values from s on, zeros where the shift leaves the plane above or below, and a
+    /// zero in the first (kx = 0) or last (kx = 2) column of each row, where it wraps around.
+    static func im2col(
+        _ input: UnsafePointer<Float>, _ columns: UnsafeMutablePointer<Float>, _ conv: Architecture.ConvLayer
+    ) {
+        let width = conv.width
+        let pixels = conv.height * width
+        for channel in 0..<conv.inChannels {
+            let plane = input + channel * pixels
+            for ky in 0..<3 {
+                for kx in 0..<3 {
+                    let block = columns + ((channel * 9) + ky * 3 + kx) * pixels
+                    let (first, last, shift) = Self.overlap(ky: ky, kx: kx, width: width, pixels: pixels)
+                    block.update(repeating: 0, count: first)
+                    (block + first).update(from: plane + first + shift, count: last - first)
+                    (block + last).update(repeating: 0, count: pixels - last)
+                    Self.zeroWrappedColumn(block, kx: kx, width: width, pixels: pixels)
                 }
             }
         }
     }
 
-    /// 3×3 patches with zero padding: row (channel·9 + ky·3 + kx), column (y·W + x). Each row of
-    /// a patch row is the input row `y + ky - 1` shifted by `kx - 1`: a copy of `width - 1` (or
-    /// `width`) values and a zero at the edge, not a test a value.
-    static func im2col(
-        _ input: UnsafePointer<Float>, _ columns: UnsafeMutablePointer<Float>, _ conv: Architecture.ConvLayer
-    ) {
-        let height = conv.height
-        let width = conv.width
-        let pixels = height * width
-        for channel in 0..<conv.inChannels {
-            let plane = input + channel * pixels
-            for ky in 0..<3 {
-                for kx in 0..<3 {
-                    let row = columns + ((channel * 9) + ky * 3 + kx) * pixels
-                    for y in 0..<height {
-                        let out = row + y * width
-                        let sy = y + ky - 1
-                        guard sy >= 0 && sy < height else {
-                            out.update(repeating: 0, count: width)
-                            continue
-                        }
-                        let source = plane + sy * width
-                        switch kx {
-                        case 0:  // out[x] = source[x - 1]
-                            out[0] = 0
-                            (out + 1).update(from: source, count: width - 1)
-                        case 1:
-                            out.update(from: source, count: width)
-                        default:  // out[x] = source[x + 1]
-                            out.update(from: source + 1, count: width - 1)
-                            out[width - 1] = 0
-                        }
-                    }
-                }
-            }
+    /// Where the plane shifted by ky, kx lands in a block: block values [first, last) are plane
+    /// values [first + shift, last + shift), the rest of the block is outside the plane.
+    private static func overlap(ky: Int, kx: Int, width: Int, pixels: Int) -> (first: Int, last: Int, shift: Int) {
+        let shift = (ky - 1) * width + (kx - 1)
+        let first = min(pixels, max(0, -shift))
+        return (first, max(first, min(pixels, pixels - shift)), shift)
+    }
+
+    /// Zeros the column of a block that the shift by kx wrapped around to the neighbouring row.
+    private static func zeroWrappedColumn(_ block: UnsafeMutablePointer<Float>, kx: Int, width: Int, pixels: Int) {
+        guard kx != 1 else { return }
+        var at = kx == 0 ? 0 : width - 1
+        while at < pixels {
+            block[at] = 0
+            at += width
         }
     }
 
     /// The adjoint of ``im2col(_:_:_:)``: every patch value added back to the input value it was
-    /// copied from, in the same order (channel, ky, kx, y, x) as a value-by-value loop.
+    /// copied from, block by block in the same order (channel, ky, kx), each input value getting
+    /// one addition a block. The wrapped column of each block is zeroed first (this scratch is
+    /// not read again), so the block adds to the plane in one pass: adding zero leaves a value as it is.
     static func col2im(
-        _ columns: UnsafePointer<Float>, _ input: UnsafeMutablePointer<Float>, _ conv: Architecture.ConvLayer
+        _ columns: UnsafeMutablePointer<Float>, _ input: UnsafeMutablePointer<Float>, _ conv: Architecture.ConvLayer
     ) {
-        let height = conv.height
         let width = conv.width
-        let pixels = height * width
+        let pixels = conv.height * width
         for channel in 0..<conv.inChannels {
             let plane = input + channel * pixels
             for ky in 0..<3 {
                 for kx in 0..<3 {
-                    let row = columns + ((channel * 9) + ky * 3 + kx) * pixels
-                    for y in 0..<height {
-                        let sy = y + ky - 1
-                        guard sy >= 0 && sy < height else { continue }
-                        let from = row + y * width
-                        let target = plane + sy * width
-                        // Input x' = x + kx - 1 receives from[x], for the x that keep x' inside.
-                        let first = kx == 0 ? 1 : 0
-                        let last = kx == 2 ? width - 1 : width
-                        let shift = kx - 1
-                        // Eight at a time (the pointers might alias for all the compiler knows,
-                        // so it would not vectorise this itself); each value gets one addition,
-                        // as before.
-                        var x = first
-                        while x + 8 <= last {
-                            let sum =
-                                UnsafeRawPointer(target + x + shift).loadUnaligned(as: SIMD8<Float>.self)
-                                + UnsafeRawPointer(from + x).loadUnaligned(as: SIMD8<Float>.self)
-                            UnsafeMutableRawPointer(target + x + shift).storeBytes(of: sum, as: SIMD8<Float>.self)
-                            x += 8
-                        }
-                        while x < last {
-                            target[x + shift] += from[x]
-                            x += 1
-                        }
+                    let block = columns + ((channel * 9) + ky * 3 + kx) * pixels
+                    Self.zeroWrappedColumn(block, kx: kx, width: width, pixels: pixels)
+                    let (first, last, shift) = Self.overlap(ky: ky, kx: kx, width: width, pixels: pixels)
+                    let target = plane + (first + shift)
+                    let source = block + first
+                    let count = last - first
+                    var at = 0
+                    // Eight at a time (the pointers might alias for all the compiler knows, so it
+                    // would not vectorise this itself).
+                    while at + 8 <= count {
+                        let sum =
+                            UnsafeRawPointer(target + at).loadUnaligned(as: SIMD8<Float>.self)
+                            + UnsafeRawPointer(source + at).loadUnaligned(as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + at).storeBytes(of: sum, as: SIMD8<Float>.self)
+                        at += 8
+                    }
+                    while at < count {
+                        target[at] += source[at]
+                        at += 1
                     }
                 }
             }
