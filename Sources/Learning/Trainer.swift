@@ -98,11 +98,7 @@ public final class Trainer: @unchecked Sendable {
 
     /// One pass over `examples` in an order drawn from the seed and `epoch`; returns mean loss and accuracy.
     public func trainEpoch(_ examples: [Example], epoch: Int) -> (loss: Double, accuracy: Double) {
-        var order = Array(examples.indices)
-        var random = Gaussian(seed: options.seed &+ UInt64(epoch) &* 7919)
-        for index in stride(from: order.count - 1, to: 0, by: -1) {
-            order.swapAt(index, Int(random.uniform() * Double(index + 1)) % (index + 1))
-        }
+        let order = Self.order(count: examples.count, seed: options.seed, epoch: epoch)
         var totalLoss = 0.0
         var correct = 0
         var start = 0
@@ -114,6 +110,17 @@ public final class Trainer: @unchecked Sendable {
             start += options.batchSize
         }
         return (totalLoss / Double(max(1, examples.count)), Double(correct) / Double(max(1, examples.count)))
+    }
+
+    /// The order of `count` examples in `epoch` (from 1): a Fisher-Yates shuffle drawn from
+    /// `seed` + 7919 × `epoch` (examples/trainers/builtin_random.py draws the same).
+    static func order(count: Int, seed: UInt64, epoch: Int) -> [Int] {
+        var order = Array(0..<count)
+        var random = Gaussian(seed: seed &+ UInt64(epoch) &* 7919)
+        for index in stride(from: count - 1, to: 0, by: -1) {
+            order.swapAt(index, Int(random.uniform() * Double(index + 1)) % (index + 1))
+        }
+        return order
     }
 
     /// Runs `body` for every example with the examples dealt round-robin to `threads`

@@ -74,6 +74,11 @@ enum BuiltinTraining {
         let architecture = Architecture(
             input: [3, set.variant.height, set.variant.width],
             convolutions: settings.model == "softmax" ? [] : settings.convolutions, classes: set.classes.count)
+        if let problem = architecture.problem {
+            throw TrainError(
+                "train.convolutions \(settings.convolutions.map(String.init).joined(separator: ",")) on the training variant \(set.variant.name) of \(set.version.id): \(problem)"
+            )
+        }
         let options = TrainingOptions(
             epochs: settings.epochs, batchSize: settings.batchSize, learningRate: settings.learningRate,
             momentum: settings.momentum, weightDecay: settings.weightDecay, patience: settings.patience,

@@ -8,10 +8,11 @@ import Testing
 /// values with many ties (for pooling, the first maximum in row order wins).
 @Suite("Convolution buffers: im2col, col2im and max pooling against their definitions")
 struct ConvolutionBuffersTests {
-    static let sizes = [(1, 1), (2, 3), (7, 19), (6, 36), (5, 16), (9, 8)]
+    static let sizes = [(1, 1), (1, 9), (9, 1), (2, 3), (7, 19), (6, 36), (5, 16), (9, 8)]
 
     static func layer(channels: Int, height: Int, width: Int) -> Architecture.ConvLayer {
-        Architecture.ConvLayer(inChannels: channels, outChannels: channels, height: height, width: width, weights: 0, bias: 0)
+        Architecture.ConvLayer(
+            inChannels: channels, outChannels: channels, height: height, width: width, weights: 0, bias: 0)
     }
 
     /// Values from a small set, so that equal values (ties) are common.
@@ -70,7 +71,8 @@ struct ConvolutionBuffersTests {
                 }
             }
         }
-        #expect(input == expected, "the same additions in the same order give the same bits")
+        // The same additions in the same order (and additions of zero) give the same values.
+        #expect(input == expected)
     }
 
     @Test(arguments: sizes) func maxPoolingKeepsTheFirstMaximumOfEachWindow(height: Int, width: Int) {
@@ -100,7 +102,9 @@ struct ConvolutionBuffersTests {
                             at = index
                         }
                     }
-                    #expect(pooled[target] == best && argmax[target] == Int32(at), "channel \(channel), window (\(y), \(x))")
+                    #expect(
+                        pooled[target] == best && argmax[target] == Int32(at), "channel \(channel), window (\(y), \(x))"
+                    )
                     target += 1
                 }
             }

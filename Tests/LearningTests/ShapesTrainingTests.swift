@@ -154,4 +154,18 @@ struct ModelFileTests {
             Issue.record("JSON loaded as a model")
         } catch { #expect("\(error)".contains("not a pipeline model file")) }
     }
+
+    /// Each block halves its input: more blocks than the image has halvings would pool it to
+    /// nothing (a 0-pixel plane, which the convolution does not run on), so such a network is
+    /// refused, in a model file as in training, with what to change.
+    @Test func blocksThatWouldPoolTheImageAwayAreRefused() {
+        #expect(Architecture(input: [3, 32, 32], convolutions: [8, 8, 8, 8, 8], classes: 3).problem == nil)
+        #expect(Architecture(input: [3, 3, 2], convolutions: [4], classes: 2).problem == nil)
+        let deep = Architecture(input: [3, 32, 32], convolutions: [8, 8, 8, 8, 8, 8], classes: 3).problem
+        #expect(
+            deep?.contains("block 6 of convolutions") == true && deep?.contains("1×1 input") == true, "\(deep ?? "")")
+        let small = Architecture(input: [3, 2, 2], convolutions: [8, 16, 32], classes: 3).problem
+        #expect(small?.contains("block 2") == true && small?.contains("use fewer blocks") == true, "\(small ?? "")")
+        #expect(Architecture(input: [3, 1, 64], convolutions: [8], classes: 3).problem?.contains("64×1") == true)
+    }
 }

@@ -16,7 +16,8 @@ softmax head, He-normal convolution weights and N(0, 1/fan-in) dense weights wit
 SGD with $PIPELINE_MOMENTUM and $PIPELINE_WEIGHT_DECAY at $PIPELINE_LEARNING_RATE in mini-batches
 of $PIPELINE_BATCH_SIZE, early stopping after $PIPELINE_PATIENCE epochs without a better
 validation accuracy. $PIPELINE_SEED means what it means to the builtin trainer: the initial
-weights and each epoch's order of examples come from the builtin's generator (`BuiltinRandom`),
+weights and each epoch's order of examples come from the builtin's generator (builtin_random.py,
+beside this file, which the tests check against the Swift one bit for bit),
 so both trainers start from the same network and see the same mini-batches; their first epoch's
 loss agrees to about six digits (at a learning rate where training is not chaotic), after which
 floating-point summation order makes them drift apart as two runs of either would with a
@@ -28,7 +29,6 @@ images_per_second is the training images over the epoch's training time (validat
 as the builtin trainer reports it.
 """
 import json
-import math
 import os
 import sys
 import time
@@ -39,49 +39,13 @@ import torch
 from PIL import Image
 from torch import nn
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from builtin_random import initial_weights, order  # noqa: E402  (beside this file)
+
 
 def environment(name, default):
     value = os.environ.get(name)
     return default if value in (None, "") else value
-
-
-class BuiltinRandom:
-    """The builtin trainer's generator (SplitMix64, Box-Muller normals; `Gaussian` in
-    Sources/Learning/Network.swift), so that a seed gives both trainers the same initial
-    network and the same order of examples each epoch."""
-
-    MASK = (1 << 64) - 1
-
-    def __init__(self, seed):
-        self.state = (seed ^ 0x5851F42D4C957F2D) & self.MASK
-        self.spare = None
-
-    def uniform(self):
-        self.state = (self.state + 0x9E3779B97F4A7C15) & self.MASK
-        z = self.state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & self.MASK
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & self.MASK
-        z ^= z >> 31
-        return ((z >> 11) + 0.5) / float(1 << 53)
-
-    def normal(self):
-        if self.spare is not None:
-            value, self.spare = self.spare, None
-            return value
-        radius = math.sqrt(-2 * math.log(self.uniform()))
-        angle = 2 * math.pi * self.uniform()
-        self.spare = radius * math.sin(angle)
-        return radius * math.cos(angle)
-
-    def normals(self, count, scale):
-        return torch.tensor([self.normal() * scale for _ in range(count)], dtype=torch.float32)
-
-    def permutation(self, count):
-        order = list(range(count))
-        for index in range(count - 1, 0, -1):
-            other = int(self.uniform() * (index + 1)) % (index + 1)
-            order[index], order[other] = order[other], order[index]
-        return torch.tensor(order, dtype=torch.long)
 
 
 data = os.environ["PIPELINE_DATA_DIR"]
@@ -131,19 +95,18 @@ channels, height, width = train_x.shape[1:]
 print(f"pytorch {torch.__version__} on {device} ({threads} threads): {len(train_y)} training and "
       f"{len(validation_y)} validation images of {channels}x{height}x{width}, classes {classes}", file=sys.stderr)
 
+# The builtin's initial weights for this seed (He-normal convolutions, N(0, 1/features) head,
+# zero biases), so both trainers start from the same network.
+initial = initial_weights(seed, channels, height, width, convolutions, len(classes))
 layers, c, h, w = [], channels, height, width
-initial = BuiltinRandom(seed)
 for out in convolutions:
-    conv = nn.Conv2d(c, out, 3, padding=1)
-    with torch.no_grad():
-        conv.weight.copy_(initial.normals(conv.weight.numel(), (2.0 / (c * 9)) ** 0.5).reshape(conv.weight.shape))
-    nn.init.zeros_(conv.bias)
-    layers += [conv, nn.ReLU(), nn.MaxPool2d(2)]
+    layers += [nn.Conv2d(c, out, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
     c, h, w = out, h // 2, w // 2
 dense = nn.Linear(c * h * w, len(classes))
 with torch.no_grad():
-    dense.weight.copy_(initial.normals(dense.weight.numel(), (1.0 / (c * h * w)) ** 0.5).reshape(dense.weight.shape))
-nn.init.zeros_(dense.bias)
+    for layer, weights in zip([layer for layer in layers if isinstance(layer, nn.Conv2d)] + [dense], initial):
+        layer.weight.copy_(torch.tensor(weights, dtype=torch.float32).reshape(layer.weight.shape))
+        layer.bias.zero_()
 model = nn.Sequential(*layers, nn.Flatten(), dense).to(device)
 optimizer = torch.optim.SGD(model.parameters(), lr=rate, momentum=momentum, weight_decay=decay)
 loss_function = nn.CrossEntropyLoss()
@@ -152,12 +115,12 @@ best = (-1.0, float("inf"), None)
 stale = 0
 for epoch in range(1, epochs + 1):
     model.train()
-    # The builtin's order for this epoch (Trainer.trainEpoch), drawn before the clock starts.
-    order = BuiltinRandom((seed + epoch * 7919) & BuiltinRandom.MASK).permutation(len(train_y))
+    # The builtin's order for this epoch (Trainer.order), drawn before the clock starts.
+    epoch_order = torch.tensor(order(len(train_y), seed, epoch), dtype=torch.long)
     started = time.perf_counter()
     total_loss, right = 0.0, 0
-    for start in range(0, len(order), batch_size):
-        index = order[start:start + batch_size]
+    for start in range(0, len(epoch_order), batch_size):
+        index = epoch_order[start:start + batch_size]
         x, y = train_x[index].to(device), train_y[index].to(device)
         optimizer.zero_grad()
         logits = model(x)

@@ -265,6 +265,9 @@ public struct StagingRun: Sendable {
     /// bytes (no file created, synced and deleted per image: on a file system that deletes
     /// thousands of files a second, each new file costs more than the image's decode), else, or
     /// when the object has grown past the limit since, or when `inMemory` is false, as a file.
+    /// Bytes of a format libvips reads from files only are written to the key's staging path
+    /// (unsynced) once they are in memory (``ImageInput/staged(_:at:)``); a failed write is a
+    /// ``StagingError`` of kind `.io`, not the image's fault.
     public func stageImage(
         _ key: String, from store: any ObjectStore, size: UInt64?, expectedSHA256: String?, inMemory: Bool = true
     ) async throws -> StagedImage {
@@ -290,7 +293,11 @@ public struct StagingRun: Sendable {
         do {
             input = try await BlockingPools.files.runIfActive { try ImageInput.staged(fetched.bytes, at: spill) }
         } catch let error where !(error is CancellationError) {
-            throw StagingError(kind: .io, message: "cannot write \(spill) for libvips to read \(key): \(error)")
+            throw StagingError(
+                kind: .io,
+                message:
+                    "cannot write \(spill) for libvips to read \(key): \(error); check the free space and permissions under staging.root (\(directory))"
+            )
         }
         count(staged: fetched.bytes.count, since: started)
         return StagedImage(key: key, size: UInt64(fetched.bytes.count), sha256: fetched.sha256, input: input)

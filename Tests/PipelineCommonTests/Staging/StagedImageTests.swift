@@ -78,7 +78,8 @@ struct StagedImageTests {
             root: dir.path + "/nvme", reserveBytes: 0, keepOnFailure: false, logger: Logger(label: "staged-image-tests")
         ).makeRun(stage: "test", runId: "r1")
 
-        let staged = try await run.stageImage("raw/image.v", from: store, size: UInt64(bytes.count), expectedSHA256: nil)
+        let staged = try await run.stageImage(
+            "raw/image.v", from: store, size: UInt64(bytes.count), expectedSHA256: nil)
         guard case .file(let spilled) = staged.input else {
             Issue.record("a VIPS-format image was staged in memory")
             return
