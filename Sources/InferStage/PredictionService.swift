@@ -159,11 +159,13 @@ public struct PredictionEndpoint: Sendable {
         } else {
             // The body as it came (up to infer.max_body_mib), decoded from memory; written to
             // this request's file (on the file pool) only for a format libvips reads from files alone.
-            guard let staged = try? await BlockingPools.files.runIfActive({ try ImageInput.staged(body, at: path) })
-            else {
+            do {
+                image = try await BlockingPools.files.runIfActive { try ImageInput.staged(body, at: path) }
+            } catch {
+                // The disk's fault, not the image's: a 500, the cause in the log.
+                logger.error("cannot stage a request body", metadata: ["path": "\(path)", "error": "\(error)"])
                 return Self.failure(.internalServerError, kind: "internal", "cannot stage the body")
             }
-            image = staged
         }
         do {
             let (predictions, info) = try await inference.predict(image, model: model, topK: topK)

@@ -73,18 +73,29 @@ extension Workspace {
     static func im2col(
         _ input: UnsafePointer<Float>, _ columns: UnsafeMutablePointer<Float>, _ conv: Architecture.ConvLayer
     ) {
-        let width = conv.width
-        let pixels = conv.height * width
+        let pixels = conv.height * conv.width
+        Self.forEachBlock(conv) { plane, block, kx, first, last, shift in
+            let out = columns + block
+            out.update(repeating: 0, count: first)
+            (out + first).update(from: input + (plane + first + shift), count: last - first)
+            (out + last).update(repeating: 0, count: pixels - last)
+            Self.zeroWrappedColumn(out, kx: kx, width: conv.width, pixels: pixels)
+        }
+    }
+
+    /// Calls `body` for each block of the columns, in order (channel, ky, kx), with the offsets of
+    /// its input plane and of the block, its kx, and where the shifted plane lands in it
+    /// (``overlap(ky:kx:width:pixels:)``).
+    private static func forEachBlock(
+        _ conv: Architecture.ConvLayer,
+        _ body: (_ plane: Int, _ block: Int, _ kx: Int, _ first: Int, _ last: Int, _ shift: Int) -> Void
+    ) {
+        let pixels = conv.height * conv.width
         for channel in 0..<conv.inChannels {
-            let plane = input + channel * pixels
             for ky in 0..<3 {
                 for kx in 0..<3 {
-                    let block = columns + ((channel * 9) + ky * 3 + kx) * pixels
-                    let (first, last, shift) = Self.overlap(ky: ky, kx: kx, width: width, pixels: pixels)
-                    block.update(repeating: 0, count: first)
-                    (block + first).update(from: plane + first + shift, count: last - first)
-                    (block + last).update(repeating: 0, count: pixels - last)
-                    Self.zeroWrappedColumn(block, kx: kx, width: width, pixels: pixels)
+                    let (first, last, shift) = Self.overlap(ky: ky, kx: kx, width: conv.width, pixels: pixels)
+                    body(channel * pixels, (channel * 9 + ky * 3 + kx) * pixels, kx, first, last, shift)
                 }
             }
         }
@@ -115,33 +126,25 @@ extension Workspace {
     static func col2im(
         _ columns: UnsafeMutablePointer<Float>, _ input: UnsafeMutablePointer<Float>, _ conv: Architecture.ConvLayer
     ) {
-        let width = conv.width
-        let pixels = conv.height * width
-        for channel in 0..<conv.inChannels {
-            let plane = input + channel * pixels
-            for ky in 0..<3 {
-                for kx in 0..<3 {
-                    let block = columns + ((channel * 9) + ky * 3 + kx) * pixels
-                    Self.zeroWrappedColumn(block, kx: kx, width: width, pixels: pixels)
-                    let (first, last, shift) = Self.overlap(ky: ky, kx: kx, width: width, pixels: pixels)
-                    let target = plane + (first + shift)
-                    let source = block + first
-                    let count = last - first
-                    var at = 0
-                    // Eight at a time (the pointers might alias for all the compiler knows, so it
-                    // would not vectorise this itself).
-                    while at + 8 <= count {
-                        let sum =
-                            UnsafeRawPointer(target + at).loadUnaligned(as: SIMD8<Float>.self)
-                            + UnsafeRawPointer(source + at).loadUnaligned(as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + at).storeBytes(of: sum, as: SIMD8<Float>.self)
-                        at += 8
-                    }
-                    while at < count {
-                        target[at] += source[at]
-                        at += 1
-                    }
-                }
+        let pixels = conv.height * conv.width
+        Self.forEachBlock(conv) { plane, block, kx, first, last, shift in
+            Self.zeroWrappedColumn(columns + block, kx: kx, width: conv.width, pixels: pixels)
+            let target = input + (plane + first + shift)
+            let source = columns + (block + first)
+            let count = last - first
+            var at = 0
+            // Eight at a time (the pointers might alias for all the compiler knows, so it
+            // would not vectorise this itself).
+            while at + 8 <= count {
+                let sum =
+                    UnsafeRawPointer(target + at).loadUnaligned(as: SIMD8<Float>.self)
+                    + UnsafeRawPointer(source + at).loadUnaligned(as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(target + at).storeBytes(of: sum, as: SIMD8<Float>.self)
+                at += 8
+            }
+            while at < count {
+                target[at] += source[at]
+                at += 1
             }
         }
     }

@@ -21,6 +21,29 @@ struct ConvolutionBuffersTests {
         return (0..<count).map { _ in Float(Int(random.uniform() * 5)) - 1 }
     }
 
+    /// Every patch value inside the plane, value by value in the order (channel, ky, kx, y, x):
+    /// its index among the columns and the index of the input value it is a copy of.
+    static func forEachPatchValue(
+        channels: Int, height: Int, width: Int, _ body: (_ column: Int, _ source: Int) -> Void
+    ) {
+        let pixels = height * width
+        for channel in 0..<channels {
+            for ky in 0..<3 {
+                for kx in 0..<3 {
+                    for y in 0..<height {
+                        for x in 0..<width {
+                            let (sy, sx) = (y + ky - 1, x + kx - 1)
+                            guard (0..<height).contains(sy), (0..<width).contains(sx) else { continue }
+                            body(
+                                (channel * 9 + ky * 3 + kx) * pixels + y * width + x, channel * pixels + sy * width + sx
+                            )
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test(arguments: sizes) func im2colCopiesEachPatchValueOrAZero(height: Int, width: Int) {
         let conv = Self.layer(channels: 2, height: height, width: width)
         let pixels = height * width
@@ -30,19 +53,8 @@ struct ConvolutionBuffersTests {
             columns.withUnsafeMutableBufferPointer { Workspace.im2col(source.baseAddress!, $0.baseAddress!, conv) }
         }
         var expected = [Float](repeating: 0, count: columns.count)
-        for channel in 0..<2 {
-            for ky in 0..<3 {
-                for kx in 0..<3 {
-                    for y in 0..<height {
-                        for x in 0..<width {
-                            let (sy, sx) = (y + ky - 1, x + kx - 1)
-                            guard (0..<height).contains(sy), (0..<width).contains(sx) else { continue }
-                            expected[(channel * 9 + ky * 3 + kx) * pixels + y * width + x] =
-                                input[channel * pixels + sy * width + sx]
-                        }
-                    }
-                }
-            }
+        Self.forEachPatchValue(channels: 2, height: height, width: width) { column, source in
+            expected[column] = input[source]
         }
         #expect(columns == expected)
     }
@@ -57,19 +69,8 @@ struct ConvolutionBuffersTests {
         scratch.withUnsafeMutableBufferPointer { columns in
             input.withUnsafeMutableBufferPointer { Workspace.col2im(columns.baseAddress!, $0.baseAddress!, conv) }
         }
-        for channel in 0..<2 {
-            for ky in 0..<3 {
-                for kx in 0..<3 {
-                    for y in 0..<height {
-                        for x in 0..<width {
-                            let (sy, sx) = (y + ky - 1, x + kx - 1)
-                            guard (0..<height).contains(sy), (0..<width).contains(sx) else { continue }
-                            expected[channel * pixels + sy * width + sx] +=
-                                patches[(channel * 9 + ky * 3 + kx) * pixels + y * width + x]
-                        }
-                    }
-                }
-            }
+        Self.forEachPatchValue(channels: 2, height: height, width: width) { column, source in
+            expected[source] += patches[column]
         }
         // The same additions in the same order (and additions of zero) give the same values.
         #expect(input == expected)
